@@ -1,0 +1,187 @@
+"""DynamoHistory and DynamoDedup: message history, log events and dedup claims in the one table.
+
+Key design (see docs/storage.md):
+  message      pk=MSG#<id>     sk=MSG                                   immutable, written at publish
+  log event    pk=MSG#<id>     sk=EVT#<ms:013>#<seq:02>                 append-only, one per transition
+               gsi1pk=LOG#<shard>  gsi1sk=<ms:013>#<id>#<seq:02>        all events by time, sharded
+  dedup claim  pk=DEDUP#<key>  sk=DEDUP                                 conditional put, TTL = window
+Every item carries `ttl` (epoch seconds) so retention is DynamoDB's free TTL deletion.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+from ferry.domain.envelope import Envelope
+from ferry.domain.history import LogEvent
+from ferry.usecases.ports import Clock
+
+LOG_SHARDS = 8
+# Items are limited to 400 KB; larger bodies are left out of the stored message (the queue still
+# carries them to the destination).
+MAX_STORED_BODY_BYTES = 200_000
+MAX_STORED_RESPONSE_BYTES = 4_096
+
+
+def log_shard(message_id: str) -> int:
+    return zlib.crc32(message_id.encode()) % LOG_SHARDS
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int | float) -> dict[str, str]:
+    return {"N": str(int(value))}
+
+
+class DynamoHistory:
+    def __init__(self, client: Any, *, table_name: str, retention_days: int, clock: Clock) -> None:
+        self._ddb = client
+        self._table = table_name
+        self._retention_seconds = retention_days * 86_400
+        self._clock = clock
+
+    def _ttl(self) -> dict[str, str]:
+        return _n(self._clock.now() + self._retention_seconds)
+
+    def message_created(self, envelope: Envelope, event: LogEvent) -> None:
+        stored = envelope
+        if len(envelope.body) > MAX_STORED_BODY_BYTES:
+            stored = envelope.model_copy(update={"body": "", "body_encoding": "utf8"})
+        item = {
+            "pk": _s(f"MSG#{envelope.id}"),
+            "sk": _s("MSG"),
+            "envelope": _s(stored.to_json()),
+            "bodyStored": {"BOOL": stored is envelope},
+            "createdAt": _n(envelope.created_at),
+            "ttl": self._ttl(),
+        }
+        self._write([{"PutRequest": {"Item": item}}, *self._event_requests([event])])
+
+    def record(self, envelope: Envelope, events: Sequence[LogEvent]) -> None:
+        self._write(self._event_requests(events))
+
+    def _event_requests(self, events: Sequence[LogEvent]) -> list[dict[str, Any]]:
+        requests = []
+        # A random tag keeps two writers that log the same message in the same millisecond apart.
+        tag = secrets.token_hex(2)
+        for seq, event in enumerate(events):
+            order = f"{event.time_ms:013d}#{event.message_id}#{seq:02d}{tag}"
+            item: dict[str, Any] = {
+                "pk": _s(f"MSG#{event.message_id}"),
+                "sk": _s(f"EVT#{event.time_ms:013d}#{seq:02d}{tag}"),
+                "gsi1pk": _s(f"LOG#{log_shard(event.message_id)}"),
+                "gsi1sk": _s(order),
+                "messageId": _s(event.message_id),
+                "state": _s(str(event.state)),
+                "time": _n(event.time_ms),
+                "url": _s(event.url),
+                "retried": _n(event.retried),
+                "ttl": self._ttl(),
+            }
+            if event.response_status is not None:
+                item["responseStatus"] = _n(event.response_status)
+            if event.response_headers:
+                item["responseHeader"] = _s(json.dumps(dict(event.response_headers)))
+            if event.response_body:
+                clipped = event.response_body[:MAX_STORED_RESPONSE_BYTES]
+                item["responseBody"] = _s(base64.b64encode(clipped).decode())
+            if event.error:
+                item["error"] = _s(event.error[:2000])
+            if event.next_delivery_ms is not None:
+                item["nextDeliveryTime"] = _n(event.next_delivery_ms)
+            if event.dlq_id:
+                item["dlqId"] = _s(event.dlq_id)
+            if event.labels:
+                item["labels"] = {"SS": list(event.labels)}
+            if event.queue:
+                item["queueName"] = _s(event.queue)
+            if event.schedule_id:
+                item["scheduleId"] = _s(event.schedule_id)
+            requests.append({"PutRequest": {"Item": item}})
+        return requests
+
+    def _write(self, requests: list[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), 25):
+            pending = {self._table: requests[start : start + 25]}
+            for _ in range(8):
+                response = self._ddb.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            else:
+                raise RuntimeError("DynamoDB kept items unprocessed; history write incomplete")
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def get_envelope(self, message_id: str) -> Envelope | None:
+        response = self._ddb.get_item(
+            TableName=self._table, Key={"pk": _s(f"MSG#{message_id}"), "sk": _s("MSG")}
+        )
+        item = response.get("Item")
+        return Envelope.from_json(item["envelope"]["S"]) if item else None
+
+    def events(self, message_id: str) -> list[dict[str, Any]]:
+        """The message's log events, oldest first, as plain dicts."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :evt)",
+            "ExpressionAttributeValues": {":pk": _s(f"MSG#{message_id}"), ":evt": _s("EVT#")},
+        }
+        while True:
+            response = self._ddb.query(**kwargs)
+            items.extend(_plain(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in item.items():
+        (kind, raw), = value.items()
+        out[key] = int(raw) if kind == "N" else (sorted(raw) if kind == "SS" else raw)
+    return out
+
+
+class DynamoDedup:
+    def __init__(self, client: Any, *, table_name: str, clock: Clock) -> None:
+        self._ddb = client
+        self._table = table_name
+        self._clock = clock
+
+    def claim(self, key: str, message_id: str, *, expires_at: int) -> str | None:
+        pk = _s(f"DEDUP#{key}")
+        try:
+            # TTL deletion lags by up to two days, so an expired claim counts as free.
+            self._ddb.put_item(
+                TableName=self._table,
+                Item={"pk": pk, "sk": _s("DEDUP"), "messageId": _s(message_id), "ttl": _n(expires_at)},
+                ConditionExpression="attribute_not_exists(pk) OR #ttl < :now",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={":now": _n(self._clock.now())},
+            )
+            return None
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            item = self._ddb.get_item(
+                TableName=self._table, Key={"pk": pk, "sk": _s("DEDUP")}, ConsistentRead=True
+            ).get("Item")
+            return item["messageId"]["S"] if item else None
+
+    def release(self, key: str, message_id: str) -> None:
+        try:
+            self._ddb.delete_item(
+                TableName=self._table,
+                Key={"pk": _s(f"DEDUP#{key}"), "sk": _s("DEDUP")},
+                ConditionExpression="messageId = :id",
+                ExpressionAttributeValues={":id": _s(message_id)},
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            pass

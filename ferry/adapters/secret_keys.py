@@ -1,0 +1,35 @@
+"""SecretKeys: the API token and the signing keys, read from Secrets Manager through powertools
+parameters (cached for `max_age` seconds so a warm Lambda does not pay a call per request)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+
+class SecretKeys:
+    def __init__(
+        self, client: Any, *, api_token_secret: str, current_secret: str, next_secret: str, max_age: int
+    ) -> None:
+        self._provider = SecretsProvider(boto3_client=client)
+        self._client = client
+        self._api_token_secret = api_token_secret
+        self._current_secret = current_secret
+        self._next_secret = next_secret
+        self._max_age = max_age
+
+    def _get(self, secret_id: str) -> str:
+        value = self._provider.get(secret_id, max_age=self._max_age)
+        return str(value).strip()
+
+    def current(self) -> str:
+        return self._get(self._current_secret)
+
+    def next(self) -> str:
+        return self._get(self._next_secret)
+
+    def is_valid(self, token: str) -> bool:
+        expected = self._get(self._api_token_secret)
+        return bool(token) and hmac.compare_digest(token.encode(), expected.encode())

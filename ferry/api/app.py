@@ -1,0 +1,103 @@
+"""The HTTP API (QStash-compatible `/v2/...`), served by the API Lambda behind API Gateway HTTP API
+and, unchanged, by `ferry dev` through its API-Gateway-v2 event adapter."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+
+from ferry.domain.destination import destination_from_path
+from ferry.domain.errors import FerryError, Unauthorized
+from ferry.wiring import services
+
+logger = Logger(service="ferry")
+app = APIGatewayHttpResolver()
+
+PUBLISH_PREFIX = "/v2/publish/"
+
+
+def error_response(status: int, body: dict[str, Any]) -> Response:
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+# --- the one error-to-HTTP mapping ---------------------------------------------------------------
+
+
+@app.exception_handler(FerryError)
+def _ferry_error(exc: FerryError) -> Response:
+    if exc.status >= 500:
+        logger.warning("request failed", extra={"status": exc.status, "error": exc.message})
+    return error_response(exc.status, exc.to_body())
+
+
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    logger.exception("unexpected error")
+    request_id = app.current_event.request_context.request_id if app.current_event else None
+    return error_response(500, {"error": f"internal error; quote request id {request_id} when reporting it"})
+
+
+@app.not_found
+def _not_found(exc: Exception) -> Response:
+    event = app.current_event
+    return error_response(404, {"error": f"no route for {event.http_method} {event.path}; see /v2 in docs/api.md"})
+
+
+# --- auth ----------------------------------------------------------------------------------------
+
+
+def bearer_token(event: Any) -> str:
+    header = event.headers.get("authorization") or event.headers.get("Authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    # QStash also accepts the token as a query parameter (webhook-style publish URLs).
+    return (event.query_string_parameters or {}).get("qstash_token", "")
+
+
+def require_token(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    token = bearer_token(app.current_event)
+    if not token:
+        raise Unauthorized("missing token: send `Authorization: Bearer <QSTASH_TOKEN>`")
+    if not services().keys.is_valid(token):
+        raise Unauthorized("invalid token: check QSTASH_TOKEN against the Ferry API token secret")
+    return next_middleware(app)
+
+
+app.use(middlewares=[require_token])
+
+
+# --- routes --------------------------------------------------------------------------------------
+
+
+def raw_body(event: Any) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return body.encode("utf-8")
+
+
+@app.post(PUBLISH_PREFIX + ".+")
+def publish() -> Response:
+    event = app.current_event
+    destination = destination_from_path(event.path[len(PUBLISH_PREFIX) :], event.raw_query_string or "")
+    result = services().publish(
+        destination=destination,
+        headers=event.headers,
+        body=raw_body(event),
+        caller_ip=event.request_context.http.source_ip,
+    )
+    return json_response(result.to_body(), status=202 if result.deduplicated else 200)
+
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,171 @@
+"""Names and settings shared by the CDK stack, the Lambda handlers and `ferry dev`.
+
+One source of truth: the stack creates resources with these names and settings, `ferry dev`
+creates the same resources in the emulator from the same values, and the handlers read the
+resulting identifiers from environment variables whose names are defined here too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Names:
+    """Resource names, derived from one prefix so several Ferry stacks can share an account."""
+
+    prefix: str = "ferry"
+
+    @property
+    def queue(self) -> str:
+        return f"{self.prefix}-messages"
+
+    @property
+    def queue_dlq(self) -> str:
+        return f"{self.prefix}-messages-dlq"
+
+    @property
+    def fifo_queue(self) -> str:
+        return f"{self.prefix}-messages.fifo"
+
+    @property
+    def fifo_queue_dlq(self) -> str:
+        return f"{self.prefix}-messages-dlq.fifo"
+
+    @property
+    def table(self) -> str:
+        return f"{self.prefix}-table"
+
+    @property
+    def api_token_secret(self) -> str:
+        return f"{self.prefix}/api-token"
+
+    @property
+    def signing_key_current_secret(self) -> str:
+        return f"{self.prefix}/signing-key-current"
+
+    @property
+    def signing_key_next_secret(self) -> str:
+        return f"{self.prefix}/signing-key-next"
+
+    @property
+    def schedule_group(self) -> str:
+        return f"{self.prefix}-schedules"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits a publisher can hit; each one maps to a clear 4xx at the API."""
+
+    # SQS carries at most 1 MiB per message. The envelope adds headers and metadata, and a
+    # non-UTF-8 body is base64-encoded (4/3), so the raw body limit leaves room for both.
+    max_body_bytes: int = 750_000
+    # SQS per-message DelaySeconds ceiling; longer delays need another hop (messages-API issue).
+    max_sqs_delay_seconds: int = 900
+    max_delay_seconds: int = 900
+    default_retries: int = 3
+    max_retries: int = 20
+    # Per-attempt HTTP timeout: default and ceiling. Bounded by the dispatcher Lambda timeout.
+    default_timeout_seconds: int = 300
+    max_timeout_seconds: int = 300
+    jwt_lifetime_seconds: int = 300
+    dedup_window_seconds: int = 600
+    max_label_length: int = 256
+
+
+@dataclass(frozen=True)
+class DispatcherSettings:
+    batch_size: int = 10
+    max_batching_window_seconds: int = 0
+    max_concurrency: int = 50
+    timeout_seconds: int = 330
+    memory_mb: int = 256
+
+    @property
+    def queue_visibility_timeout_seconds(self) -> int:
+        # AWS guidance for SQS event sources: visibility >= 6 x function timeout, so a message
+        # is never redelivered while an invocation may still be working on it.
+        return 6 * self.timeout_seconds
+
+
+@dataclass(frozen=True)
+class FerryConfig:
+    names: Names = field(default_factory=Names)
+    limits: Limits = field(default_factory=Limits)
+    dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
+    publish_memory_mb: int = 256
+    publish_timeout_seconds: int = 29
+    # How long message history (logs) is kept; DynamoDB TTL deletes it afterwards.
+    history_retention_days: int = 7
+    queue_retention_days: int = 14
+    signing_key_length: int = 40
+    api_token_length: int = 48
+
+    @property
+    def max_receive_count(self) -> int:
+        # The dispatcher moves exhausted messages to the DLQ itself (with the reason). The SQS
+        # redrive policy is only the safety net for messages that crash or time out the
+        # dispatcher again and again, so it must sit above the largest retry budget.
+        return self.limits.max_retries + 5
+
+
+DEFAULT_CONFIG = FerryConfig()
+
+
+class Env:
+    """Environment variable names: set by the CDK stack on each Lambda, and by `ferry dev`."""
+
+    QUEUE_URL = "FERRY_QUEUE_URL"
+    QUEUE_DLQ_URL = "FERRY_QUEUE_DLQ_URL"
+    FIFO_QUEUE_URL = "FERRY_FIFO_QUEUE_URL"
+    FIFO_QUEUE_DLQ_URL = "FERRY_FIFO_QUEUE_DLQ_URL"
+    TABLE_NAME = "FERRY_TABLE_NAME"
+    API_TOKEN_SECRET = "FERRY_API_TOKEN_SECRET"
+    SIGNING_KEY_CURRENT_SECRET = "FERRY_SIGNING_KEY_CURRENT_SECRET"
+    SIGNING_KEY_NEXT_SECRET = "FERRY_SIGNING_KEY_NEXT_SECRET"
+    # "true" only in `ferry dev`: lets destinations resolve to loopback and private networks.
+    ALLOW_PRIVATE_DESTINATIONS = "FERRY_ALLOW_PRIVATE_DESTINATIONS"
+    # "true" logs message bodies (never the default: bodies may hold personal data).
+    LOG_BODIES = "FERRY_LOG_BODIES"
+    # Seconds the handlers cache secrets for.
+    SECRETS_MAX_AGE = "FERRY_SECRETS_MAX_AGE"
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """What a running handler needs to know about its deployment, read from the environment."""
+
+    queue_url: str
+    queue_dlq_url: str
+    fifo_queue_url: str
+    fifo_queue_dlq_url: str
+    table_name: str
+    api_token_secret: str
+    signing_key_current_secret: str
+    signing_key_next_secret: str
+    allow_private_destinations: bool = False
+    log_bodies: bool = False
+    secrets_max_age_seconds: int = 60
+    config: FerryConfig = DEFAULT_CONFIG
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> RuntimeSettings:
+        env = os.environ if environ is None else environ
+
+        def flag(name: str) -> bool:
+            return env.get(name, "").strip().lower() in {"1", "true", "yes"}
+
+        return cls(
+            queue_url=env[Env.QUEUE_URL],
+            queue_dlq_url=env[Env.QUEUE_DLQ_URL],
+            fifo_queue_url=env[Env.FIFO_QUEUE_URL],
+            fifo_queue_dlq_url=env[Env.FIFO_QUEUE_DLQ_URL],
+            table_name=env[Env.TABLE_NAME],
+            api_token_secret=env[Env.API_TOKEN_SECRET],
+            signing_key_current_secret=env[Env.SIGNING_KEY_CURRENT_SECRET],
+            signing_key_next_secret=env[Env.SIGNING_KEY_NEXT_SECRET],
+            allow_private_destinations=flag(Env.ALLOW_PRIVATE_DESTINATIONS),
+            log_bodies=flag(Env.LOG_BODIES),
+            secrets_max_age_seconds=int(env.get(Env.SECRETS_MAX_AGE, "60")),
+        )

@@ -1,0 +1,101 @@
+"""`ferry dev`: the whole stack in one process — emulator, resources, API, dispatcher pollers.
+
+The API and dispatcher are the real Lambda handlers (`ferry.handlers`), configured through the
+same environment variables the CDK stack sets; only the event sources are stand-ins.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ferry.config import DEFAULT_CONFIG, FerryConfig
+from ferry.dev.emulator import Emulator
+from ferry.dev.gateway import Gateway
+from ferry.dev.poller import SqsPoller
+from ferry.dev.resources import DevSecrets, provision
+
+# Quiet, local-friendly powertools settings (no X-Ray daemon, no EMF lines on stdout).
+_POWERTOOLS_DEV_ENV = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_SERVICE_NAME": "ferry",
+}
+
+
+@dataclass
+class DevStack:
+    port: int = 8080
+    host: str = "127.0.0.1"
+    secrets: DevSecrets = field(default_factory=DevSecrets)
+    config: FerryConfig = DEFAULT_CONFIG
+    log_level: str = "WARNING"
+    poller_concurrency: int = 2
+    emulator: Emulator | None = None
+    gateway: Gateway | None = None
+    pollers: list[SqsPoller] = field(default_factory=list)
+    environ: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        assert self.gateway is not None
+        return self.gateway.url
+
+    def start(self) -> DevStack:
+        import boto3
+
+        from ferry import wiring
+
+        self.emulator = Emulator(host=self.host)
+        self.emulator.start()
+        env = {**self.emulator.environ(), **_POWERTOOLS_DEV_ENV, "POWERTOOLS_LOG_LEVEL": self.log_level}
+        os.environ.update(env)
+        session = boto3.session.Session()
+        clients = {name: session.client(name) for name in ("sqs", "dynamodb", "secretsmanager")}
+        env.update(provision(**clients, config=self.config, secrets=self.secrets))
+        os.environ.update(env)
+        self.environ = env
+        wiring.reset_services()
+
+        from ferry.handlers import api_handler, dispatcher_handler
+
+        self.gateway = Gateway(api_handler, host=self.host, port=self.port)
+        self.gateway.start()
+        settings = self.config.dispatcher
+        for queue_url in (env["FERRY_QUEUE_URL"], env["FERRY_FIFO_QUEUE_URL"]):
+            poller = SqsPoller(
+                clients["sqs"],
+                queue_url=queue_url,
+                handler=dispatcher_handler,
+                batch_size=settings.batch_size,
+                concurrency=self.poller_concurrency,
+            )
+            poller.start()
+            self.pollers.append(poller)
+        return self
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers.clear()
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+
+    def client_env(self) -> dict[str, str]:
+        """What an app using a QStash SDK needs to talk to this stack."""
+        return {
+            "QSTASH_URL": self.url,
+            "QSTASH_TOKEN": self.secrets.api_token,
+            "QSTASH_CURRENT_SIGNING_KEY": self.secrets.current_signing_key,
+            "QSTASH_NEXT_SIGNING_KEY": self.secrets.next_signing_key,
+        }
+
+    def __enter__(self) -> DevStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

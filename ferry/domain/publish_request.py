@@ -1,0 +1,324 @@
+"""Turning a QStash publish request (destination, headers, body) into an Envelope.
+
+Every header is validated here, once, for publish, enqueue, batch items and schedules alike. A
+value that cannot be parsed is refused with an InvalidInput naming the header, so nothing is
+enqueued for a request the caller got wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ferry.config import Limits
+from ferry.domain.backoff import RetryDelayExpression
+from ferry.domain.destination import check_destination
+from ferry.domain.durations import parse_duration
+from ferry.domain.envelope import CallbackSpec, Envelope, FlowControl, RedactSpec
+from ferry.domain.errors import InvalidInput, PayloadTooLarge
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_LABEL = re.compile(r"^[A-Za-z0-9._\-]{1,256}$")
+_FLOW_KEY = re.compile(r"^[A-Za-z0-9._\-]{1,256}$")
+_CALLBACK_OPTIONS = {"method", "timeout", "retries", "retry-delay", "delay"}
+# Headers never forwarded by `Upstash-Header-Forward: true` (credentials and transport headers).
+_NOT_FORWARDED = {
+    "authorization",
+    "host",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "keep-alive",
+    "expect",
+    "te",
+    "upgrade",
+    "via",
+    "forwarded",
+}
+
+
+def canonical_header(name: str) -> str:
+    """Go's canonical MIME header form, as QStash returns header names: `test-header` -> `Test-Header`."""
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+class HeaderView:
+    """Case-insensitive, read-only access to request headers."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._items = [(k.lower(), k, v) for k, v in headers.items()]
+        self._by_lower = {k: v for k, _, v in self._items}
+
+    def get(self, name: str) -> str | None:
+        value = self._by_lower.get(name.lower())
+        return value.strip() if value is not None else None
+
+    def with_prefix(self, prefix: str) -> Iterable[tuple[str, str]]:
+        """(rest-of-name, value) for each header starting with `prefix` (case-insensitive)."""
+        lp = prefix.lower()
+        for lower, original, value in self._items:
+            if lower.startswith(lp) and len(lower) > len(lp):
+                yield original[len(prefix) :], value
+
+    def items(self) -> Iterable[tuple[str, str]]:
+        return ((original, value) for _, original, value in self._items)
+
+
+@dataclass(frozen=True)
+class PublishPlan:
+    envelope: Envelope
+    dedup_key: str | None
+    delay_seconds: int
+
+
+def parse_publish(
+    *,
+    destination: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    message_id: str,
+    now_ms: int,
+    limits: Limits,
+    allow_private: bool,
+    caller_ip: str | None = None,
+    queue: str | None = None,
+) -> PublishPlan:
+    h = HeaderView(headers)
+    check_destination(destination, allow_private=allow_private)
+    if len(body) > limits.max_body_bytes:
+        raise PayloadTooLarge(
+            f"body is {len(body)} bytes; the largest message Ferry accepts is {limits.max_body_bytes} bytes",
+            field="body",
+        )
+
+    forwarded = _forwarded_headers(h)
+    delay = _delay_seconds(h, now_ms, limits)
+    retries = _int_header(h, "Upstash-Retries", 0, limits.max_retries)
+    retry_delay = h.get("Upstash-Retry-Delay")
+    if retry_delay:
+        RetryDelayExpression.parse(retry_delay, field="Upstash-Retry-Delay")
+    timeout = _timeout(h, "Upstash-Timeout", limits)
+    text, encoding = Envelope.encode_body(body)
+    dedup_id = h.get("Upstash-Deduplication-Id") or None
+    content_dedup = _bool_header(h, "Upstash-Content-Based-Deduplication")
+    dedup_key = None
+    if dedup_id:
+        dedup_key = "id:" + dedup_id
+    elif content_dedup:
+        dedup_key = "content:" + _content_hash(destination, body, forwarded)
+
+    envelope = Envelope(
+        id=message_id,
+        destination=destination,
+        method=_method(h, "Upstash-Method"),
+        headers=forwarded,
+        body=text,
+        body_encoding=encoding,
+        created_at=now_ms,
+        not_before=now_ms + delay * 1000,
+        max_retries=limits.default_retries if retries is None else retries,
+        retry_delay=retry_delay or None,
+        timeout=timeout or limits.default_timeout_seconds,
+        callback=_callback(h, "Upstash-Callback", limits, allow_private),
+        failure_callback=_callback(h, "Upstash-Failure-Callback", limits, allow_private),
+        dedup_id=dedup_id,
+        labels=_labels(h),
+        redact=_redact(h),
+        queue=queue,
+        flow_control=_flow_control(h),
+        caller_ip=caller_ip,
+    )
+    return PublishPlan(envelope=envelope, dedup_key=dedup_key, delay_seconds=delay)
+
+
+def _forwarded_headers(h: HeaderView) -> dict[str, str]:
+    out: dict[str, str] = {}
+    content_type = h.get("Content-Type")
+    if content_type:
+        out["Content-Type"] = content_type
+    if _bool_header(h, "Upstash-Header-Forward"):
+        for name, value in h.items():
+            lower = name.lower()
+            if lower in _NOT_FORWARDED or lower.startswith(("upstash-", "x-amzn-", "x-forwarded-")):
+                continue
+            out[canonical_header(name)] = value
+    for name, value in h.with_prefix("Upstash-Forward-"):
+        out[canonical_header(name)] = value
+    return out
+
+
+def _method(h: HeaderView, name: str) -> str:
+    value = (h.get(name) or "POST").upper()
+    if value not in METHODS:
+        raise InvalidInput(f"{name}: {value!r} is not one of {', '.join(METHODS)}", field=name)
+    return value
+
+
+def _int_header(h: HeaderView, name: str, low: int, high: int) -> int | None:
+    raw = h.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}: {raw!r} is not a whole number", field=name) from None
+    if not low <= value <= high:
+        raise InvalidInput(f"{name}: {value} is out of range; use {low} to {high}", field=name)
+    return value
+
+
+def _bool_header(h: HeaderView, name: str) -> bool:
+    raw = h.get(name)
+    if raw is None or raw == "":
+        return False
+    lowered = raw.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise InvalidInput(f"{name}: {raw!r} is not a boolean; use true or false", field=name)
+
+
+def _delay_seconds(h: HeaderView, now_ms: int, limits: Limits) -> int:
+    not_before = h.get("Upstash-Not-Before")
+    if not_before:
+        try:
+            at = int(not_before)
+        except ValueError:
+            raise InvalidInput(
+                f"Upstash-Not-Before: {not_before!r} is not a unix timestamp in seconds", field="Upstash-Not-Before"
+            ) from None
+        delay = max(0, at - now_ms // 1000)
+        field = "Upstash-Not-Before"
+    else:
+        raw = h.get("Upstash-Delay")
+        if not raw:
+            return 0
+        delay = parse_duration(raw, field="Upstash-Delay")
+        field = "Upstash-Delay"
+    if delay > limits.max_delay_seconds:
+        raise InvalidInput(
+            f"{field}: a delay of {delay} s is longer than the {limits.max_delay_seconds} s Ferry supports",
+            field=field,
+        )
+    return delay
+
+
+def _timeout(h: HeaderView, name: str, limits: Limits) -> int | None:
+    raw = h.get(name)
+    if not raw:
+        return None
+    value = parse_duration(raw, field=name)
+    if not 1 <= value <= limits.max_timeout_seconds:
+        raise InvalidInput(f"{name}: use 1s to {limits.max_timeout_seconds}s, not {raw!r}", field=name)
+    return value
+
+
+def _callback(h: HeaderView, prefix: str, limits: Limits, allow_private: bool) -> CallbackSpec | None:
+    url = h.get(prefix)
+    if not url:
+        return None
+    check_destination(url, allow_private=allow_private, field=prefix)
+    forward = {canonical_header(n): v for n, v in h.with_prefix(prefix + "-Forward-")}
+    options: dict[str, str] = {}
+    for rest, value in h.with_prefix(prefix + "-"):
+        lower = rest.lower()
+        if lower.startswith("forward-") or lower in _CALLBACK_OPTIONS:
+            continue
+        options["Upstash-" + canonical_header(rest)] = value
+    retry_delay = h.get(prefix + "-Retry-Delay")
+    if retry_delay:
+        RetryDelayExpression.parse(retry_delay, field=prefix + "-Retry-Delay")
+    delay_raw = h.get(prefix + "-Delay")
+    return CallbackSpec(
+        url=url,
+        method=_method(h, prefix + "-Method"),
+        headers=forward,
+        retries=_int_header(h, prefix + "-Retries", 0, limits.max_retries),
+        timeout=_timeout(h, prefix + "-Timeout", limits),
+        retry_delay=retry_delay or None,
+        delay=parse_duration(delay_raw, field=prefix + "-Delay") if delay_raw else None,
+        options=options,
+    )
+
+
+def _labels(h: HeaderView) -> tuple[str, ...]:
+    raw = h.get("Upstash-Label")
+    if not raw:
+        return ()
+    labels = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for label in labels:
+        if not _LABEL.match(label):
+            raise InvalidInput(
+                f"Upstash-Label: {label!r} may only contain letters, digits, '-', '_' and '.' (max 256)",
+                field="Upstash-Label",
+            )
+    return labels
+
+
+def _redact(h: HeaderView) -> RedactSpec | None:
+    raw = h.get("Upstash-Redact-Fields")
+    if not raw:
+        return None
+    body = all_headers = False
+    names: list[str] = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        lower = part.lower()
+        if lower == "body":
+            body = True
+        elif lower in ("header", "headers"):
+            all_headers = True
+        else:
+            match = re.fullmatch(r"headers?\[([^\[\]]+)\]", part, flags=re.IGNORECASE)
+            if not match:
+                raise InvalidInput(
+                    f"Upstash-Redact-Fields: {part!r} is not body, header or header[Name]",
+                    field="Upstash-Redact-Fields",
+                )
+            names.append(canonical_header(match.group(1).strip()))
+    return RedactSpec(body=body, all_headers=all_headers, headers=tuple(names))
+
+
+def _flow_control(h: HeaderView) -> FlowControl | None:
+    key = h.get("Upstash-Flow-Control-Key")
+    if not key:
+        return None
+    field = "Upstash-Flow-Control-Key"
+    if not _FLOW_KEY.match(key):
+        raise InvalidInput(f"{field}: {key!r} may only contain letters, digits, '-', '_' and '.'", field=field)
+    values: dict[str, int] = {}
+    raw = h.get("Upstash-Flow-Control-Value") or ""
+    field = "Upstash-Flow-Control-Value"
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        name, sep, value = (s.strip() for s in part.partition("="))
+        if not sep or name.lower() not in ("parallelism", "rate", "period"):
+            raise InvalidInput(f"{field}: {part!r} is not parallelism=<n>, rate=<n> or period=<duration>", field=field)
+        if name.lower() == "period":
+            values["period"] = parse_duration(value, field=field)
+        else:
+            try:
+                values[name.lower()] = int(value)
+            except ValueError:
+                raise InvalidInput(f"{field}: {name} must be a whole number, not {value!r}", field=field) from None
+            if values[name.lower()] < 1:
+                raise InvalidInput(f"{field}: {name} must be at least 1", field=field)
+    if "parallelism" not in values and "rate" not in values:
+        raise InvalidInput(f"{field}: give parallelism=<n>, rate=<n> or both with a flow-control key", field=field)
+    return FlowControl(key=key, **values)
+
+
+def _content_hash(destination: str, body: bytes, forwarded: Mapping[str, str]) -> str:
+    digest = hashlib.sha256()
+    digest.update(destination.encode())
+    digest.update(b"\0")
+    for name in sorted(forwarded, key=str.lower):
+        digest.update(f"{name.lower()}:{forwarded[name]}\n".encode())
+    digest.update(b"\0")
+    digest.update(body)
+    return digest.hexdigest()

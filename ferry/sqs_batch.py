@@ -1,0 +1,101 @@
+"""The dispatcher's SQS batch: powertools batch processing around the DeliverMessage use case.
+
+Standard queues: every record of the batch is delivered concurrently (one worker thread per
+record, so a slow destination never holds up the others). FIFO queues: records are delivered in
+order per message group, and a group stops at its first failure so order is kept.
+A record whose retry was scheduled (visibility changed) is reported in `batchItemFailures`;
+everything else is done and gets deleted by the event source mapping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    SqsFifoPartialProcessor,
+    async_process_partial_response,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from ferry.domain.envelope import Envelope
+from ferry.usecases.deliver_message import DeliveryReport, Outcome
+from ferry.usecases.ports import QueuedMessage
+from ferry.wiring import services
+
+logger = Logger(service="ferry")
+_executor = ThreadPoolExecutor(max_workers=10, thread_name_prefix="deliver")
+_outcomes: Counter[str] = Counter()
+_outcomes_lock = threading.Lock()
+
+
+class RetryScheduled(Exception):
+    """Not an error: tells the batch processor to leave this record in the queue for its retry."""
+
+
+def deliver_record(record: SQSRecord) -> DeliveryReport:
+    svc = services()
+    message = QueuedMessage(
+        envelope=Envelope.from_json(record.body),
+        receive_count=int(record.attributes.approximate_receive_count),
+        receipt_handle=record.receipt_handle,
+        queue_url=svc.queue.url_for(record.event_source_arn),
+        sqs_message_id=record.message_id,
+    )
+    report = svc.deliver(message)
+    logger.info(
+        "delivery attempt",
+        extra={
+            "message_id": message.envelope.id,
+            "outcome": str(report.outcome),
+            "retried": report.retried,
+            "status": report.result.status if report.result else None,
+            "reason": report.reason,
+        },
+    )
+    with _outcomes_lock:
+        _outcomes[str(report.outcome)] += 1
+    if report.outcome is Outcome.RETRY_SCHEDULED:
+        raise RetryScheduled(message.envelope.id)
+    return report
+
+
+async def _deliver_record_async(record: SQSRecord) -> DeliveryReport:
+    return await asyncio.get_running_loop().run_in_executor(_executor, deliver_record, record)
+
+
+def handle(event: dict[str, Any], context: Any, metrics: Any = None) -> dict[str, Any]:
+    try:
+        return _process(event, context)
+    finally:
+        with _outcomes_lock:
+            counted = dict(_outcomes)
+            _outcomes.clear()
+        if metrics is not None:
+            for outcome, count in counted.items():
+                metrics.add_metric(name=f"Messages_{outcome}", unit=MetricUnit.Count, value=count)
+
+
+def _process(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    records = event.get("Records") or []
+    if records and records[0].get("eventSourceARN", "").endswith(".fifo"):
+        return process_partial_response(
+            event=event,
+            record_handler=deliver_record,
+            processor=SqsFifoPartialProcessor(skip_group_on_error=True),
+            context=context,
+        )
+    return async_process_partial_response(
+        event=event,
+        record_handler=_deliver_record_async,
+        processor=AsyncBatchProcessor(event_type=EventType.SQS),
+        context=context,
+    )

@@ -1,0 +1,93 @@
+"""Publish: validate -> dedup claim -> history CREATED -> enqueue."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ferry.config import Limits
+from ferry.domain.errors import Unavailable
+from ferry.domain.history import LogEvent, State
+from ferry.domain.publish_request import parse_publish
+from ferry.usecases.ports import Clock, DedupStore, History, MessageQueue
+
+
+def new_message_id() -> str:
+    return "msg_" + secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    message_id: str
+    url: str
+    deduplicated: bool = False
+
+    def to_body(self) -> dict[str, object]:
+        body: dict[str, object] = {"messageId": self.message_id, "url": self.url}
+        if self.deduplicated:
+            body["deduplicated"] = True
+        return body
+
+
+class PublishMessage:
+    def __init__(
+        self,
+        *,
+        queue: MessageQueue,
+        history: History,
+        dedup: DedupStore,
+        clock: Clock,
+        limits: Limits,
+        allow_private_destinations: bool,
+        new_id: Callable[[], str] = new_message_id,
+    ) -> None:
+        self._queue = queue
+        self._history = history
+        self._dedup = dedup
+        self._clock = clock
+        self._limits = limits
+        self._allow_private = allow_private_destinations
+        self._new_id = new_id
+
+    def __call__(
+        self, *, destination: str, headers: Mapping[str, str], body: bytes, caller_ip: str | None = None
+    ) -> PublishResult:
+        now_ms = int(self._clock.now() * 1000)
+        plan = parse_publish(
+            destination=destination,
+            headers=headers,
+            body=body,
+            message_id=self._new_id(),
+            now_ms=now_ms,
+            limits=self._limits,
+            allow_private=self._allow_private,
+            caller_ip=caller_ip,
+        )
+        envelope = plan.envelope
+        if plan.dedup_key:
+            earlier = self._dedup.claim(
+                plan.dedup_key, envelope.id, expires_at=now_ms // 1000 + self._limits.dedup_window_seconds
+            )
+            if earlier is not None:
+                return PublishResult(message_id=earlier, url=envelope.destination, deduplicated=True)
+        created = LogEvent(
+            message_id=envelope.id,
+            state=State.CREATED,
+            time_ms=now_ms,
+            url=envelope.destination,
+            next_delivery_ms=envelope.not_before,
+            labels=envelope.labels,
+        )
+        # History first: an accepted message is always traceable, even if the enqueue below fails
+        # (the caller then gets a 503 and nothing is delivered).
+        try:
+            self._history.message_created(envelope, created)
+            self._queue.send(envelope, delay_seconds=plan.delay_seconds)
+        except Exception as exc:
+            if plan.dedup_key:
+                # Let the caller's retry through instead of answering "duplicate" for a message
+                # that was never enqueued.
+                self._dedup.release(plan.dedup_key, envelope.id)
+            raise Unavailable(f"the message could not be enqueued, nothing was published; retry ({exc})") from exc
+        return PublishResult(message_id=envelope.id, url=envelope.destination)

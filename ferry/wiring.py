@@ -1,0 +1,137 @@
+"""Wiring: the one place where clients, clock and settings are built and injected.
+
+Lambda handlers call `services()` once per warm container; `ferry dev` and the integration
+tests run the very same handlers, pointed at the emulator by the standard `AWS_ENDPOINT_URL`
+variable, so nothing here knows whether it runs in AWS or on a laptop.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+
+from ferry.config import RuntimeSettings
+from ferry.usecases.ports import Clock, SystemClock
+
+
+@dataclass
+class Services:
+    settings: RuntimeSettings
+    clock: Clock
+
+    def _client(self, service: str):
+        import boto3
+        from botocore.config import Config
+
+        return boto3.session.Session().client(
+            service,
+            config=Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20),
+        )
+
+    @cached_property
+    def sqs(self):
+        return self._client("sqs")
+
+    @cached_property
+    def dynamodb(self):
+        return self._client("dynamodb")
+
+    @cached_property
+    def secretsmanager(self):
+        return self._client("secretsmanager")
+
+    @cached_property
+    def queue(self):
+        from ferry.adapters.sqs_queue import SqsQueue
+
+        s = self.settings
+        return SqsQueue(
+            self.sqs,
+            queue_url=s.queue_url,
+            queue_dlq_url=s.queue_dlq_url,
+            fifo_queue_url=s.fifo_queue_url,
+            fifo_queue_dlq_url=s.fifo_queue_dlq_url,
+        )
+
+    @cached_property
+    def history(self):
+        from ferry.adapters.dynamo_history import DynamoHistory
+
+        return DynamoHistory(
+            self.dynamodb,
+            table_name=self.settings.table_name,
+            retention_days=self.settings.config.history_retention_days,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def dedup(self):
+        from ferry.adapters.dynamo_history import DynamoDedup
+
+        return DynamoDedup(self.dynamodb, table_name=self.settings.table_name, clock=self.clock)
+
+    @cached_property
+    def keys(self):
+        from ferry.adapters.secret_keys import SecretKeys
+
+        s = self.settings
+        return SecretKeys(
+            self.secretsmanager,
+            api_token_secret=s.api_token_secret,
+            current_secret=s.signing_key_current_secret,
+            next_secret=s.signing_key_next_secret,
+            max_age=s.secrets_max_age_seconds,
+        )
+
+    @cached_property
+    def target(self):
+        from ferry.adapters.http_target import UrllibTarget
+
+        return UrllibTarget(allow_private=self.settings.allow_private_destinations)
+
+    @cached_property
+    def publish(self):
+        from ferry.usecases.publish_message import PublishMessage
+
+        return PublishMessage(
+            queue=self.queue,
+            history=self.history,
+            dedup=self.dedup,
+            clock=self.clock,
+            limits=self.settings.config.limits,
+            allow_private_destinations=self.settings.allow_private_destinations,
+        )
+
+    @cached_property
+    def deliver(self):
+        from ferry.usecases.deliver_message import DeliverMessage
+
+        return DeliverMessage(
+            target=self.target,
+            keys=self.keys,
+            history=self.history,
+            queue=self.queue,
+            clock=self.clock,
+            jwt_lifetime_seconds=self.settings.config.limits.jwt_lifetime_seconds,
+        )
+
+
+_lock = threading.Lock()
+_services: Services | None = None
+
+
+def services() -> Services:
+    """The process-wide services, built on first use from the environment."""
+    global _services
+    with _lock:
+        if _services is None:
+            _services = Services(settings=RuntimeSettings.from_env(), clock=SystemClock())
+        return _services
+
+
+def reset_services() -> None:
+    """Forget the cached services (after the environment changed, e.g. a new `ferry dev`)."""
+    global _services
+    with _lock:
+        _services = None
