@@ -22,7 +22,9 @@ def _dev(args: argparse.Namespace) -> int:
         or os.environ.get("FERRY_DEV_NEXT_SIGNING_KEY")
         or DevSecrets.next_signing_key,
     )
-    stack = DevStack(port=args.port, host=args.host, secrets=secrets, log_level="INFO" if args.verbose else "WARNING")
+    stack = DevStack(
+        port=args.port, host=args.host, secrets=secrets, log_level="INFO" if args.verbose else "WARNING"
+    )
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: object) -> None:
@@ -47,7 +49,9 @@ def _dev(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ferry", description="Ferry: serverless background jobs in your AWS account")
+    parser = argparse.ArgumentParser(
+        prog="ferry", description="Ferry: serverless background jobs in your AWS account"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     dev = commands.add_parser("dev", help="run the whole stack locally on an embedded AWS emulator")

@@ -26,7 +26,9 @@ class Services:
 
         return boto3.session.Session().client(
             service,
-            config=Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20),
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20
+            ),
         )
 
     @cached_property

@@ -11,6 +11,7 @@ Every item carries `ttl` (epoch seconds) so retention is DynamoDB's free TTL del
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
 import zlib
@@ -146,7 +147,7 @@ class DynamoHistory:
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in item.items():
-        (kind, raw), = value.items()
+        ((kind, raw),) = value.items()
         out[key] = int(raw) if kind == "N" else (sorted(raw) if kind == "SS" else raw)
     return out
 
@@ -176,12 +177,10 @@ class DynamoDedup:
             return item["messageId"]["S"] if item else None
 
     def release(self, key: str, message_id: str) -> None:
-        try:
+        with contextlib.suppress(self._ddb.exceptions.ConditionalCheckFailedException):
             self._ddb.delete_item(
                 TableName=self._table,
                 Key={"pk": _s(f"DEDUP#{key}"), "sk": _s("DEDUP")},
                 ConditionExpression="messageId = :id",
                 ExpressionAttributeValues={":id": _s(message_id)},
             )
-        except self._ddb.exceptions.ConditionalCheckFailedException:
-            pass

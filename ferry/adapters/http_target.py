@@ -35,7 +35,10 @@ class UrllibTarget:
 
         def failed(error: str) -> AttemptResult:
             return AttemptResult(
-                status=None, error=error, started_at_ms=int(started * 1000), finished_at_ms=int(time.time() * 1000)
+                status=None,
+                error=error,
+                started_at_ms=int(started * 1000),
+                finished_at_ms=int(time.time() * 1000),
             )
 
         if not self._allow_private:
@@ -46,7 +49,9 @@ class UrllibTarget:
             except OSError as exc:
                 return failed(f"cannot resolve {parts.hostname}: {exc}")
             if any(forbidden_address(a) for a in addresses):
-                return failed(f"{parts.hostname} resolves to a private address; delivery refused (SSRF protection)")
+                return failed(
+                    f"{parts.hostname} resolves to a private address; delivery refused (SSRF protection)"
+                )
 
         timeout = urllib3.Timeout(
             total=request.timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, request.timeout_seconds)

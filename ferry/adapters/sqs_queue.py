@@ -26,7 +26,9 @@ class SqsQueue:
         self.queue_url = queue_url
         self.fifo_queue_url = fifo_queue_url
         self._dlq_of = {queue_url: queue_dlq_url, fifo_queue_url: fifo_queue_dlq_url}
-        self._url_by_name = {_queue_name(u): u for u in (queue_url, queue_dlq_url, fifo_queue_url, fifo_queue_dlq_url)}
+        self._url_by_name = {
+            _queue_name(u): u for u in (queue_url, queue_dlq_url, fifo_queue_url, fifo_queue_dlq_url)
+        }
 
     def url_for(self, source: str) -> str:
         """Queue URL for an event source ARN (or URL) of one of our queues."""

@@ -49,7 +49,9 @@ def _unexpected(exc: Exception) -> Response:
 @app.not_found
 def _not_found(exc: Exception) -> Response:
     event = app.current_event
-    return error_response(404, {"error": f"no route for {event.http_method} {event.path}; see /v2 in docs/api.md"})
+    return error_response(
+        404, {"error": f"no route for {event.http_method} {event.path}; see /v2 in docs/api.md"}
+    )
 
 
 # --- auth ----------------------------------------------------------------------------------------

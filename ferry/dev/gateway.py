@@ -17,7 +17,9 @@ from ferry.dev.lambda_context import DevLambdaContext
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def to_event(*, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str) -> dict[str, Any]:
+def to_event(
+    *, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+) -> dict[str, Any]:
     raw_path, _, raw_query = target.partition("?")
     joined: dict[str, str] = {}
     for name, value in headers:
@@ -92,7 +94,7 @@ class Gateway:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self._server = ThreadingHTTPServer((host, port), _RequestHandler)

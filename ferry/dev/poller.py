@@ -67,10 +67,13 @@ class SqsPoller:
         self._wait = wait_seconds
         self._region = region
         self._stop = threading.Event()
-        self._arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self._arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         name = queue_url.rsplit("/", 1)[-1]
         self._threads = [
-            threading.Thread(target=self._run, name=f"poller-{name}-{i}", daemon=True) for i in range(concurrency)
+            threading.Thread(target=self._run, name=f"poller-{name}-{i}", daemon=True)
+            for i in range(concurrency)
         ]
 
     def start(self) -> None:
@@ -113,7 +116,8 @@ class SqsPoller:
             self._sqs.delete_message_batch(
                 QueueUrl=self._queue_url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(done[start : start + 10])
                 ],
             )
         return len(messages)

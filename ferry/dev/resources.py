@@ -28,14 +28,18 @@ def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> tuple[str, str]:
     return url, arn
 
 
-def provision(*, sqs: Any, dynamodb: Any, secretsmanager: Any, config: FerryConfig, secrets: DevSecrets) -> dict[str, str]:
+def provision(
+    *, sqs: Any, dynamodb: Any, secretsmanager: Any, config: FerryConfig, secrets: DevSecrets
+) -> dict[str, str]:
     """Create everything; returns the environment variables the handlers read."""
     names = config.names
     retention = str(config.queue_retention_days * 86_400)
     visibility = str(config.dispatcher.queue_visibility_timeout_seconds)
     common = {"MessageRetentionPeriod": retention, "SqsManagedSseEnabled": "true"}
 
-    dlq_url, dlq_arn = _queue(sqs, names.queue_dlq, {**common, "RedriveAllowPolicy": json.dumps({"redrivePermission": "allowAll"})})
+    dlq_url, dlq_arn = _queue(
+        sqs, names.queue_dlq, {**common, "RedriveAllowPolicy": json.dumps({"redrivePermission": "allowAll"})}
+    )
     fifo_dlq_url, fifo_dlq_arn = _queue(
         sqs,
         names.fifo_queue_dlq,
@@ -45,7 +49,11 @@ def provision(*, sqs: Any, dynamodb: Any, secretsmanager: Any, config: FerryConf
     queue_url, _ = _queue(
         sqs,
         names.queue,
-        {**common, "VisibilityTimeout": visibility, "RedrivePolicy": json.dumps({**redrive, "deadLetterTargetArn": dlq_arn})},
+        {
+            **common,
+            "VisibilityTimeout": visibility,
+            "RedrivePolicy": json.dumps({**redrive, "deadLetterTargetArn": dlq_arn}),
+        },
     )
     fifo_url, _ = _queue(
         sqs,
@@ -77,7 +85,9 @@ def provision(*, sqs: Any, dynamodb: Any, secretsmanager: Any, config: FerryConf
         ],
         SSESpecification={"Enabled": True},
     )
-    dynamodb.update_time_to_live(TableName=names.table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"})
+    dynamodb.update_time_to_live(
+        TableName=names.table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
+    )
 
     secret_arns = {}
     for name, value in (

@@ -99,13 +99,15 @@ def decide(envelope: Envelope, *, retried: int, result: AttemptResult, now: floa
     if result.ok:
         return Delivered()
     lowered = {k.lower(): v for k, v in result.headers.items()}
-    if result.status == NON_RETRYABLE_STATUS and lowered.get("upstash-nonretryable-error", "").lower() == "true":
+    if (
+        result.status == NON_RETRYABLE_STATUS
+        and lowered.get("upstash-nonretryable-error", "").lower() == "true"
+    ):
         return GiveUp(reason=f"non-retryable error: {result.describe()} with Upstash-NonRetryable-Error")
     if retried >= envelope.max_retries:
         attempts = retried + 1
-        return GiveUp(
-            reason=f"retries exhausted: {attempts} attempt{'s' if attempts != 1 else ''}, last: {result.describe()}"
-        )
+        plural = "s" if attempts != 1 else ""
+        return GiveUp(reason=f"retries exhausted: {attempts} attempt{plural}, last: {result.describe()}")
     expression = RetryDelayExpression.parse(envelope.retry_delay) if envelope.retry_delay else None
     delay = next_retry_delay_seconds(
         retried=retried, expression=expression, response_headers=result.headers, now=now

@@ -188,7 +188,8 @@ def _delay_seconds(h: HeaderView, now_ms: int, limits: Limits) -> int:
             at = int(not_before)
         except ValueError:
             raise InvalidInput(
-                f"Upstash-Not-Before: {not_before!r} is not a unix timestamp in seconds", field="Upstash-Not-Before"
+                f"Upstash-Not-Before: {not_before!r} is not a unix timestamp in seconds",
+                field="Upstash-Not-Before",
             ) from None
         delay = max(0, at - now_ms // 1000)
         field = "Upstash-Not-Before"
@@ -289,7 +290,9 @@ def _flow_control(h: HeaderView) -> FlowControl | None:
         return None
     field = "Upstash-Flow-Control-Key"
     if not _FLOW_KEY.match(key):
-        raise InvalidInput(f"{field}: {key!r} may only contain letters, digits, '-', '_' and '.'", field=field)
+        raise InvalidInput(
+            f"{field}: {key!r} may only contain letters, digits, '-', '_' and '.'", field=field
+        )
     values: dict[str, int] = {}
     raw = h.get("Upstash-Flow-Control-Value") or ""
     field = "Upstash-Flow-Control-Value"
@@ -298,18 +301,24 @@ def _flow_control(h: HeaderView) -> FlowControl | None:
             continue
         name, sep, value = (s.strip() for s in part.partition("="))
         if not sep or name.lower() not in ("parallelism", "rate", "period"):
-            raise InvalidInput(f"{field}: {part!r} is not parallelism=<n>, rate=<n> or period=<duration>", field=field)
+            raise InvalidInput(
+                f"{field}: {part!r} is not parallelism=<n>, rate=<n> or period=<duration>", field=field
+            )
         if name.lower() == "period":
             values["period"] = parse_duration(value, field=field)
         else:
             try:
                 values[name.lower()] = int(value)
             except ValueError:
-                raise InvalidInput(f"{field}: {name} must be a whole number, not {value!r}", field=field) from None
+                raise InvalidInput(
+                    f"{field}: {name} must be a whole number, not {value!r}", field=field
+                ) from None
             if values[name.lower()] < 1:
                 raise InvalidInput(f"{field}: {name} must be at least 1", field=field)
     if "parallelism" not in values and "rate" not in values:
-        raise InvalidInput(f"{field}: give parallelism=<n>, rate=<n> or both with a flow-control key", field=field)
+        raise InvalidInput(
+            f"{field}: give parallelism=<n>, rate=<n> or both with a flow-control key", field=field
+        )
     return FlowControl(key=key, **values)
 
 

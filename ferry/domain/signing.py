@@ -28,7 +28,9 @@ def new_jti() -> str:
     return "jwt_" + secrets.token_hex(16)
 
 
-def sign(*, key: str, url: str, body: bytes, now: float, lifetime_seconds: int = 300, jti: str | None = None) -> str:
+def sign(
+    *, key: str, url: str, body: bytes, now: float, lifetime_seconds: int = 300, jti: str | None = None
+) -> str:
     # iat is floored: PyJWT rejects a token issued in the receiver's future.
     issued_at = int(now)
     claims = {

@@ -78,7 +78,10 @@ class DeliverMessage:
             return DeliveryReport(outcome=Outcome.REQUEUED, retried=retried)
 
         request = build_request(
-            envelope, retried=retried, signing_key=self._keys.current(), now=now,
+            envelope,
+            retried=retried,
+            signing_key=self._keys.current(),
+            now=now,
             jwt_lifetime_seconds=self._jwt_lifetime,
         )
         result = self._target.send(request)
@@ -87,7 +90,9 @@ class DeliverMessage:
 
         active = self._event(envelope, State.ACTIVE, result.started_at_ms or now_ms, retried)
         if isinstance(decision, Delivered):
-            delivered = self._event(envelope, State.DELIVERED, result.finished_at_ms or now_ms, retried, result)
+            delivered = self._event(
+                envelope, State.DELIVERED, result.finished_at_ms or now_ms, retried, result
+            )
             self._history.record(envelope, [active, delivered])
             return DeliveryReport(outcome=Outcome.DELIVERED, retried=retried, result=result)
 
@@ -103,10 +108,18 @@ class DeliverMessage:
                 message, fresh, reason=decision.reason, dlq_id=dlq_id, response_status=result.status
             )
             failed = self._event(
-                envelope, State.FAILED, int(finished * 1000), retried, result, error=decision.reason, dlq_id=dlq_id
+                envelope,
+                State.FAILED,
+                int(finished * 1000),
+                retried,
+                result,
+                error=decision.reason,
+                dlq_id=dlq_id,
             )
             self._history.record(envelope, [active, error, failed])
-            return DeliveryReport(outcome=Outcome.DEAD_LETTERED, retried=retried, result=result, reason=decision.reason)
+            return DeliveryReport(
+                outcome=Outcome.DEAD_LETTERED, retried=retried, result=result, reason=decision.reason
+            )
 
         assert isinstance(decision, RetryLater)
         delay = max(0, math.ceil(decision.delay_seconds))

@@ -42,8 +42,15 @@ class MessageQueue(Protocol):
         """Hide the received message until its next attempt is due."""
         ...
 
-    def dead_letter(self, message: QueuedMessage, envelope: Envelope, *, reason: str, dlq_id: str,
-                    response_status: int | None) -> None: ...
+    def dead_letter(
+        self,
+        message: QueuedMessage,
+        envelope: Envelope,
+        *,
+        reason: str,
+        dlq_id: str,
+        response_status: int | None,
+    ) -> None: ...
 
 
 class History(Protocol):

@@ -89,5 +89,7 @@ class PublishMessage:
                 # Let the caller's retry through instead of answering "duplicate" for a message
                 # that was never enqueued.
                 self._dedup.release(plan.dedup_key, envelope.id)
-            raise Unavailable(f"the message could not be enqueued, nothing was published; retry ({exc})") from exc
+            raise Unavailable(
+                f"the message could not be enqueued, nothing was published; retry ({exc})"
+            ) from exc
         return PublishResult(message_id=envelope.id, url=envelope.destination)

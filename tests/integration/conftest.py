@@ -1,0 +1,49 @@
+"""Integration fixtures: one `ferry dev` stack (moto server + the real handlers) per test session,
+a real HTTP destination on 127.0.0.1, and the official qstash SDK as the client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ferry.dev.stack import DevStack
+from tests.support.target import Target
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[DevStack]:
+    dev = DevStack(port=0, poller_concurrency=2).start()
+    try:
+        yield dev
+    finally:
+        dev.stop()
+
+
+@pytest.fixture(scope="session")
+def target() -> Iterator[Target]:
+    server = Target()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def path(request: pytest.FixtureRequest) -> str:
+    """A destination path unique to the test, so tests sharing the stack never see each other."""
+    return "/" + request.node.name.replace("[", "-").replace("]", "").replace("/", "-")
+
+
+@pytest.fixture(scope="session")
+def qstash(stack: DevStack):
+    from qstash import QStash
+
+    return QStash(stack.secrets.api_token, base_url=stack.url, retry=False)
+
+
+@pytest.fixture(scope="session")
+def services(stack: DevStack):
+    from ferry.wiring import services as current
+
+    return current()

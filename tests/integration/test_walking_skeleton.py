@@ -1,0 +1,243 @@
+"""Publish -> SQS -> dispatcher -> signed HTTP delivery, on `ferry dev` (moto server + real handlers)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import pytest
+from qstash import Receiver
+
+from ferry.dev.stack import DevStack
+from tests.support.target import Reply, Target
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def states(services, message_id: str) -> list[str]:
+    return [e["state"] for e in services.history.events(message_id)]
+
+
+def post(
+    stack: DevStack,
+    route: str,
+    *,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    token: str | None = "default",
+) -> tuple[int, dict]:
+    all_headers = dict(headers or {})
+    if token == "default":
+        token = stack.secrets.api_token
+    if token is not None:
+        all_headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(stack.url + route, data=body, headers=all_headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def test_published_message_is_delivered_with_body_method_and_forwarded_headers(
+    stack, target: Target, path, qstash
+):
+    response = qstash.message.publish(
+        url=target.url(path) + "?order=7",
+        body=b"\x00binary\xffbody",
+        content_type="application/octet-stream",
+        method="PUT",
+        headers={"X-Tenant": "acme"},
+    )
+
+    [got] = target.wait_for(path)
+    assert got.method == "PUT"
+    assert got.path == path + "?order=7"
+    assert got.body == b"\x00binary\xffbody"
+    assert got.header("Content-Type") == "application/octet-stream"
+    assert got.header("X-Tenant") == "acme"
+    assert got.header("Upstash-Message-Id") == response.message_id
+    assert got.header("Upstash-Retried") == "0"
+    assert got.header("User-Agent") == "Upstash-QStash"
+
+
+def test_delivery_signature_verifies_with_the_official_qstash_receiver(stack, target, path, qstash):
+    url = target.url(path)
+    qstash.message.publish_json(url=url, body={"hello": "world"})
+
+    [got] = target.wait_for(path)
+    receiver = Receiver(stack.secrets.current_signing_key, stack.secrets.next_signing_key)
+    receiver.verify(signature=got.header("Upstash-Signature"), body=got.body.decode(), url=url)
+    # The signature binds the body: a tampered body must not verify.
+    with pytest.raises(Exception, match="body hash"):
+        Receiver(stack.secrets.current_signing_key, stack.secrets.current_signing_key).verify(
+            signature=got.header("Upstash-Signature"), body='{"hello": "mallory"}', url=url
+        )
+
+
+def test_target_answering_500_500_200_gets_three_attempts_then_delivered(
+    stack, target, path, qstash, services
+):
+    target.script(path, Reply(500), Reply(500), Reply(200))
+    response = qstash.message.publish(url=target.url(path), body="retry me", retries=3, retry_delay="0")
+
+    attempts = target.wait_for(path, count=3)
+    assert [a.header("Upstash-Retried") for a in attempts] == ["0", "1", "2"]
+    assert {a.header("Upstash-Message-Id") for a in attempts} == {response.message_id}
+    wait_until(lambda: "DELIVERED" in states(services, response.message_id), what="DELIVERED in history")
+    assert states(services, response.message_id) == [
+        "CREATED",
+        "ACTIVE",
+        "ERROR",
+        "RETRY",
+        "ACTIVE",
+        "ERROR",
+        "RETRY",
+        "ACTIVE",
+        "DELIVERED",
+    ]
+    time.sleep(1)
+    assert len(target.requests_to(path)) == 3, "a delivered message is not delivered again"
+
+
+def test_exhausted_retries_move_message_to_dlq_with_reason(stack, target, path, qstash, services):
+    target.always(path, Reply(500, body=b"boom"))
+    response = qstash.message.publish(url=target.url(path), body="doomed", retries=2, retry_delay="0")
+
+    target.wait_for(path, count=3)
+    events = wait_until(
+        lambda: [e for e in services.history.events(response.message_id) if e["state"] == "FAILED"],
+        what="FAILED in history",
+    )
+    assert events[0]["error"] == "retries exhausted: 3 attempts, last: HTTP 500"
+    assert events[0]["responseStatus"] == 500
+
+    def dead_lettered():
+        sqs = services.sqs
+        got = sqs.receive_message(
+            QueueUrl=stack.environ["FERRY_QUEUE_DLQ_URL"],
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=0,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        return [
+            m for m in got if m["MessageAttributes"]["ferry-message-id"]["StringValue"] == response.message_id
+        ]
+
+    [dlq_message] = wait_until(dead_lettered, what="message in the DLQ")
+    assert dlq_message["MessageAttributes"]["ferry-failure-reason"]["StringValue"] == events[0]["error"]
+    assert dlq_message["MessageAttributes"]["ferry-response-status"]["StringValue"] == "500"
+    assert json.loads(dlq_message["Body"])["body"] == "doomed"
+    time.sleep(1)
+    assert len(target.requests_to(path)) == 3, "retries = 2 means exactly three attempts"
+
+
+def test_non_retryable_489_goes_to_dlq_at_once(stack, target, path, qstash, services):
+    target.always(path, Reply(489, headers={"Upstash-NonRetryable-Error": "true"}))
+    response = qstash.message.publish(url=target.url(path), body="x", retries=5, retry_delay="0")
+    wait_until(lambda: "FAILED" in states(services, response.message_id), what="FAILED")
+    assert len(target.requests_to(path)) == 1
+
+
+def test_batch_deliveries_run_concurrently_so_a_slow_target_blocks_nobody(
+    stack, target, path, qstash, services
+):
+    slow, fast = path + "-slow", path + "-fast"
+    target.always(slow, Reply(200, delay=3.0))
+    ids = [qstash.message.publish(url=target.url(slow), body=str(i)).message_id for i in range(4)]
+    fast_id = qstash.message.publish(url=target.url(fast), body="quick").message_id
+
+    target.wait_for(fast, count=1, timeout=20)
+    wait_until(lambda: "DELIVERED" in states(services, fast_id), what="fast message delivered")
+    target.wait_for(slow, count=4, timeout=30)
+    assert target.max_in_flight >= 2, "deliveries of a batch overlap instead of running one by one"
+    for message_id in ids:
+        wait_until(lambda m=message_id: "DELIVERED" in states(services, m), what="slow message delivered")
+
+
+def test_attempt_timeout_counts_as_failed_attempt(stack, target, path, qstash, services):
+    target.script(path, Reply(200, delay=3.0))
+    response = qstash.message.publish(
+        url=target.url(path), body="t", timeout="1s", retries=1, retry_delay="0"
+    )
+    target.wait_for(path, count=2, timeout=30)
+    wait_until(lambda: "DELIVERED" in states(services, response.message_id), what="delivered on retry")
+    errors = [e for e in services.history.events(response.message_id) if e["state"] == "ERROR"]
+    assert errors[0]["error"] == "timed out after 1s"
+
+
+def test_delay_holds_the_message_until_it_is_due(stack, target, path, qstash):
+    published = time.time()
+    qstash.message.publish(url=target.url(path), body="later", delay="3s")
+    [got] = target.wait_for(path, timeout=30)
+    assert got.at - published >= 2.9
+
+
+def test_deduplication_id_answers_202_with_the_original_message_id(stack, target, path):
+    headers = {"Upstash-Deduplication-Id": path.strip("/"), "Content-Type": "text/plain"}
+    first_status, first = post(stack, "/v2/publish/" + target.url(path), body=b"once", headers=headers)
+    second_status, second = post(stack, "/v2/publish/" + target.url(path), body=b"once", headers=headers)
+    assert (first_status, second_status) == (200, 202)
+    assert second == {"messageId": first["messageId"], "url": target.url(path), "deduplicated": True}
+    target.wait_for(path)
+    time.sleep(1)
+    assert len(target.requests_to(path)) == 1
+
+
+BAD_REQUESTS = [
+    pytest.param({"token": None}, 401, "missing token", id="missing-token"),
+    pytest.param({"token": "wrong"}, 401, "invalid token", id="wrong-token"),
+    pytest.param({"destination": "not-a-url"}, 400, "not an absolute http(s) URL", id="relative-destination"),
+    pytest.param(
+        {"destination": "ftp://example.com/x"}, 400, "not an absolute http(s) URL", id="ftp-destination"
+    ),
+    pytest.param({"headers": {"Upstash-Delay": "soon"}}, 400, "Upstash-Delay", id="malformed-delay"),
+    pytest.param({"headers": {"Upstash-Delay": "2h"}}, 400, "Upstash-Delay", id="delay-beyond-sqs"),
+    pytest.param({"headers": {"Upstash-Retries": "three"}}, 400, "Upstash-Retries", id="malformed-retries"),
+    pytest.param({"headers": {"Upstash-Retries": "-1"}}, 400, "Upstash-Retries", id="negative-retries"),
+    pytest.param({"headers": {"Upstash-Method": "BREW"}}, 400, "Upstash-Method", id="unknown-method"),
+    pytest.param(
+        {"headers": {"Upstash-Retry-Delay": "__import__('os')"}},
+        400,
+        "Upstash-Retry-Delay",
+        id="unsafe-retry-delay",
+    ),
+    pytest.param(
+        {"headers": {"Upstash-Not-Before": "tomorrow"}}, 400, "Upstash-Not-Before", id="bad-not-before"
+    ),
+    pytest.param({"headers": {"Upstash-Timeout": "10x"}}, 400, "Upstash-Timeout", id="bad-timeout"),
+    pytest.param({"headers": {"Upstash-Callback": "nope"}}, 400, "Upstash-Callback", id="bad-callback"),
+    pytest.param({"body": b"x" * 750_001}, 413, "750000 bytes", id="body-over-limit"),
+]
+
+
+@pytest.mark.parametrize(("bad", "status", "message"), BAD_REQUESTS)
+def test_bad_input_is_refused_with_a_clear_error_and_nothing_is_enqueued(
+    stack, target, path, services, bad, status, message
+):
+    destination = bad.get("destination", target.url(path))
+    code, body = post(
+        stack,
+        "/v2/publish/" + destination,
+        body=bad.get("body", b"payload"),
+        headers=bad.get("headers"),
+        token=bad.get("token", "default"),
+    )
+    assert code == status
+    assert message in body["error"]
+    time.sleep(1.5)
+    assert target.requests_to(path) == []
+    stored = services.dynamodb.scan(
+        TableName=stack.environ["FERRY_TABLE_NAME"],
+        FilterExpression="contains(envelope, :path)",
+        ExpressionAttributeValues={":path": {"S": path + '"'}},
+    )["Items"]
+    assert stored == [], "a refused request leaves no message behind"
+
+
+def test_unknown_route_is_a_json_404(stack):
+    code, body = post(stack, "/v2/nothing-here")
+    assert code == 404
+    assert "no route" in body["error"]
