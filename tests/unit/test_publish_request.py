@@ -1,0 +1,138 @@
+"""Parsing a publish request into an envelope: every header, and a clear refusal for each bad value."""
+
+from __future__ import annotations
+
+import pytest
+
+from ferry.config import Limits
+from ferry.domain.errors import InvalidInput, PayloadTooLarge
+from ferry.domain.publish_request import canonical_header, parse_publish
+
+NOW_MS = 1_800_000_000_000
+URL = "https://example.com/hook"
+
+
+LIMITS = Limits()
+
+
+def parse(headers=None, body=b"hi", destination=URL, allow_private=False, limits=LIMITS):
+    return parse_publish(
+        destination=destination,
+        headers=headers or {},
+        body=body,
+        message_id="msg_1",
+        now_ms=NOW_MS,
+        limits=limits,
+        allow_private=allow_private,
+    )
+
+
+def test_defaults_match_qstash():
+    plan = parse()
+    env = plan.envelope
+    assert (env.method, env.max_retries, env.not_before, env.timeout) == ("POST", 3, NOW_MS, 300)
+    assert plan.dedup_key is None and plan.delay_seconds == 0
+
+
+def test_forward_headers_lose_their_prefix_and_header_names_are_case_insensitive():
+    env = parse(
+        {"upstash-forward-x-api-key": "k", "Content-Type": "text/plain", "X-Other": "dropped"}
+    ).envelope
+    assert env.headers == {"Content-Type": "text/plain", "X-Api-Key": "k"}
+
+
+def test_header_forward_true_forwards_everything_but_credentials_and_upstash_headers():
+    env = parse(
+        {"Upstash-Header-Forward": "true", "X-Sig": "1", "Authorization": "Bearer t", "Upstash-Retries": "1"}
+    )
+    assert env.envelope.headers == {"X-Sig": "1"}
+
+
+def test_delay_and_not_before():
+    assert parse({"Upstash-Delay": "1m30s"}).envelope.not_before == NOW_MS + 90_000
+    plan = parse({"Upstash-Not-Before": str(NOW_MS // 1000 + 60), "Upstash-Delay": "5s"})
+    assert plan.delay_seconds == 60, "Not-Before wins over Delay"
+
+
+def test_binary_body_travels_base64_and_text_as_text():
+    assert parse(body=b"\xff\x00").envelope.body_encoding == "base64"
+    assert parse(body="héllo".encode()).envelope.body == "héllo"
+    assert parse(body=b"\xff\x00").envelope.body_bytes() == b"\xff\x00"
+
+
+def test_callbacks_keep_their_own_options_and_forwarded_headers():
+    env = parse(
+        {
+            "Upstash-Callback": "https://example.com/cb",
+            "Upstash-Callback-Forward-X-Trace": "t1",
+            "Upstash-Callback-Retries": "1",
+            "Upstash-Callback-Method": "PUT",
+            "Upstash-Callback-Workflow-RunId": "wfr_1",
+            "Upstash-Failure-Callback": "https://example.com/fail",
+        }
+    ).envelope
+    assert env.callback.url == "https://example.com/cb"
+    assert env.callback.headers == {"X-Trace": "t1"}
+    assert (env.callback.retries, env.callback.method) == (1, "PUT")
+    assert env.callback.options == {"Upstash-Workflow-Runid": "wfr_1"}
+    assert env.failure_callback.url == "https://example.com/fail"
+
+
+def test_labels_redaction_and_flow_control():
+    env = parse(
+        {
+            "Upstash-Label": "billing, urgent",
+            "Upstash-Redact-Fields": "body, header[Authorization]",
+            "Upstash-Flow-Control-Key": "tenant-1",
+            "Upstash-Flow-Control-Value": "parallelism=2, rate=5, period=1m",
+        }
+    ).envelope
+    assert env.labels == ("billing", "urgent")
+    assert env.redact.body and env.redact.headers == ("Authorization",)
+    assert (env.flow_control.parallelism, env.flow_control.rate, env.flow_control.period) == (2, 5, 60)
+
+
+def test_content_based_dedup_key_depends_on_content():
+    a = parse({"Upstash-Content-Based-Deduplication": "True"}, body=b"a").dedup_key
+    b = parse({"Upstash-Content-Based-Deduplication": "true"}, body=b"b").dedup_key
+    assert a and b and a != b
+    assert parse({"Upstash-Content-Based-Deduplication": "true"}, body=b"a").dedup_key == a
+    assert parse({"Upstash-Deduplication-Id": "order-7"}).dedup_key == "id:order-7"
+
+
+@pytest.mark.parametrize(
+    ("headers", "field"),
+    [
+        ({"Upstash-Delay": "1w"}, "Upstash-Delay"),
+        ({"Upstash-Delay": "16m"}, "Upstash-Delay"),
+        ({"Upstash-Retries": "21"}, "Upstash-Retries"),
+        ({"Upstash-Retries": "1.5"}, "Upstash-Retries"),
+        ({"Upstash-Method": "TRACE"}, "Upstash-Method"),
+        ({"Upstash-Timeout": "0s"}, "Upstash-Timeout"),
+        ({"Upstash-Timeout": "1h"}, "Upstash-Timeout"),
+        ({"Upstash-Retry-Delay": "pow(2"}, "Upstash-Retry-Delay"),
+        ({"Upstash-Callback": "ftp://x"}, "Upstash-Callback"),
+        ({"Upstash-Failure-Callback": "http://169.254.169.254/"}, "Upstash-Failure-Callback"),
+        ({"Upstash-Label": "bad label!"}, "Upstash-Label"),
+        ({"Upstash-Redact-Fields": "cookies"}, "Upstash-Redact-Fields"),
+        (
+            {"Upstash-Flow-Control-Key": "k", "Upstash-Flow-Control-Value": "speed=3"},
+            "Upstash-Flow-Control-Value",
+        ),
+        ({"Upstash-Content-Based-Deduplication": "maybe"}, "Upstash-Content-Based-Deduplication"),
+    ],
+)
+def test_each_malformed_header_is_refused_naming_the_field(headers, field):
+    with pytest.raises(InvalidInput) as refused:
+        parse(headers)
+    assert refused.value.field == field
+    assert field in refused.value.message
+
+
+def test_body_over_the_limit_is_refused_with_the_limit():
+    with pytest.raises(PayloadTooLarge, match=r"largest message"):
+        parse(body=b"x" * (Limits().max_body_bytes + 1))
+
+
+def test_canonical_header_names():
+    assert canonical_header("x-api-KEY") == "X-Api-Key"
