@@ -38,6 +38,10 @@ class Emulator:
 
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
+        # moto keeps its state per process: start from an empty account even when an earlier
+        # emulator ran in this process (tests, benchmarks).
+        reset = urllib.request.Request(self.endpoint_url + "/moto-api/reset", data=b"", method="POST")
+        urllib.request.urlopen(reset, timeout=10).read()
         request = urllib.request.Request(
             self.endpoint_url + "/moto-api/config",
             data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
