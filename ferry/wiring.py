@@ -60,10 +60,12 @@ class Services:
     def history(self):
         from ferry.adapters.dynamo_history import DynamoHistory
 
+        config = self.settings.config
         return DynamoHistory(
             self.dynamodb,
             table_name=self.settings.table_name,
-            retention_days=self.settings.config.history_retention_days,
+            retention_days=config.history_retention_days,
+            dlq_retention_days=config.queue_retention_days,
             clock=self.clock,
         )
 
@@ -116,6 +118,24 @@ class Services:
             queue=self.queue,
             clock=self.clock,
             jwt_lifetime_seconds=self.settings.config.limits.jwt_lifetime_seconds,
+            default_timeout_seconds=self.settings.config.limits.default_timeout_seconds,
+        )
+
+    @cached_property
+    def messages(self):
+        from ferry.usecases.messages import Messages
+
+        return Messages(history=self.history, clock=self.clock)
+
+    @cached_property
+    def dead_letters(self):
+        from ferry.usecases.dead_letters import DeadLetters
+
+        return DeadLetters(
+            history=self.history,
+            queue=self.queue,
+            clock=self.clock,
+            max_retries=self.settings.config.limits.max_retries,
         )
 
 

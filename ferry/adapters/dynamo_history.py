@@ -4,6 +4,8 @@ Key design (see docs/storage.md):
   message      pk=MSG#<id>     sk=MSG                                   immutable, written at publish
   log event    pk=MSG#<id>     sk=EVT#<ms:013>#<seq:02>                 append-only, one per transition
                gsi1pk=LOG#<shard>  gsi1sk=<ms:013>#<id>#<seq:02>        all events by time, sharded
+  cancel       pk=MSG#<id>     sk=CANCEL                                checked before every attempt
+  DLQ entry    pk=DLQ#<dlqId>  sk=DLQ   gsi1pk=DLQ  gsi1sk=<ms:013>#<dlqId>
   dedup claim  pk=DEDUP#<key>  sk=DEDUP                                 conditional put, TTL = window
 Every item carries `ttl` (epoch seconds) so retention is DynamoDB's free TTL deletion.
 """
@@ -20,7 +22,8 @@ from typing import Any
 
 from ferry.domain.envelope import Envelope
 from ferry.domain.history import LogEvent
-from ferry.usecases.ports import Clock
+from ferry.domain.queries import Query
+from ferry.usecases.ports import Clock, DeadLetter
 
 LOG_SHARDS = 8
 # Items are limited to 400 KB; larger bodies are left out of the stored message (the queue still
@@ -42,10 +45,13 @@ def _n(value: int | float) -> dict[str, str]:
 
 
 class DynamoHistory:
-    def __init__(self, client: Any, *, table_name: str, retention_days: int, clock: Clock) -> None:
+    def __init__(
+        self, client: Any, *, table_name: str, retention_days: int, dlq_retention_days: int, clock: Clock
+    ) -> None:
         self._ddb = client
         self._table = table_name
         self._retention_seconds = retention_days * 86_400
+        self._dlq_retention_seconds = dlq_retention_days * 86_400
         self._clock = clock
 
     def _ttl(self) -> dict[str, str]:
@@ -105,6 +111,8 @@ class DynamoHistory:
                 item["queueName"] = _s(event.queue)
             if event.schedule_id:
                 item["scheduleId"] = _s(event.schedule_id)
+            if event.topic_name:
+                item["topicName"] = _s(event.topic_name)
             requests.append({"PutRequest": {"Item": item}})
         return requests
 
@@ -130,18 +138,174 @@ class DynamoHistory:
 
     def events(self, message_id: str) -> list[dict[str, Any]]:
         """The message's log events, oldest first, as plain dicts."""
+        return self._query_all(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :evt)",
+            ExpressionAttributeValues={":pk": _s(f"MSG#{message_id}"), ":evt": _s("EVT#")},
+        )
+
+    def state(self, message_id: str) -> str | None:
+        response = self._ddb.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :evt)",
+            ExpressionAttributeValues={":pk": _s(f"MSG#{message_id}"), ":evt": _s("EVT#")},
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        items = response.get("Items") or []
+        return items[0]["state"]["S"] if items else None
+
+    def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :evt)",
-            "ExpressionAttributeValues": {":pk": _s(f"MSG#{message_id}"), ":evt": _s("EVT#")},
-        }
+        kwargs["TableName"] = self._table
         while True:
             response = self._ddb.query(**kwargs)
             items.extend(_plain(item) for item in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 return items
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def query_events(self, query: Query, *, max_pages_per_shard: int = 20) -> list[dict[str, Any]]:
+        """Log events matching `query`, newest first; at least `query.count + 1` when there are that many
+        (so the caller can tell whether another page exists)."""
+        if "messageId" in query.filters:
+            found = [e for mid in query.filters["messageId"] for e in self.events(mid)]
+        else:
+            found = []
+            for shard in range(LOG_SHARDS):
+                found.extend(self._query_index(f"LOG#{shard}", query, max_pages_per_shard))
+        found = [e for e in found if self._in_range(e, query) and query.matches(e)]
+        found.sort(key=lambda e: (e["time"], e.get("gsi1sk", e.get("sk", ""))), reverse=True)
+        return found
+
+    @staticmethod
+    def _in_range(item: dict[str, Any], query: Query) -> bool:
+        upper = query.upper_bound_ms()
+        if upper is not None and item["time"] > upper:
+            return False
+        return not (query.from_ms is not None and item["time"] < query.from_ms)
+
+    def _query_index(self, partition: str, query: Query, max_pages: int) -> list[dict[str, Any]]:
+        values: dict[str, Any] = {":p": _s(partition)}
+        condition = "gsi1pk = :p"
+        upper, lower = query.upper_bound_ms(), query.from_ms
+        if upper is not None and lower is not None:
+            condition += " AND gsi1sk BETWEEN :lo AND :hi"
+            values[":lo"], values[":hi"] = _s(f"{lower:013d}"), _s(f"{upper:013d}~")
+        elif upper is not None:
+            condition += " AND gsi1sk <= :hi"
+            values[":hi"] = _s(f"{upper:013d}~")
+        elif lower is not None:
+            condition += " AND gsi1sk >= :lo"
+            values[":lo"] = _s(f"{lower:013d}")
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": max(query.count + 1, 50),
+        }
+        matched: list[dict[str, Any]] = []
+        for _ in range(max_pages):
+            response = self._ddb.query(**kwargs)
+            for item in response.get("Items", []):
+                plain = _plain(item)
+                if query.matches(plain):
+                    matched.append(plain)
+            if len(matched) > query.count or "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return matched
+
+    # --- cancellation ----------------------------------------------------------------------
+
+    def request_cancel(self, message_id: str, now_ms: int) -> bool:
+        """Mark the message cancelled; False when it was already marked."""
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": _s(f"MSG#{message_id}"),
+                    "sk": _s("CANCEL"),
+                    "time": _n(now_ms),
+                    "ttl": self._ttl(),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+
+    def cancel_requested(self, message_id: str) -> bool:
+        response = self._ddb.get_item(
+            TableName=self._table,
+            Key={"pk": _s(f"MSG#{message_id}"), "sk": _s("CANCEL")},
+            ConsistentRead=True,
+            ProjectionExpression="pk",
+        )
+        return "Item" in response
+
+    # --- dead letters ----------------------------------------------------------------------
+
+    def put_dead_letter(self, entry: DeadLetter) -> None:
+        item: dict[str, Any] = {
+            "pk": _s(f"DLQ#{entry.dlq_id}"),
+            "sk": _s("DLQ"),
+            "gsi1pk": _s("DLQ"),
+            "gsi1sk": _s(f"{entry.time_ms:013d}#{entry.dlq_id}"),
+            "dlqId": _s(entry.dlq_id),
+            "messageId": _s(entry.envelope.id),
+            "url": _s(entry.envelope.destination),
+            "time": _n(entry.time_ms),
+            "envelope": _s(entry.envelope.to_json()),
+            "reason": _s(entry.reason[:2000]),
+            "ttl": _n(self._clock.now() + self._dlq_retention_seconds),
+        }
+        if entry.response_status is not None:
+            item["responseStatus"] = _n(entry.response_status)
+        if entry.response_headers:
+            item["responseHeader"] = _s(json.dumps(dict(entry.response_headers)))
+        if entry.response_body:
+            item["responseBody"] = _s(
+                base64.b64encode(entry.response_body[:MAX_STORED_RESPONSE_BYTES]).decode()
+            )
+        for attribute, value in (
+            ("queueName", entry.envelope.queue),
+            ("scheduleId", entry.envelope.schedule_id),
+            ("topicName", entry.envelope.url_group),
+            ("callerIp", entry.envelope.caller_ip),
+        ):
+            if value:
+                item[attribute] = _s(value)
+        if entry.envelope.labels:
+            item["labels"] = {"SS": list(entry.envelope.labels)}
+        self._ddb.put_item(TableName=self._table, Item=item)
+
+    def get_dead_letter(self, dlq_id: str) -> dict[str, Any] | None:
+        item = self._ddb.get_item(
+            TableName=self._table, Key={"pk": _s(f"DLQ#{dlq_id}"), "sk": _s("DLQ")}, ConsistentRead=True
+        ).get("Item")
+        return _plain(item) if item else None
+
+    def take_dead_letter(self, dlq_id: str) -> dict[str, Any] | None:
+        """Delete the entry and return it; None if it was already gone. Exactly one caller wins, so a
+        DLQ entry is retried, redriven or deleted once."""
+        response = self._ddb.delete_item(
+            TableName=self._table, Key={"pk": _s(f"DLQ#{dlq_id}"), "sk": _s("DLQ")}, ReturnValues="ALL_OLD"
+        )
+        item = response.get("Attributes")
+        return _plain(item) if item else None
+
+    def query_dead_letters(self, query: Query) -> list[dict[str, Any]]:
+        if "dlqId" in query.filters:
+            found = [e for dlq_id in query.filters["dlqId"] if (e := self.get_dead_letter(dlq_id))]
+            found = [e for e in found if self._in_range(e, query) and query.matches(e)]
+        else:
+            found = self._query_index("DLQ", query, max_pages=50)
+            found = [e for e in found if self._in_range(e, query)]
+        found.sort(key=lambda e: (e["time"], e["dlqId"]), reverse=True)
+        return found
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:

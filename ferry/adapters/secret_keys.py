@@ -30,6 +30,15 @@ class SecretKeys:
     def next(self) -> str:
         return self._get(self._next_secret)
 
+    def rotate(self, new_next: str) -> tuple[str, str]:
+        """next becomes current, `new_next` becomes next. Current is written first: if the second
+        write fails, current == next and every receiver holding the old pair still verifies."""
+        promoted = self.next()
+        self._client.put_secret_value(SecretId=self._current_secret, SecretString=promoted)
+        self._client.put_secret_value(SecretId=self._next_secret, SecretString=new_next)
+        self._provider.clear_cache()
+        return promoted, new_next
+
     def is_valid(self, token: str) -> bool:
         expected = self._get(self._api_token_secret)
         return bool(token) and hmac.compare_digest(token.encode(), expected.encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from ferry.domain.envelope import Envelope
@@ -35,12 +36,21 @@ class SqsQueue:
         return self._url_by_name[_queue_name(source)]
 
     def send(self, envelope: Envelope, *, delay_seconds: int) -> None:
-        self._sqs.send_message(
-            QueueUrl=self.queue_url,
-            MessageBody=envelope.to_json(),
-            DelaySeconds=max(0, min(delay_seconds, 900)),
-            MessageAttributes={ATTR_MESSAGE_ID: {"DataType": "String", "StringValue": envelope.id}},
-        )
+        params: dict[str, Any] = {
+            "MessageBody": envelope.to_json(),
+            "MessageAttributes": {ATTR_MESSAGE_ID: {"DataType": "String", "StringValue": envelope.id}},
+        }
+        if envelope.queue:
+            # Named queues: FIFO, one message group per queue, so a queue delivers one message at a
+            # time in order. Dedup is Ferry's own (DynamoDB), so every send gets a unique id.
+            params.update(
+                QueueUrl=self.fifo_queue_url,
+                MessageGroupId=envelope.queue,
+                MessageDeduplicationId=secrets.token_hex(16),
+            )
+        else:
+            params.update(QueueUrl=self.queue_url, DelaySeconds=max(0, min(delay_seconds, 900)))
+        self._sqs.send_message(**params)
 
     def retry_later(self, message: QueuedMessage, *, delay_seconds: int) -> None:
         self._sqs.change_message_visibility(

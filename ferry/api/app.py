@@ -3,7 +3,6 @@ and, unchanged, by `ferry dev` through its API-Gateway-v2 event adapter."""
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -11,14 +10,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
-from ferry.domain.destination import destination_from_path
 from ferry.domain.errors import FerryError, Unauthorized
 from ferry.wiring import services
 
 logger = Logger(service="ferry")
 app = APIGatewayHttpResolver()
-
-PUBLISH_PREFIX = "/v2/publish/"
 
 
 def error_response(status: int, body: dict[str, Any]) -> Response:
@@ -78,27 +74,12 @@ def require_token(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) 
 app.use(middlewares=[require_token])
 
 
-# --- routes --------------------------------------------------------------------------------------
+# --- routes: one router per capability --------------------------------------------------------
 
+from ferry.api import dlq, keys, logs, messages  # noqa: E402  (routers need `app` configured first)
 
-def raw_body(event: Any) -> bytes:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return base64.b64decode(body)
-    return body.encode("utf-8")
-
-
-@app.post(PUBLISH_PREFIX + ".+")
-def publish() -> Response:
-    event = app.current_event
-    destination = destination_from_path(event.path[len(PUBLISH_PREFIX) :], event.raw_query_string or "")
-    result = services().publish(
-        destination=destination,
-        headers=event.headers,
-        body=raw_body(event),
-        caller_ip=event.request_context.http.source_ip,
-    )
-    return json_response(result.to_body(), status=202 if result.deduplicated else 200)
+for router_module in (messages, dlq, logs, keys):
+    app.include_router(router_module.router)
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -87,6 +87,8 @@ class Envelope(_Model):
     caller_ip: str | None = None
     # Set on callback messages: the id of the message whose attempt they report.
     source_message_id: str | None = None
+    # Set on the copy in the SQS dead-letter queue, so a console redrive can find its DLQ entry.
+    dlq_id: str | None = None
     kind: Literal["message", "callback", "failure_callback"] = "message"
 
     @staticmethod

@@ -38,3 +38,4 @@ class LogEvent:
     labels: tuple[str, ...] = ()
     queue: str | None = None
     schedule_id: str | None = None
+    topic_name: str | None = None

@@ -95,7 +95,13 @@ def parse_publish(
 
     forwarded = _forwarded_headers(h)
     delay = _delay_seconds(h, now_ms, limits)
-    retries = _int_header(h, "Upstash-Retries", 0, limits.max_retries)
+    if queue and delay:
+        raise InvalidInput(
+            "Upstash-Delay / Upstash-Not-Before cannot be combined with a queue: queues deliver in order, "
+            "one message at a time; publish without a queue to delay a message",
+            field="Upstash-Delay",
+        )
+    retries = int_header(h, "Upstash-Retries", 0, limits.max_retries)
     retry_delay = h.get("Upstash-Retry-Delay")
     if retry_delay:
         RetryDelayExpression.parse(retry_delay, field="Upstash-Retry-Delay")
@@ -156,7 +162,7 @@ def _method(h: HeaderView, name: str) -> str:
     return value
 
 
-def _int_header(h: HeaderView, name: str, low: int, high: int) -> int | None:
+def int_header(h: HeaderView, name: str, low: int, high: int) -> int | None:
     raw = h.get(name)
     if raw is None or raw == "":
         return None
@@ -237,7 +243,7 @@ def _callback(h: HeaderView, prefix: str, limits: Limits, allow_private: bool) -
         url=url,
         method=_method(h, prefix + "-Method"),
         headers=forward,
-        retries=_int_header(h, prefix + "-Retries", 0, limits.max_retries),
+        retries=int_header(h, prefix + "-Retries", 0, limits.max_retries),
         timeout=_timeout(h, prefix + "-Timeout", limits),
         retry_delay=retry_delay or None,
         delay=parse_duration(delay_raw, field=prefix + "-Delay") if delay_raw else None,

@@ -4,18 +4,32 @@ Retries ride on SQS itself: a failed attempt hides the received message for the 
 (ChangeMessageVisibility) and reports it as a batch item failure, so SQS redelivers it with a
 higher ApproximateReceiveCount — which is how we count attempts without rewriting the message.
 Delays longer than SQS can hide a message re-enqueue it instead ("hops").
+
+Every message ends in exactly one terminal state: DELIVERED, FAILED (in the DLQ) or CANCELED.
 """
 
 from __future__ import annotations
 
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ferry.domain.callbacks import callback_envelope
 from ferry.domain.delivery import AttemptResult, Delivered, GiveUp, RetryLater, build_request, decide
+from ferry.domain.envelope import CallbackSpec, Envelope
 from ferry.domain.history import LogEvent, State
-from ferry.usecases.ports import Clock, History, HttpTarget, MessageQueue, QueuedMessage, SigningKeys
+from ferry.usecases.ports import (
+    Clock,
+    DeadLetter,
+    History,
+    HttpTarget,
+    MessageQueue,
+    QueuedMessage,
+    SigningKeys,
+)
+from ferry.usecases.publish_message import new_message_id
 
 # SQS limits: how long a received message can be hidden, and how long a send can be delayed.
 MAX_VISIBILITY_SECONDS = 43_200
@@ -31,6 +45,9 @@ class Outcome(StrEnum):
     # Re-enqueued as a new SQS message (long delay or backoff): the received one is done.
     REQUEUED = "requeued"
     DEAD_LETTERED = "dead_lettered"
+    CANCELED = "canceled"
+    # A console redrive of a DLQ entry that was already retried or deleted through the API.
+    DROPPED = "dropped"
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,8 @@ class DeliverMessage:
         queue: MessageQueue,
         clock: Clock,
         jwt_lifetime_seconds: int = 300,
+        default_timeout_seconds: int = 300,
+        new_id: Callable[[], str] = new_message_id,
     ) -> None:
         self._target = target
         self._keys = keys
@@ -62,6 +81,8 @@ class DeliverMessage:
         self._queue = queue
         self._clock = clock
         self._jwt_lifetime = jwt_lifetime_seconds
+        self._default_timeout = default_timeout_seconds
+        self._new_id = new_id
 
     def __call__(self, message: QueuedMessage) -> DeliveryReport:
         envelope = message.envelope
@@ -69,10 +90,28 @@ class DeliverMessage:
         now_ms = int(now * 1000)
         retried = envelope.retried_offset + max(message.receive_count - 1, 0)
 
+        if envelope.dlq_id is not None:
+            # Moved back from the DLQ by the AWS console (StartMessageMoveTask): claim the DLQ
+            # entry so an API retry or delete of the same entry cannot also deliver it.
+            if self._history.take_dead_letter(envelope.dlq_id) is None:
+                return DeliveryReport(outcome=Outcome.DROPPED, retried=retried)
+            envelope = envelope.model_copy(update={"dlq_id": None, "retried_offset": 0})
+            retried = max(message.receive_count - 1, 0)
+            self._history.record(envelope, [self._event(envelope, State.CREATED, now_ms, 0)])
+
+        if self._history.cancel_requested(envelope.id):
+            self._history.record(envelope, [self._event(envelope, State.CANCELED, now_ms, retried)])
+            return DeliveryReport(outcome=Outcome.CANCELED, retried=retried)
+
         if envelope.not_before > now_ms + DUE_TOLERANCE_MS:
             # Not due yet (a delay longer than one SQS hop): send it on for the remaining time.
             # Re-enqueuing keeps ApproximateReceiveCount honest; it only counts real attempts.
             remaining = math.ceil((envelope.not_before - now_ms) / 1000)
+            if envelope.queue:
+                # FIFO queues have no per-message delay, and re-sending would lose the message's
+                # place in its group: hold it in place instead.
+                self._queue.retry_later(message, delay_seconds=min(remaining, MAX_VISIBILITY_SECONDS))
+                return DeliveryReport(outcome=Outcome.RETRY_SCHEDULED, retried=retried)
             hop = envelope.model_copy(update={"retried_offset": retried})
             self._queue.send(hop, delay_seconds=min(remaining, MAX_SEND_DELAY_SECONDS))
             return DeliveryReport(outcome=Outcome.REQUEUED, retried=retried)
@@ -86,56 +125,120 @@ class DeliverMessage:
         )
         result = self._target.send(request)
         finished = self._clock.now()
+        finished_ms = int(finished * 1000)
         decision = decide(envelope, retried=retried, result=result, now=finished)
 
         active = self._event(envelope, State.ACTIVE, result.started_at_ms or now_ms, retried)
+        if envelope.callback is not None:
+            # QStash calls the callback after every attempt, with that attempt's response.
+            self._publish_callback(envelope, envelope.callback, result, retried, "callback", finished_ms)
+
         if isinstance(decision, Delivered):
             delivered = self._event(
-                envelope, State.DELIVERED, result.finished_at_ms or now_ms, retried, result
+                envelope, State.DELIVERED, result.finished_at_ms or finished_ms, retried, result
             )
             self._history.record(envelope, [active, delivered])
             return DeliveryReport(outcome=Outcome.DELIVERED, retried=retried, result=result)
 
         error = self._event(
-            envelope, State.ERROR, result.finished_at_ms or now_ms, retried, result, error=result.describe()
+            envelope,
+            State.ERROR,
+            result.finished_at_ms or finished_ms,
+            retried,
+            result,
+            error=result.describe(),
         )
         if isinstance(decision, GiveUp):
-            dlq_id = new_dlq_id()
-            # The dead-lettered copy starts with a fresh retry budget: a redrive from the DLQ (API
-            # or the AWS console's "start DLQ redrive") is a normal delivery again.
-            fresh = envelope.model_copy(update={"retried_offset": 0})
-            self._queue.dead_letter(
-                message, fresh, reason=decision.reason, dlq_id=dlq_id, response_status=result.status
-            )
-            failed = self._event(
-                envelope,
-                State.FAILED,
-                int(finished * 1000),
-                retried,
-                result,
-                error=decision.reason,
-                dlq_id=dlq_id,
-            )
-            self._history.record(envelope, [active, error, failed])
-            return DeliveryReport(
-                outcome=Outcome.DEAD_LETTERED, retried=retried, result=result, reason=decision.reason
-            )
+            return self._dead_letter(message, envelope, decision.reason, result, retried, [active, error])
 
         assert isinstance(decision, RetryLater)
         delay = max(0, math.ceil(decision.delay_seconds))
-        next_ms = int(finished * 1000) + delay * 1000
-        retry = self._event(envelope, State.RETRY, int(finished * 1000), retried, next_delivery_ms=next_ms)
+        next_ms = finished_ms + delay * 1000
+        retry = self._event(envelope, State.RETRY, finished_ms, retried, next_delivery_ms=next_ms)
         self._history.record(envelope, [active, error, retry])
-        if delay <= MAX_VISIBILITY_SECONDS:
-            self._queue.retry_later(message, delay_seconds=delay)
+        if delay <= MAX_VISIBILITY_SECONDS or envelope.queue:
+            self._queue.retry_later(message, delay_seconds=min(delay, MAX_VISIBILITY_SECONDS))
             return DeliveryReport(outcome=Outcome.RETRY_SCHEDULED, retried=retried, result=result)
         hop = envelope.model_copy(update={"retried_offset": retried + 1, "not_before": next_ms})
         self._queue.send(hop, delay_seconds=MAX_SEND_DELAY_SECONDS)
         return DeliveryReport(outcome=Outcome.REQUEUED, retried=retried, result=result)
 
+    def _dead_letter(
+        self,
+        message: QueuedMessage,
+        envelope: Envelope,
+        reason: str,
+        result: AttemptResult,
+        retried: int,
+        events: list[LogEvent],
+    ) -> DeliveryReport:
+        dlq_id = new_dlq_id()
+        now_ms = int(self._clock.now() * 1000)
+        # The DLQ entry (API) and the SQS DLQ copy (console redrive) both start with a fresh
+        # retry budget: a retry or redrive is a normal delivery again.
+        fresh = envelope.model_copy(update={"retried_offset": 0})
+        self._history.put_dead_letter(
+            DeadLetter(
+                dlq_id=dlq_id,
+                envelope=fresh,
+                time_ms=now_ms,
+                reason=reason,
+                response_status=result.status,
+                response_headers=dict(result.headers),
+                response_body=result.body,
+            )
+        )
+        self._queue.dead_letter(
+            message,
+            fresh.model_copy(update={"dlq_id": dlq_id}),
+            reason=reason,
+            dlq_id=dlq_id,
+            response_status=result.status,
+        )
+        failed = self._event(envelope, State.FAILED, now_ms, retried, result, error=reason, dlq_id=dlq_id)
+        self._history.record(envelope, [*events, failed])
+        if envelope.failure_callback is not None:
+            self._publish_callback(
+                envelope,
+                envelope.failure_callback,
+                result,
+                retried,
+                "failure_callback",
+                now_ms,
+                dlq_id=dlq_id,
+            )
+        return DeliveryReport(outcome=Outcome.DEAD_LETTERED, retried=retried, result=result, reason=reason)
+
+    def _publish_callback(
+        self,
+        envelope: Envelope,
+        spec: CallbackSpec,
+        result: AttemptResult,
+        retried: int,
+        kind: str,
+        now_ms: int,
+        dlq_id: str | None = None,
+    ) -> None:
+        callback = callback_envelope(
+            envelope,
+            spec,
+            result,
+            retried=retried,
+            message_id=self._new_id(),
+            now_ms=now_ms,
+            kind=kind,
+            default_timeout=self._default_timeout,
+            dlq_id=dlq_id,
+        )
+        self._history.message_created(
+            callback,
+            self._event(callback, State.CREATED, now_ms, 0, next_delivery_ms=callback.not_before),
+        )
+        self._queue.send(callback, delay_seconds=min((spec.delay or 0), MAX_SEND_DELAY_SECONDS))
+
     @staticmethod
     def _event(
-        envelope,
+        envelope: Envelope,
         state: State,
         time_ms: int,
         retried: int,
@@ -160,4 +263,5 @@ class DeliverMessage:
             labels=envelope.labels,
             queue=envelope.queue,
             schedule_id=envelope.schedule_id,
+            topic_name=envelope.url_group,
         )

@@ -4,13 +4,14 @@ with AWS; nothing here imports boto3."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from ferry.domain.delivery import AttemptResult, DeliveryRequest
 from ferry.domain.envelope import Envelope
 from ferry.domain.history import LogEvent
+from ferry.domain.queries import Query
 
 
 class Clock(Protocol):
@@ -35,8 +36,21 @@ class QueuedMessage:
     sqs_message_id: str
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    dlq_id: str
+    envelope: Envelope
+    time_ms: int
+    reason: str
+    response_status: int | None = None
+    response_headers: Mapping[str, str] = field(default_factory=dict)
+    response_body: bytes | None = None
+
+
 class MessageQueue(Protocol):
-    def send(self, envelope: Envelope, *, delay_seconds: int) -> None: ...
+    def send(self, envelope: Envelope, *, delay_seconds: int) -> None:
+        """Enqueue: to the FIFO queue (group = queue name) when `envelope.queue` is set."""
+        ...
 
     def retry_later(self, message: QueuedMessage, *, delay_seconds: int) -> None:
         """Hide the received message until its next attempt is due."""
@@ -58,6 +72,24 @@ class History(Protocol):
 
     def record(self, envelope: Envelope, events: Sequence[LogEvent]) -> None: ...
 
+    def get_envelope(self, message_id: str) -> Envelope | None: ...
+
+    def state(self, message_id: str) -> str | None: ...
+
+    def request_cancel(self, message_id: str, now_ms: int) -> bool: ...
+
+    def cancel_requested(self, message_id: str) -> bool: ...
+
+    def put_dead_letter(self, entry: DeadLetter) -> None: ...
+
+    def take_dead_letter(self, dlq_id: str) -> dict[str, Any] | None: ...
+
+    def get_dead_letter(self, dlq_id: str) -> dict[str, Any] | None: ...
+
+    def query_dead_letters(self, query: Query) -> list[dict[str, Any]]: ...
+
+    def query_events(self, query: Query) -> list[dict[str, Any]]: ...
+
 
 class DedupStore(Protocol):
     def claim(self, key: str, message_id: str, *, expires_at: int) -> str | None:
@@ -71,6 +103,10 @@ class SigningKeys(Protocol):
     def current(self) -> str: ...
 
     def next(self) -> str: ...
+
+    def rotate(self, new_next: str) -> tuple[str, str]:
+        """next becomes current, `new_next` becomes next; returns (current, next)."""
+        ...
 
 
 class ApiTokens(Protocol):

@@ -51,7 +51,13 @@ class PublishMessage:
         self._new_id = new_id
 
     def __call__(
-        self, *, destination: str, headers: Mapping[str, str], body: bytes, caller_ip: str | None = None
+        self,
+        *,
+        destination: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        caller_ip: str | None = None,
+        queue: str | None = None,
     ) -> PublishResult:
         now_ms = int(self._clock.now() * 1000)
         plan = parse_publish(
@@ -63,6 +69,7 @@ class PublishMessage:
             limits=self._limits,
             allow_private=self._allow_private,
             caller_ip=caller_ip,
+            queue=queue,
         )
         envelope = plan.envelope
         if plan.dedup_key:
@@ -78,6 +85,7 @@ class PublishMessage:
             url=envelope.destination,
             next_delivery_ms=envelope.not_before,
             labels=envelope.labels,
+            queue=envelope.queue,
         )
         # History first: an accepted message is always traceable, even if the enqueue below fails
         # (the caller then gets a 503 and nothing is delivered).

@@ -1,0 +1,131 @@
+"""Publish, enqueue, batch, and message get/cancel."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from ferry.api import shapes
+from ferry.api.http import json_body, json_response, query_params, raw_body
+from ferry.domain.destination import destination_from_path, is_url
+from ferry.domain.errors import FerryError, InvalidInput
+from ferry.domain.queries import Query
+from ferry.wiring import services
+
+router = Router()
+
+PUBLISH = "/v2/publish/"
+ENQUEUE = "/v2/enqueue/"
+NAME = re.compile(r"^[A-Za-z0-9._\-]{1,256}$")
+
+
+def _destination(raw: str, query: str) -> str:
+    destination = destination_from_path(raw, query)
+    if destination and not is_url(destination):
+        raise InvalidInput(
+            f"destination {destination!r} is not an absolute http(s) URL "
+            "(it must start with http:// or https://); URL groups are not supported yet",
+            field="destination",
+        )
+    return destination
+
+
+def _publish(destination: str, headers: dict[str, str], body: bytes, queue: str | None = None) -> Response:
+    event = router.current_event
+    result = services().publish(
+        destination=destination,
+        headers=headers,
+        body=body,
+        caller_ip=event.request_context.http.source_ip,
+        queue=queue,
+    )
+    return json_response(result.to_body(), status=202 if result.deduplicated else 200)
+
+
+@router.post(PUBLISH + ".+")
+def publish() -> Response:
+    event = router.current_event
+    destination = _destination(event.path[len(PUBLISH) :], event.raw_query_string or "")
+    return _publish(destination, event.headers, raw_body(event))
+
+
+@router.post(ENQUEUE + ".+")
+def enqueue() -> Response:
+    event = router.current_event
+    queue, _, rest = event.path[len(ENQUEUE) :].partition("/")
+    if not NAME.match(queue):
+        raise InvalidInput(
+            f"queue name {queue!r} may only contain letters, digits, '-', '_' and '.'", field="queueName"
+        )
+    destination = _destination(rest, event.raw_query_string or "")
+    return _publish(destination, event.headers, raw_body(event), queue=queue)
+
+
+@router.post("/v2/batch")
+def batch() -> Response:
+    items = json_body(router.current_event, required=True)
+    if not isinstance(items, list):
+        raise InvalidInput("the batch body must be a JSON array of messages", field="body")
+    results: list[Any] = []
+    for index, item in enumerate(items):
+        try:
+            results.append(_batch_item(index, item))
+        except FerryError as exc:
+            # One bad item refuses only itself; its slot says why.
+            results.append({**exc.to_body(), "index": index, "status": exc.status})
+    return json_response(results)
+
+
+def _batch_item(index: int, item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise InvalidInput(f"batch item {index} must be an object with a destination", field="destination")
+    destination = item.get("destination")
+    if not isinstance(destination, str) or not is_url(destination):
+        raise InvalidInput(
+            f"batch item {index}: destination {destination!r} is not an absolute http(s) URL",
+            field="destination",
+        )
+    headers = item.get("headers") or {}
+    body = item.get("body")
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise InvalidInput(f"batch item {index}: headers must be an object of strings", field="headers")
+    if body is not None and not isinstance(body, str):
+        raise InvalidInput(f"batch item {index}: body must be a string or null", field="body")
+    queue = item.get("queue")
+    if queue is not None and (not isinstance(queue, str) or not NAME.match(queue)):
+        raise InvalidInput(f"batch item {index}: queue {queue!r} is not a valid queue name", field="queue")
+    result = services().publish(
+        destination=destination,
+        headers=headers,
+        body=(body or "").encode(),
+        caller_ip=router.current_event.request_context.http.source_ip,
+        queue=queue,
+    )
+    return result.to_body()
+
+
+@router.get("/v2/messages/<message_id>")
+def get_message(message_id: str) -> Response:
+    envelope, state = services().messages.get(message_id)
+    return json_response(shapes.message(envelope, state))
+
+
+@router.delete("/v2/messages/<message_id>")
+def cancel_message(message_id: str) -> Response:
+    return json_response({"cancelled": services().messages.cancel(message_id)})
+
+
+@router.delete("/v2/messages")
+def cancel_messages() -> Response:
+    event = router.current_event
+    params = query_params(event)
+    body = json_body(event) or {}
+    if not isinstance(body, dict):
+        raise InvalidInput('the body must be a JSON object like {"messageIds": [...]}', field="body")
+    ids = list(body.get("messageIds") or [])
+    ids += [i for raw in [params.get("messageIds", "")] for i in raw.split(",") if i]
+    query = Query.parse({k: v for k, v in params.items() if k not in ("messageIds", "count", "cursor")})
+    return json_response({"cancelled": services().messages.cancel_many(ids=ids, query=query)})

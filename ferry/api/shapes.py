@@ -1,0 +1,123 @@
+"""QStash's JSON shapes (Message, LogEntry, DLQMessage), with `Upstash-Redact-Fields` applied.
+
+Where the SDKs and the docs spell a field differently, both spellings are sent (extra keys break
+neither SDK): `callerIP`/`callerIp`, `responseHeader`/`responseHeaders`,
+`retryDelayExpr`/`retryDelayExpression`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from ferry.domain.envelope import Envelope
+
+
+def _redacted(value: str | bytes) -> str:
+    data = value.encode() if isinstance(value, str) else value
+    return "REDACTED:" + hashlib.sha256(data).hexdigest()
+
+
+def _header_map(envelope: Envelope, headers: dict[str, str]) -> dict[str, list[str]]:
+    redact = envelope.redact
+    out: dict[str, list[str]] = {}
+    for name, value in headers.items():
+        hidden = redact is not None and (
+            redact.all_headers or name.lower() in {h.lower() for h in redact.headers}
+        )
+        out[name] = [_redacted(value) if hidden else value]
+    return out
+
+
+def message(envelope: Envelope, state: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "messageId": envelope.id,
+        "url": envelope.destination,
+        "method": envelope.method,
+        "header": _header_map(envelope, envelope.headers),
+        "maxRetries": envelope.max_retries,
+        "notBefore": envelope.not_before,
+        "createdAt": envelope.created_at,
+    }
+    if envelope.redact is not None and envelope.redact.body:
+        body["body"] = _redacted(envelope.body_bytes())
+    elif envelope.body_encoding == "utf8":
+        body["body"] = envelope.body
+    else:
+        body["bodyBase64"] = envelope.body
+    optional = {
+        "callback": envelope.callback.url if envelope.callback else None,
+        "failureCallback": envelope.failure_callback.url if envelope.failure_callback else None,
+        "queueName": envelope.queue,
+        "topicName": envelope.url_group,
+        "endpointName": envelope.endpoint_name,
+        "scheduleId": envelope.schedule_id,
+        "callerIP": envelope.caller_ip,
+        "callerIp": envelope.caller_ip,
+        "retryDelayExpression": envelope.retry_delay,
+        "label": envelope.labels[0] if envelope.labels else None,
+        "labels": list(envelope.labels) or None,
+        "state": state,
+        "timeout": envelope.timeout,
+    }
+    if envelope.callback and envelope.callback.headers:
+        optional["callbackHeader"] = {k: [v] for k, v in envelope.callback.headers.items()}
+    if envelope.failure_callback and envelope.failure_callback.headers:
+        optional["failureCallbackHeader"] = {k: [v] for k, v in envelope.failure_callback.headers.items()}
+    if envelope.flow_control:
+        optional.update(
+            flowControlKey=envelope.flow_control.key,
+            parallelism=envelope.flow_control.parallelism,
+            rate=envelope.flow_control.rate,
+            period=envelope.flow_control.period,
+        )
+    body.update({k: v for k, v in optional.items() if v is not None})
+    return body
+
+
+def log_entry(item: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "time": item["time"],
+        "messageId": item["messageId"],
+        "state": item["state"],
+        "url": item["url"],
+    }
+    if "responseHeader" in item:
+        headers = {k: [v] for k, v in json.loads(item["responseHeader"]).items()}
+        entry["responseHeader"] = entry["responseHeaders"] = headers
+    for source, target in (
+        ("error", "error"),
+        ("nextDeliveryTime", "nextDeliveryTime"),
+        ("responseStatus", "responseStatus"),
+        ("responseBody", "responseBody"),
+        ("queueName", "queueName"),
+        ("scheduleId", "scheduleId"),
+        ("topicName", "topicName"),
+        ("dlqId", "dlqId"),
+    ):
+        if source in item:
+            entry[target] = item[source]
+    if item.get("labels"):
+        entry["labels"] = list(item["labels"])
+        entry["label"] = entry["labels"][0]
+    entry["retried"] = item.get("retried", 0)
+    return entry
+
+
+def dlq_message(item: dict[str, Any]) -> dict[str, Any]:
+    envelope = Envelope.from_json(item["envelope"])
+    body = message(envelope)
+    body["dlqId"] = item["dlqId"]
+    body["responseStatus"] = item.get("responseStatus", 0)
+    body["failureReason"] = item.get("reason")
+    if "responseHeader" in item:
+        body["responseHeader"] = {k: [v] for k, v in json.loads(item["responseHeader"]).items()}
+    if "responseBody" in item:
+        raw = base64.b64decode(item["responseBody"])
+        try:
+            body["responseBody"] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            body["responseBodyBase64"] = item["responseBody"]
+    return body

@@ -1,0 +1,81 @@
+"""Callbacks and failure callbacks are messages too: signed, retried, logged. This builds them."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from ferry.domain.delivery import AttemptResult
+from ferry.domain.envelope import CallbackSpec, Envelope
+
+
+def _header_lists(headers: dict[str, str] | object) -> dict[str, list[str]]:
+    return {str(k): [str(v)] for k, v in dict(headers).items()}  # type: ignore[call-overload]
+
+
+def callback_body(
+    source: Envelope, result: AttemptResult, *, retried: int, dlq_id: str | None = None
+) -> dict[str, object]:
+    """QStash's callback body: the attempt's response plus the source message's identity."""
+    body: dict[str, object] = {
+        "status": result.status if result.status is not None else 0,
+        "header": _header_lists(result.headers),
+        "body": base64.b64encode(result.body or b"").decode(),
+        "retried": retried,
+        "maxRetries": source.max_retries,
+        "sourceMessageId": source.id,
+        "url": source.destination,
+        "method": source.method,
+        "sourceHeader": _header_lists(source.headers),
+        "sourceBody": base64.b64encode(source.body_bytes()).decode(),
+        # Strings of unix ms, as in QStash's documented example.
+        "notBefore": str(source.not_before),
+        "createdAt": str(source.created_at),
+    }
+    if result.error:
+        body["error"] = result.error
+    for key, value in (
+        ("topicName", source.url_group),
+        ("endpointName", source.endpoint_name),
+        ("scheduleId", source.schedule_id),
+        ("callerIP", source.caller_ip),
+        ("dlqId", dlq_id),
+        ("workflowRunId", source.workflow.run_id if source.workflow else None),
+    ):
+        if value:
+            body[key] = value
+    return body
+
+
+def callback_envelope(
+    source: Envelope,
+    spec: CallbackSpec,
+    result: AttemptResult,
+    *,
+    retried: int,
+    message_id: str,
+    now_ms: int,
+    kind: str,
+    default_timeout: int,
+    dlq_id: str | None = None,
+) -> Envelope:
+    payload = json.dumps(callback_body(source, result, retried=retried, dlq_id=dlq_id)).encode()
+    delay_ms = (spec.delay or 0) * 1000
+    return Envelope(
+        id=message_id,
+        destination=spec.url,
+        method=spec.method,
+        headers={"Content-Type": "application/json", **spec.headers},
+        body=payload.decode(),
+        created_at=now_ms,
+        not_before=now_ms + delay_ms,
+        # A callback without its own settings uses the source message's retry settings.
+        max_retries=spec.retries if spec.retries is not None else source.max_retries,
+        retry_delay=spec.retry_delay if spec.retry_delay is not None else source.retry_delay,
+        timeout=spec.timeout or default_timeout,
+        labels=source.labels,
+        caller_ip=source.caller_ip,
+        schedule_id=source.schedule_id,
+        source_message_id=source.id,
+        kind=kind,  # type: ignore[arg-type]
+    )

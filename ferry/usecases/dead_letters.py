@@ -1,0 +1,86 @@
+"""The dead-letter queue through the API: list, get, delete, retry (a retry is a new message)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ferry.domain.envelope import Envelope
+from ferry.domain.errors import NotFound
+from ferry.domain.history import LogEvent, State
+from ferry.domain.publish_request import HeaderView, int_header
+from ferry.domain.queries import Query, page
+from ferry.usecases.ports import Clock, History, MessageQueue
+from ferry.usecases.publish_message import PublishResult, new_message_id
+
+
+class DeadLetters:
+    def __init__(
+        self,
+        *,
+        history: History,
+        queue: MessageQueue,
+        clock: Clock,
+        max_retries: int,
+        new_id: Callable[[], str] = new_message_id,
+    ) -> None:
+        self._history = history
+        self._queue = queue
+        self._clock = clock
+        self._max_retries = max_retries
+        self._new_id = new_id
+
+    def list(self, query: Query) -> tuple[list[dict[str, Any]], str | None]:
+        return page(self._history.query_dead_letters(query), query.count)
+
+    def get(self, dlq_id: str) -> dict[str, Any]:
+        entry = self._history.get_dead_letter(dlq_id)
+        if entry is None:
+            raise NotFound(f"DLQ entry {dlq_id!r} not found (unknown id, already retried or deleted)")
+        return entry
+
+    def delete(self, dlq_id: str) -> None:
+        if self._history.take_dead_letter(dlq_id) is None:
+            raise NotFound(f"DLQ entry {dlq_id!r} not found (unknown id, already retried or deleted)")
+
+    def select(self, *, ids: Iterable[str] = (), query: Query | None = None) -> list[str]:
+        ids = list(ids)
+        if ids:
+            return ids
+        entries, _ = self.list(query or Query())
+        return [e["dlqId"] for e in entries]
+
+    def delete_many(self, ids: Iterable[str]) -> int:
+        return sum(1 for dlq_id in ids if self._history.take_dead_letter(dlq_id) is not None)
+
+    def retry(self, dlq_id: str, overrides: Mapping[str, str] | None = None) -> PublishResult:
+        entry = self._history.take_dead_letter(dlq_id)
+        if entry is None:
+            raise NotFound(f"DLQ entry {dlq_id!r} not found (unknown id, already retried or deleted)")
+        stored = Envelope.from_json(entry["envelope"])
+        now_ms = int(self._clock.now() * 1000)
+        update: dict[str, Any] = {
+            "id": self._new_id(),
+            "created_at": now_ms,
+            "not_before": now_ms,
+            "retried_offset": 0,
+            "dlq_id": None,
+        }
+        # Publish configuration headers on the retry request override the stored ones.
+        retries = int_header(HeaderView(overrides or {}), "Upstash-Retries", 0, self._max_retries)
+        if retries is not None:
+            update["max_retries"] = retries
+        envelope = stored.model_copy(update=update)
+        self._history.message_created(
+            envelope,
+            LogEvent(
+                message_id=envelope.id,
+                state=State.CREATED,
+                time_ms=now_ms,
+                url=envelope.destination,
+                labels=envelope.labels,
+                queue=envelope.queue,
+            ),
+        )
+        self._queue.send(envelope, delay_seconds=0)
+        return PublishResult(message_id=envelope.id, url=envelope.destination)

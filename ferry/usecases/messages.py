@@ -1,0 +1,81 @@
+"""Message management: get, cancel one, cancel many (by ids, by filters, or all)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ferry.domain.envelope import Envelope
+from ferry.domain.errors import NotFound
+from ferry.domain.history import TERMINAL_STATES, LogEvent, State
+from ferry.domain.queries import Query
+from ferry.usecases.ports import Clock, History
+
+# Upper bound of messages one bulk cancel looks at (a guard, not a product limit).
+MAX_BULK = 10_000
+
+
+class Messages:
+    def __init__(self, *, history: History, clock: Clock) -> None:
+        self._history = history
+        self._clock = clock
+
+    def get(self, message_id: str) -> tuple[Envelope, str | None]:
+        envelope = self._history.get_envelope(message_id)
+        if envelope is None:
+            raise NotFound(f"message {message_id!r} not found (unknown id, or past its retention)")
+        return envelope, self._history.state(message_id)
+
+    def cancel(self, message_id: str) -> int:
+        """Cancel one message; 1 if a cancel was requested, 0 if it had already finished."""
+        envelope = self._history.get_envelope(message_id)
+        if envelope is None:
+            raise NotFound(f"message {message_id!r} not found (unknown id, or past its retention)")
+        return self._cancel(envelope)
+
+    def cancel_many(self, *, ids: Iterable[str] = (), query: Query | None = None) -> int:
+        ids = list(ids)
+        if ids:
+            envelopes = [e for e in (self._history.get_envelope(i) for i in ids) if e is not None]
+        else:
+            envelopes = list(self._candidates(query or Query()))
+        return sum(self._cancel(e) for e in envelopes)
+
+    def _candidates(self, query: Query) -> Iterable[Envelope]:
+        created_only = Query(
+            filters={**query.filters, "state": ("CREATED",)},
+            from_ms=query.from_ms,
+            to_ms=query.to_ms,
+            count=MAX_BULK,
+        )
+        seen: set[str] = set()
+        for event in self._history.query_events(created_only)[:MAX_BULK]:
+            message_id = event["messageId"]
+            if message_id in seen:
+                continue
+            seen.add(message_id)
+            envelope = self._history.get_envelope(message_id)
+            if envelope is not None:
+                yield envelope
+
+    def _cancel(self, envelope: Envelope) -> int:
+        state = self._history.state(envelope.id)
+        if state in TERMINAL_STATES:
+            return 0
+        now_ms = int(self._clock.now() * 1000)
+        if not self._history.request_cancel(envelope.id, now_ms):
+            return 0
+        self._history.record(
+            envelope,
+            [
+                LogEvent(
+                    message_id=envelope.id,
+                    state=State.CANCEL_REQUESTED,
+                    time_ms=now_ms,
+                    url=envelope.destination,
+                    labels=envelope.labels,
+                    queue=envelope.queue,
+                    schedule_id=envelope.schedule_id,
+                )
+            ],
+        )
+        return 1
