@@ -36,8 +36,11 @@ class SecretKeys:
         promoted = self.next()
         self._client.put_secret_value(SecretId=self._current_secret, SecretString=promoted)
         self._client.put_secret_value(SecretId=self._next_secret, SecretString=new_next)
-        self._provider.clear_cache()
+        self.clear_cache()
         return promoted, new_next
+
+    def clear_cache(self) -> None:
+        self._provider.clear_cache()
 
     def is_valid(self, token: str) -> bool:
         expected = self._get(self._api_token_secret)

@@ -62,13 +62,19 @@ class DevStack:
         self.gateway = Gateway(api_handler, host=self.host, port=self.port)
         self.gateway.start()
         settings = self.config.dispatcher
-        for queue_url in (env["FERRY_QUEUE_URL"], env["FERRY_FIFO_QUEUE_URL"]):
+        # One poller on the FIFO queue: SQS itself never hands out two batches of one message
+        # group at once, but moto's receive is not atomic across concurrent callers.
+        fifo_concurrency = min(self.poller_concurrency, 1)
+        for queue_url, concurrency in (
+            (env["FERRY_QUEUE_URL"], self.poller_concurrency),
+            (env["FERRY_FIFO_QUEUE_URL"], fifo_concurrency),
+        ):
             poller = SqsPoller(
                 clients["sqs"],
                 queue_url=queue_url,
                 handler=dispatcher_handler,
                 batch_size=settings.batch_size,
-                concurrency=self.poller_concurrency,
+                concurrency=concurrency,
             )
             poller.start()
             self.pollers.append(poller)

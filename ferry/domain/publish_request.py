@@ -23,6 +23,14 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _LABEL = re.compile(r"^[A-Za-z0-9._\-]{1,256}$")
 _FLOW_KEY = re.compile(r"^[A-Za-z0-9._\-]{1,256}$")
 _CALLBACK_OPTIONS = {"method", "timeout", "retries", "retry-delay", "delay"}
+_CALLBACK_CONFIG_FAMILIES = (
+    "workflow-",
+    "feature-set",
+    "failure-callback",
+    "callback",
+    "label",
+    "flow-control",
+)
 # Headers never forwarded by `Upstash-Header-Forward: true` (credentials and transport headers).
 _NOT_FORWARDED = {
     "authorization",
@@ -234,7 +242,13 @@ def _callback(h: HeaderView, prefix: str, limits: Limits, allow_private: bool) -
         lower = rest.lower()
         if lower.startswith("forward-") or lower in _CALLBACK_OPTIONS:
             continue
-        options["Upstash-" + canonical_header(rest)] = value
+        if lower.startswith(_CALLBACK_CONFIG_FAMILIES):
+            # Configuration of the callback message itself (workflow protocol): kept as Upstash-<Rest>.
+            options["Upstash-" + canonical_header(rest)] = value
+        else:
+            # The Python SDK sends `callback_headers={K: v}` as `Upstash-Callback-K`; forwarding
+            # them is what its users expect (QStash's own handling is undocumented).
+            forward.setdefault(canonical_header(rest), value)
     retry_delay = h.get(prefix + "-Retry-Delay")
     if retry_delay:
         RetryDelayExpression.parse(retry_delay, field=prefix + "-Retry-Delay")

@@ -1,0 +1,387 @@
+"""The official `qstash` SDK, unchanged, against `ferry dev`: every messages-API method, with the
+outcome checked at a real HTTP endpoint on 127.0.0.1 and in Ferry's history."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.request
+
+import pytest
+from qstash import QStash, Receiver
+from qstash.log import LogState
+
+from tests.support.target import Reply
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def states(services, message_id: str) -> list[str]:
+    return [e["state"] for e in services.history.events(message_id)]
+
+
+def call(
+    stack, method: str, route: str, body: bytes | None = None, headers: dict | None = None
+) -> tuple[int, object]:
+    request = urllib.request.Request(
+        stack.url + route,
+        data=body,
+        method=method,
+        headers={"Authorization": f"Bearer {stack.secrets.api_token}", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+# --- publish options -----------------------------------------------------------------------------
+
+
+def test_message_get_returns_the_stored_message_in_qstash_shape(stack, target, path, qstash: QStash):
+    response = qstash.message.publish(
+        url=target.url(path),
+        body="hello",
+        headers={"X-Test": "1"},
+        retries=1,
+        retry_delay="1000",
+        label="billing",
+    )
+    message = qstash.message.get(response.message_id)
+    assert message.message_id == response.message_id
+    assert message.url == target.url(path)
+    assert message.body == "hello"
+    assert message.headers["X-Test"] == ["1"]
+    assert message.max_retries == 1
+    assert message.retry_delay_expression == "1000"
+    assert message.label == "billing"
+    assert message.caller_ip == "127.0.0.1"
+    target.wait_for(path)
+
+
+def test_redacted_fields_are_hidden_in_the_api_but_delivered_for_real(stack, target, path, qstash):
+    response = qstash.message.publish(
+        url=target.url(path),
+        body="secret body",
+        headers={"Authorization": "Bearer hunter2", "X-Visible": "yes"},
+        redact={"body": True, "header": ["Authorization"]},
+    )
+    [got] = target.wait_for(path)
+    assert got.body == b"secret body" and got.header("Authorization") == "Bearer hunter2"
+    message = qstash.message.get(response.message_id)
+    assert message.body.startswith("REDACTED:")
+    assert message.headers["Authorization"][0].startswith("REDACTED:")
+    assert message.headers["X-Visible"] == ["yes"]
+
+
+def test_content_based_deduplication_through_the_sdk(stack, target, path, qstash):
+    first = qstash.message.publish(url=target.url(path), body="same", content_based_deduplication=True)
+    second = qstash.message.publish(url=target.url(path), body="same", content_based_deduplication=True)
+    assert second.message_id == first.message_id and second.deduplicated
+    target.wait_for(path)
+    time.sleep(1)
+    assert len(target.requests_to(path)) == 1
+
+
+def test_not_before_delays_delivery(stack, target, path, qstash):
+    at = int(time.time()) + 3
+    qstash.message.publish(url=target.url(path), body="x", not_before=at)
+    [got] = target.wait_for(path, timeout=30)
+    assert got.at >= at - 1
+
+
+# --- callbacks -----------------------------------------------------------------------------------
+
+
+def test_success_callback_is_a_signed_message_with_qstash_callback_body(
+    stack, target, path, qstash, services
+):
+    callback_path = path + "-callback"
+    target.script(path, Reply(200, body=b"done!"))
+    response = qstash.message.publish(
+        url=target.url(path),
+        body="job",
+        callback=target.url(callback_path),
+        callback_headers={"X-Callback-Tag": "t1"},
+    )
+    [got] = target.wait_for(callback_path)
+    payload = json.loads(got.body)
+    assert payload["status"] == 200
+    assert base64.b64decode(payload["body"]) == b"done!"
+    assert payload["sourceMessageId"] == response.message_id
+    assert payload["url"] == target.url(path)
+    assert base64.b64decode(payload["sourceBody"]) == b"job"
+    assert (payload["retried"], payload["maxRetries"]) == (0, 3)
+    assert got.header("X-Callback-Tag") == "t1"
+    Receiver(stack.secrets.current_signing_key, stack.secrets.next_signing_key).verify(
+        signature=got.header("Upstash-Signature"), body=got.body.decode(), url=target.url(callback_path)
+    )
+
+
+def test_failure_callback_fires_once_when_retries_are_exhausted(stack, target, path, qstash, services):
+    failure_path = path + "-failure"
+    target.always(path, Reply(500, body=b"nope"))
+    response = qstash.message.publish(
+        url=target.url(path),
+        body="job",
+        retries=1,
+        retry_delay="0",
+        failure_callback=target.url(failure_path),
+    )
+    [got] = target.wait_for(failure_path, timeout=30)
+    payload = json.loads(got.body)
+    assert payload["status"] == 500 and payload["sourceMessageId"] == response.message_id
+    assert payload["dlqId"].startswith("dlq_")
+    assert payload["retried"] == payload["maxRetries"] == 1
+    time.sleep(1.5)
+    assert len(target.requests_to(failure_path)) == 1
+
+
+# --- cancel --------------------------------------------------------------------------------------
+
+
+def test_cancelled_message_is_never_delivered_even_between_retries(stack, target, path, qstash, services):
+    target.script(path, Reply(500))
+    response = qstash.message.publish(url=target.url(path), body="x", retries=3, retry_delay="3000")
+    target.wait_for(path)
+    qstash.message.cancel(response.message_id)
+    wait_until(lambda: "CANCELED" in states(services, response.message_id), timeout=20, what="CANCELED")
+    time.sleep(1)
+    assert len(target.requests_to(path)) == 1
+    assert states(services, response.message_id)[-2:] == ["CANCEL_REQUESTED", "CANCELED"]
+
+
+def test_cancel_of_a_delayed_message_in_sqs(stack, target, path, qstash, services):
+    response = qstash.message.publish(url=target.url(path), body="x", delay="2s")
+    qstash.message.cancel(response.message_id)
+    wait_until(lambda: "CANCELED" in states(services, response.message_id), timeout=20, what="CANCELED")
+    assert target.requests_to(path) == []
+
+
+def test_cancel_many_and_cancel_of_unknown_id(stack, target, path, qstash, services):
+    ids = [qstash.message.publish(url=target.url(path), body=str(i), delay="3s").message_id for i in range(3)]
+    assert qstash.message.cancel_many(ids[:2]) == 2
+    target.wait_for(path, count=1, timeout=20)
+    time.sleep(1)
+    assert len(target.requests_to(path)) == 1
+    code, body = call(stack, "DELETE", "/v2/messages/msg_doesnotexist")
+    assert code == 404 and "not found" in body["error"]
+
+
+def test_cancel_all_cancels_pending_messages(stack, target, path, qstash, services):
+    ids = [qstash.message.publish(url=target.url(path), body=str(i), delay="4s").message_id for i in range(2)]
+    assert qstash.message.cancel_all() >= 2
+    for message_id in ids:
+        wait_until(lambda m=message_id: "CANCELED" in states(services, m), timeout=20, what="CANCELED")
+    assert target.requests_to(path) == []
+
+
+# --- batch and enqueue ---------------------------------------------------------------------------
+
+
+def test_batch_publishes_each_item(stack, target, path, qstash):
+    responses = qstash.message.batch_json(
+        [
+            {"url": target.url(path + "-a"), "body": {"n": 1}},
+            {"url": target.url(path + "-b"), "body": {"n": 2}},
+        ]
+    )
+    assert len(responses) == 2
+    assert json.loads(target.wait_for(path + "-a")[0].body) == {"n": 1}
+    assert json.loads(target.wait_for(path + "-b")[0].body) == {"n": 2}
+
+
+def test_one_bad_batch_item_refuses_only_itself(stack, target, path):
+    items = [
+        {"destination": target.url(path), "headers": {}, "body": "good"},
+        {"destination": target.url(path), "headers": {"Upstash-Retries": "many"}, "body": "bad"},
+        {"destination": "nope", "body": "bad"},
+    ]
+    code, body = call(
+        stack, "POST", "/v2/batch", json.dumps(items).encode(), {"Content-Type": "application/json"}
+    )
+    assert code == 200
+    assert body[0]["messageId"].startswith("msg_")
+    assert body[1]["field"] == "Upstash-Retries" and body[1]["status"] == 400
+    assert body[2]["field"] == "destination"
+    target.wait_for(path)
+    time.sleep(1)
+    assert [r.body for r in target.requests_to(path)] == [b"good"]
+
+
+def test_enqueue_delivers_one_at_a_time_in_order(stack, target, path, qstash):
+    target.always(path, Reply(200, delay=0.3))
+    queue = path.strip("/").replace("_", "-")[:60]
+    for i in range(4):
+        qstash.message.enqueue(queue=queue, url=target.url(path), body=str(i))
+    got = target.wait_for(path, count=4, timeout=30)
+    assert [r.body for r in got] == [b"0", b"1", b"2", b"3"]
+    for earlier, later in zip(got, got[1:], strict=False):
+        assert later.at - earlier.at >= 0.25, "the next message waits for the previous one"
+
+
+# --- logs ----------------------------------------------------------------------------------------
+
+
+def test_logs_list_every_transition_with_filters_and_cursor(stack, target, path, qstash):
+    target.script(path, Reply(500, body=b"first fails"))
+    response = qstash.message.publish(
+        url=target.url(path), body="x", retries=1, retry_delay="0", label=path[1:40]
+    )
+    wait_until(
+        lambda: any(
+            log.state == LogState.DELIVERED
+            for log in qstash.log.list(filter={"message_id": response.message_id}).logs
+        ),
+        what="DELIVERED log",
+    )
+    logs = qstash.log.list(filter={"message_id": response.message_id}).logs
+    assert [log.state.value for log in logs] == ["DELIVERED", "ACTIVE", "RETRY", "ERROR", "ACTIVE", "CREATED"]
+    error = next(log for log in logs if log.state == LogState.ERROR)
+    assert error.response_status == 500
+    assert base64.b64decode(error.response_body) == b"first fails"
+
+    by_label = qstash.log.list(filter={"label": path[1:40], "state": LogState.ERROR}).logs
+    assert [log.message_id for log in by_label] == [response.message_id]
+
+    pages, cursor = [], None
+    while True:
+        result = qstash.log.list(cursor=cursor, count=2, filter={"url": target.url(path)})
+        pages.append(result.logs)
+        cursor = result.cursor
+        if cursor is None:
+            break
+    assert all(len(p) <= 3 for p in pages) and len(pages) >= 3
+    assert sorted(log.time for p in pages for log in p) == sorted(log.time for log in logs)
+
+
+# --- DLQ -----------------------------------------------------------------------------------------
+
+
+def _failed_message(qstash, target, path, services, body="dead") -> tuple[str, str]:
+    target.always(path, Reply(500, headers={"X-Why": "broken"}, body=b"server said no"))
+    message_id = qstash.message.publish(url=target.url(path), body=body, retries=0).message_id
+    failed = wait_until(
+        lambda: [e for e in services.history.events(message_id) if e["state"] == "FAILED"], what="FAILED"
+    )
+    return message_id, failed[0]["dlqId"]
+
+
+def test_dlq_list_get_and_delete(stack, target, path, qstash, services):
+    message_id, dlq_id = _failed_message(qstash, target, path, services)
+    listed = qstash.dlq.list(filter={"url": target.url(path)})
+    assert [m.dlq_id for m in listed.messages] == [dlq_id]
+    entry = qstash.dlq.get(dlq_id)
+    assert entry.message_id == message_id
+    assert entry.response_status == 500
+    assert entry.response_body == "server said no"
+    assert entry.response_headers["X-Why"] == ["broken"]
+    qstash.dlq.delete(dlq_id)
+    assert qstash.dlq.list(filter={"url": target.url(path)}).messages == []
+    code, _ = call(stack, "GET", f"/v2/dlq/{dlq_id}")
+    assert code == 404
+
+
+def test_dlq_delete_many(stack, target, path, qstash, services):
+    ids = [_failed_message(qstash, target, path, services, body=str(i))[1] for i in range(2)]
+    assert qstash.dlq.delete_many(ids + ["dlq_unknown"]) == 2
+
+
+def test_dlq_retry_is_a_new_message_with_a_fresh_budget(stack, target, path, qstash, services):
+    message_id, dlq_id = _failed_message(qstash, target, path, services, body="again")
+    target.always(path, Reply(200))
+    code, body = call(stack, "POST", f"/v2/dlq/retry?dlqIds={dlq_id}")
+    assert code == 201
+    [retried] = body["responses"]
+    assert retried["messageId"] != message_id
+    got = target.wait_for(path, count=2)
+    assert got[-1].body == b"again" and got[-1].header("Upstash-Message-Id") == retried["messageId"]
+    wait_until(lambda: "DELIVERED" in states(services, retried["messageId"]), what="DELIVERED")
+    assert qstash.dlq.list(filter={"url": target.url(path)}).messages == []
+
+
+def test_console_redrive_of_the_sqs_dlq_is_a_normal_delivery(stack, target, path, qstash, services):
+    """The AWS console's "Start DLQ redrive" (StartMessageMoveTask) moves the SQS DLQ message, body and
+    attributes unchanged, back to the source queue. moto has no StartMessageMoveTask, so this test
+    moves the message exactly that way itself, then checks the dispatcher's side."""
+    message_id, dlq_id = _failed_message(qstash, target, path, services, body="redrive me")
+    target.always(path, Reply(200))
+    sqs = services.sqs
+
+    def take_from_dlq():
+        got = sqs.receive_message(
+            QueueUrl=stack.environ["FERRY_QUEUE_DLQ_URL"],
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        mine = [m for m in got if m["MessageAttributes"]["ferry-dlq-id"]["StringValue"] == dlq_id]
+        for other in (m for m in got if m not in mine):
+            sqs.change_message_visibility(
+                QueueUrl=stack.environ["FERRY_QUEUE_DLQ_URL"],
+                ReceiptHandle=other["ReceiptHandle"],
+                VisibilityTimeout=0,
+            )
+        return mine
+
+    [moved] = wait_until(take_from_dlq, what="the SQS DLQ copy")
+    attributes = {
+        name: {k: v for k, v in value.items() if k in ("DataType", "StringValue")}
+        for name, value in moved["MessageAttributes"].items()
+    }
+    sqs.send_message(
+        QueueUrl=stack.environ["FERRY_QUEUE_URL"], MessageBody=moved["Body"], MessageAttributes=attributes
+    )
+    sqs.delete_message(QueueUrl=stack.environ["FERRY_QUEUE_DLQ_URL"], ReceiptHandle=moved["ReceiptHandle"])
+
+    got = target.wait_for(path, count=2)
+    assert got[-1].body == b"redrive me" and got[-1].header("Upstash-Retried") == "0"
+    wait_until(lambda: states(services, message_id)[-1] == "DELIVERED", what="DELIVERED after redrive")
+    assert qstash.dlq.list(filter={"url": target.url(path)}).messages == [], "the DLQ entry is consumed"
+
+
+# --- signing keys --------------------------------------------------------------------------------
+
+
+def test_signing_keys_get_and_rotate_keep_receivers_verifying(stack, target, path, qstash):
+    before = qstash.signing_key.get()
+    assert (before.current, before.next) == (
+        stack.secrets.current_signing_key,
+        stack.secrets.next_signing_key,
+    )
+    receiver = Receiver(before.current, before.next)
+    try:
+        after = qstash.signing_key.rotate()
+        assert after.current == before.next and after.next not in (before.current, before.next)
+        # Signatures made after the rotation verify for a receiver still holding the old pair...
+        qstash.message.publish(url=target.url(path), body="after rotation")
+        [got] = target.wait_for(path, timeout=90)
+        receiver.verify(
+            signature=got.header("Upstash-Signature"), body="after rotation", url=target.url(path)
+        )
+        # ...and for one that has picked up the new pair.
+        Receiver(after.current, after.next).verify(
+            signature=got.header("Upstash-Signature"), body="after rotation", url=target.url(path)
+        )
+    finally:
+        restore = services_keys(stack)
+        restore(before.current, before.next)
+
+
+def services_keys(stack):
+    """Put the session's dev keys back so later tests verify with the documented defaults."""
+    from ferry.wiring import services
+
+    def restore(current: str, next_key: str) -> None:
+        client = services().secretsmanager
+        client.put_secret_value(
+            SecretId=stack.environ["FERRY_SIGNING_KEY_CURRENT_SECRET"], SecretString=current
+        )
+        client.put_secret_value(
+            SecretId=stack.environ["FERRY_SIGNING_KEY_NEXT_SECRET"], SecretString=next_key
+        )
+        services().keys.clear_cache()
+
+    return restore
