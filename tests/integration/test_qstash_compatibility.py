@@ -4,6 +4,7 @@ outcome checked at a real HTTP endpoint on 127.0.0.1 and in Ferry's history."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import time
 import urllib.request
@@ -219,7 +220,7 @@ def test_enqueue_delivers_one_at_a_time_in_order(stack, target, path, qstash):
         qstash.message.enqueue(queue=queue, url=target.url(path), body=str(i))
     got = target.wait_for(path, count=4, timeout=30)
     assert [r.body for r in got] == [b"0", b"1", b"2", b"3"]
-    for earlier, later in zip(got, got[1:], strict=False):
+    for earlier, later in itertools.pairwise(got):
         assert later.at - earlier.at >= 0.25, "the next message waits for the previous one"
 
 
@@ -287,7 +288,7 @@ def test_dlq_list_get_and_delete(stack, target, path, qstash, services):
 
 def test_dlq_delete_many(stack, target, path, qstash, services):
     ids = [_failed_message(qstash, target, path, services, body=str(i))[1] for i in range(2)]
-    assert qstash.dlq.delete_many(ids + ["dlq_unknown"]) == 2
+    assert qstash.dlq.delete_many([*ids, "dlq_unknown"]) == 2
 
 
 def test_dlq_retry_is_a_new_message_with_a_fresh_budget(stack, target, path, qstash, services):
