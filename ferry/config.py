@@ -53,6 +53,11 @@ class Names:
     def schedule_group(self) -> str:
         return f"{self.prefix}-schedules"
 
+    @property
+    def delay_schedule_group(self) -> str:
+        """One-time `at()` schedules that carry long-delayed messages (kept apart from user crons)."""
+        return f"{self.prefix}-delays"
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -63,7 +68,8 @@ class Limits:
     max_body_bytes: int = 750_000
     # SQS per-message DelaySeconds ceiling; longer delays need another hop (messages-API issue).
     max_sqs_delay_seconds: int = 900
-    max_delay_seconds: int = 900
+    # Longer delays travel as one-time EventBridge Scheduler schedules; QStash's pay-as-you-go cap.
+    max_delay_seconds: int = 365 * 86_400
     default_retries: int = 3
     max_retries: int = 20
     # Per-attempt HTTP timeout: default and ceiling. Bounded by the dispatcher Lambda timeout.
@@ -130,6 +136,12 @@ class Env:
     LOG_BODIES = "FERRY_LOG_BODIES"
     # Seconds the handlers cache secrets for.
     SECRETS_MAX_AGE = "FERRY_SECRETS_MAX_AGE"
+    # EventBridge Scheduler: the role it assumes to send to the queue, the groups, its target DLQ.
+    SCHEDULER_ROLE_ARN = "FERRY_SCHEDULER_ROLE_ARN"
+    SCHEDULE_GROUP = "FERRY_SCHEDULE_GROUP"
+    DELAY_SCHEDULE_GROUP = "FERRY_DELAY_SCHEDULE_GROUP"
+    SCHEDULER_DLQ_ARN = "FERRY_SCHEDULER_DLQ_ARN"
+    QUEUE_ARN = "FERRY_QUEUE_ARN"
 
 
 @dataclass(frozen=True)
@@ -147,6 +159,11 @@ class RuntimeSettings:
     allow_private_destinations: bool = False
     log_bodies: bool = False
     secrets_max_age_seconds: int = 60
+    scheduler_role_arn: str = ""
+    schedule_group: str = ""
+    delay_schedule_group: str = ""
+    scheduler_dlq_arn: str = ""
+    queue_arn: str = ""
     config: FerryConfig = DEFAULT_CONFIG
 
     @classmethod
@@ -168,4 +185,9 @@ class RuntimeSettings:
             allow_private_destinations=flag(Env.ALLOW_PRIVATE_DESTINATIONS),
             log_bodies=flag(Env.LOG_BODIES),
             secrets_max_age_seconds=int(env.get(Env.SECRETS_MAX_AGE, "60")),
+            scheduler_role_arn=env.get(Env.SCHEDULER_ROLE_ARN, ""),
+            schedule_group=env.get(Env.SCHEDULE_GROUP, ""),
+            delay_schedule_group=env.get(Env.DELAY_SCHEDULE_GROUP, ""),
+            scheduler_dlq_arn=env.get(Env.SCHEDULER_DLQ_ARN, ""),
+            queue_arn=env.get(Env.QUEUE_ARN, ""),
         )

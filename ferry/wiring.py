@@ -105,6 +105,26 @@ class Services:
             clock=self.clock,
             limits=self.settings.config.limits,
             allow_private_destinations=self.settings.allow_private_destinations,
+            delays=self.delays,
+        )
+
+    @cached_property
+    def scheduler(self):
+        return self._client("scheduler")
+
+    @cached_property
+    def delays(self):
+        from ferry.adapters.scheduler import SchedulerDelays
+
+        s = self.settings
+        if not (s.delay_schedule_group and s.scheduler_role_arn and s.queue_arn):
+            return None
+        return SchedulerDelays(
+            self.scheduler,
+            group=s.delay_schedule_group,
+            role_arn=s.scheduler_role_arn,
+            queue_arn=s.queue_arn,
+            dlq_arn=s.scheduler_dlq_arn,
         )
 
     @cached_property
@@ -141,6 +161,7 @@ class Services:
 
 _lock = threading.Lock()
 _services: Services | None = None
+_clock: Clock = SystemClock()
 
 
 def services() -> Services:
@@ -148,12 +169,14 @@ def services() -> Services:
     global _services
     with _lock:
         if _services is None:
-            _services = Services(settings=RuntimeSettings.from_env(), clock=SystemClock())
+            _services = Services(settings=RuntimeSettings.from_env(), clock=_clock)
         return _services
 
 
-def reset_services() -> None:
-    """Forget the cached services (after the environment changed, e.g. a new `ferry dev`)."""
-    global _services
+def reset_services(clock: Clock | None = None) -> None:
+    """Forget the cached services (after the environment changed, e.g. a new `ferry dev`), and
+    optionally use another clock (tests move time forward instead of sleeping)."""
+    global _services, _clock
     with _lock:
         _services = None
+        _clock = clock or SystemClock()

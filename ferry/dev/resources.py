@@ -29,7 +29,14 @@ def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> tuple[str, str]:
 
 
 def provision(
-    *, sqs: Any, dynamodb: Any, secretsmanager: Any, config: FerryConfig, secrets: DevSecrets
+    *,
+    sqs: Any,
+    dynamodb: Any,
+    secretsmanager: Any,
+    scheduler: Any,
+    iam: Any,
+    config: FerryConfig,
+    secrets: DevSecrets,
 ) -> dict[str, str]:
     """Create everything; returns the environment variables the handlers read."""
     names = config.names
@@ -46,7 +53,7 @@ def provision(
         {**common, "FifoQueue": "true", "RedriveAllowPolicy": json.dumps({"redrivePermission": "allowAll"})},
     )
     redrive = {"maxReceiveCount": config.max_receive_count}
-    queue_url, _ = _queue(
+    queue_url, queue_arn = _queue(
         sqs,
         names.queue,
         {
@@ -97,8 +104,32 @@ def provision(
     ):
         secret_arns[name] = secretsmanager.create_secret(Name=name, SecretString=value)["ARN"]
 
+    scheduler_dlq_url, scheduler_dlq_arn = _queue(sqs, f"{names.prefix}-scheduler-dlq", common)
+    for group in (names.schedule_group, names.delay_schedule_group):
+        scheduler.create_schedule_group(Name=group)
+    role_arn = iam.create_role(
+        RoleName=f"{names.prefix}-scheduler",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "scheduler.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+
     return {
         Env.QUEUE_URL: queue_url,
+        Env.QUEUE_ARN: queue_arn,
+        Env.SCHEDULER_ROLE_ARN: role_arn,
+        Env.SCHEDULE_GROUP: names.schedule_group,
+        Env.DELAY_SCHEDULE_GROUP: names.delay_schedule_group,
+        Env.SCHEDULER_DLQ_ARN: scheduler_dlq_arn,
         Env.QUEUE_DLQ_URL: dlq_url,
         Env.FIFO_QUEUE_URL: fifo_url,
         Env.FIFO_QUEUE_DLQ_URL: fifo_dlq_url,

@@ -14,6 +14,13 @@ from ferry.dev.emulator import Emulator
 from ferry.dev.gateway import Gateway
 from ferry.dev.poller import SqsPoller
 from ferry.dev.resources import DevSecrets, provision
+from ferry.dev.ticker import SchedulerTicker
+from ferry.usecases.ports import Clock, SystemClock
+
+try:  # the AWS-cron evaluator arrives with the schedules feature
+    from ferry.domain.cron import aws_fire_times as cron_fire_times
+except ImportError:  # pragma: no cover
+    cron_fire_times = None
 
 # Quiet, local-friendly powertools settings (no X-Ray daemon, no EMF lines on stdout).
 _POWERTOOLS_DEV_ENV = {
@@ -34,7 +41,9 @@ class DevStack:
     emulator: Emulator | None = None
     gateway: Gateway | None = None
     pollers: list[SqsPoller] = field(default_factory=list)
+    ticker: SchedulerTicker | None = None
     environ: dict[str, str] = field(default_factory=dict)
+    clock: Clock = field(default_factory=SystemClock)
 
     @property
     def url(self) -> str:
@@ -51,11 +60,13 @@ class DevStack:
         env = {**self.emulator.environ(), **_POWERTOOLS_DEV_ENV, "POWERTOOLS_LOG_LEVEL": self.log_level}
         os.environ.update(env)
         session = boto3.session.Session()
-        clients = {name: session.client(name) for name in ("sqs", "dynamodb", "secretsmanager")}
+        clients = {
+            name: session.client(name) for name in ("sqs", "dynamodb", "secretsmanager", "scheduler", "iam")
+        }
         env.update(provision(**clients, config=self.config, secrets=self.secrets))
         os.environ.update(env)
         self.environ = env
-        wiring.reset_services()
+        wiring.reset_services(self.clock)
 
         from ferry.handlers import api_handler, dispatcher_handler
 
@@ -78,9 +89,20 @@ class DevStack:
             )
             poller.start()
             self.pollers.append(poller)
+        self.ticker = SchedulerTicker(
+            clients["scheduler"],
+            clients["sqs"],
+            groups=[self.config.names.schedule_group, self.config.names.delay_schedule_group],
+            cron_fire_times=cron_fire_times,
+            now=self.clock.now,
+        )
+        self.ticker.start()
         return self
 
     def stop(self) -> None:
+        if self.ticker is not None:
+            self.ticker.stop()
+            self.ticker = None
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()

@@ -67,6 +67,14 @@ class MessageQueue(Protocol):
     ) -> None: ...
 
 
+class DelayedDelivery(Protocol):
+    """Holds a message outside SQS until shortly before it is due."""
+
+    def fits(self, envelope: Envelope) -> bool: ...
+
+    def schedule(self, envelope: Envelope) -> None: ...
+
+
 class History(Protocol):
     def message_created(self, envelope: Envelope, event: LogEvent) -> None: ...
 

@@ -10,7 +10,8 @@ from ferry.config import Limits
 from ferry.domain.errors import Unavailable
 from ferry.domain.history import LogEvent, State
 from ferry.domain.publish_request import parse_publish
-from ferry.usecases.ports import Clock, DedupStore, History, MessageQueue
+from ferry.domain.envelope import Envelope
+from ferry.usecases.ports import Clock, DedupStore, DelayedDelivery, History, MessageQueue
 
 
 def new_message_id() -> str:
@@ -40,9 +41,11 @@ class PublishMessage:
         clock: Clock,
         limits: Limits,
         allow_private_destinations: bool,
+        delays: DelayedDelivery | None = None,
         new_id: Callable[[], str] = new_message_id,
     ) -> None:
         self._queue = queue
+        self._delays = delays
         self._history = history
         self._dedup = dedup
         self._clock = clock
@@ -91,7 +94,7 @@ class PublishMessage:
         # (the caller then gets a 503 and nothing is delivered).
         try:
             self._history.message_created(envelope, created)
-            self._queue.send(envelope, delay_seconds=plan.delay_seconds)
+            self._enqueue(envelope, plan.delay_seconds)
         except Exception as exc:
             if plan.dedup_key:
                 # Let the caller's retry through instead of answering "duplicate" for a message
@@ -101,3 +104,15 @@ class PublishMessage:
                 f"the message could not be enqueued, nothing was published; retry ({exc})"
             ) from exc
         return PublishResult(message_id=envelope.id, url=envelope.destination)
+
+    def _enqueue(self, envelope: Envelope, delay_seconds: int) -> None:
+        if (
+            delay_seconds > self._limits.max_sqs_delay_seconds
+            and self._delays
+            and self._delays.fits(envelope)
+        ):
+            self._delays.schedule(envelope)
+        else:
+            # Up to 15 minutes SQS holds the message itself; beyond that (without a scheduler, or
+            # for envelopes too big for one) the dispatcher re-enqueues it every 15 minutes.
+            self._queue.send(envelope, delay_seconds=delay_seconds)

@@ -8,12 +8,18 @@ from collections.abc import Iterator
 import pytest
 
 from ferry.dev.stack import DevStack
+from tests.support.clock import OffsetClock
 from tests.support.target import Target
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[DevStack]:
-    dev = DevStack(port=0, poller_concurrency=2).start()
+def clock() -> OffsetClock:
+    return OffsetClock()
+
+
+@pytest.fixture(scope="session")
+def stack(clock: OffsetClock) -> Iterator[DevStack]:
+    dev = DevStack(port=0, poller_concurrency=2, clock=clock).start()
     try:
         yield dev
     finally:

@@ -386,3 +386,27 @@ def services_keys(stack):
         services().keys.clear_cache()
 
     return restore
+
+
+# --- long delays ---------------------------------------------------------------------------------
+
+
+def test_long_delay_travels_as_a_one_time_scheduler_schedule_and_delivers_on_time(
+    stack, target, path, qstash, services, clock
+):
+    response = qstash.message.publish(url=target.url(path), body="in twenty minutes", delay="20m")
+    message = qstash.message.get(response.message_id)
+    assert message.not_before - message.created_at == 20 * 60 * 1000
+    schedule = services.scheduler.get_schedule(GroupName="ferry-delays", Name=response.message_id)
+    assert schedule["ScheduleExpression"].startswith("at(")
+    assert schedule["ActionAfterCompletion"] == "DELETE"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+
+    time.sleep(2)
+    assert target.requests_to(path) == [], "nothing is delivered before its time"
+    due_in = (message.not_before / 1000) - clock.now()
+    with clock.advanced(due_in + 1):
+        [got] = target.wait_for(path, timeout=30)
+        assert got.header("Upstash-Message-Id") == response.message_id
+    with pytest.raises(services.scheduler.exceptions.ResourceNotFoundException):
+        services.scheduler.get_schedule(GroupName="ferry-delays", Name=response.message_id)

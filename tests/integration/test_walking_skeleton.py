@@ -194,7 +194,7 @@ BAD_REQUESTS = [
         {"destination": "ftp://example.com/x"}, 400, "not an absolute http(s) URL", id="ftp-destination"
     ),
     pytest.param({"headers": {"Upstash-Delay": "soon"}}, 400, "Upstash-Delay", id="malformed-delay"),
-    pytest.param({"headers": {"Upstash-Delay": "2h"}}, 400, "Upstash-Delay", id="delay-beyond-sqs"),
+    pytest.param({"headers": {"Upstash-Delay": "400d"}}, 400, "Upstash-Delay", id="delay-beyond-a-year"),
     pytest.param({"headers": {"Upstash-Retries": "three"}}, 400, "Upstash-Retries", id="malformed-retries"),
     pytest.param({"headers": {"Upstash-Retries": "-1"}}, 400, "Upstash-Retries", id="negative-retries"),
     pytest.param({"headers": {"Upstash-Method": "BREW"}}, 400, "Upstash-Method", id="unknown-method"),

@@ -104,7 +104,7 @@ def test_content_based_dedup_key_depends_on_content():
     ("headers", "field"),
     [
         ({"Upstash-Delay": "1w"}, "Upstash-Delay"),
-        ({"Upstash-Delay": "16m"}, "Upstash-Delay"),
+        ({"Upstash-Delay": "366d"}, "Upstash-Delay"),
         ({"Upstash-Retries": "21"}, "Upstash-Retries"),
         ({"Upstash-Retries": "1.5"}, "Upstash-Retries"),
         ({"Upstash-Method": "TRACE"}, "Upstash-Method"),

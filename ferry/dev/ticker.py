@@ -1,0 +1,123 @@
+"""A stand-in for EventBridge Scheduler's clock: reads the schedules from the emulated Scheduler
+API and, when one is due, invokes its target exactly as Scheduler would (an SQS SendMessage with
+the target's input). There is no separate schedule store: what the Scheduler API holds is the truth.
+
+One-time `at()` schedules fire once and are deleted when ActionAfterCompletion is DELETE.
+Recurring `cron()` schedules fire at the instants `cron_fire_times` computes (plugged in by the
+schedules feature, which owns the AWS-cron evaluator).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+log = logging.getLogger("ferry.dev")
+UNIVERSAL_SQS_SEND = "arn:aws:scheduler:::aws-sdk:sqs:sendMessage"
+
+# (schedule expression, timezone, after, until) -> fire instants in (after, until]
+CronFireTimes = Callable[[str, str, dt.datetime, dt.datetime], Iterable[dt.datetime]]
+
+
+def parse_at(expression: str) -> dt.datetime | None:
+    if not expression.startswith("at(") or not expression.endswith(")"):
+        return None
+    return dt.datetime.strptime(expression[3:-1], "%Y-%m-%dT%H:%M:%S")
+
+
+class SchedulerTicker:
+    def __init__(
+        self,
+        scheduler: Any,
+        sqs: Any,
+        *,
+        groups: list[str],
+        interval: float = 1.0,
+        cron_fire_times: CronFireTimes | None = None,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self._scheduler = scheduler
+        self._sqs = sqs
+        self._groups = groups
+        self._interval = interval
+        self._cron_fire_times = cron_fire_times
+        self._now = now
+        self._last_tick = dt.datetime.fromtimestamp(now(), tz=dt.UTC)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scheduler-ticker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.tick()
+            except Exception:
+                log.exception("scheduler ticker error")
+
+    def tick(self) -> int:
+        now = dt.datetime.fromtimestamp(self._now(), tz=dt.UTC)
+        since, self._last_tick = self._last_tick, now
+        fired = 0
+        for group in self._groups:
+            for summary in self._list(group):
+                if summary.get("State") != "ENABLED":
+                    continue
+                schedule = self._scheduler.get_schedule(GroupName=group, Name=summary["Name"])
+                fired += self._maybe_fire(group, schedule, since, now)
+        return fired
+
+    def _list(self, group: str) -> list[dict[str, Any]]:
+        schedules: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"GroupName": group}
+        while True:
+            response = self._scheduler.list_schedules(**kwargs)
+            schedules.extend(response.get("Schedules", []))
+            if not response.get("NextToken"):
+                return schedules
+            kwargs["NextToken"] = response["NextToken"]
+
+    def _maybe_fire(self, group: str, schedule: dict[str, Any], since: dt.datetime, now: dt.datetime) -> int:
+        expression = schedule["ScheduleExpression"]
+        at = parse_at(expression)
+        if at is not None:
+            # at() is in ScheduleExpressionTimezone; Ferry always writes UTC.
+            if at.replace(tzinfo=dt.UTC) > now:
+                return 0
+            self._invoke(schedule["Target"])
+            if schedule.get("ActionAfterCompletion") == "DELETE":
+                self._scheduler.delete_schedule(GroupName=group, Name=schedule["Name"])
+            return 1
+        if expression.startswith("cron(") and self._cron_fire_times is not None:
+            timezone = schedule.get("ScheduleExpressionTimezone") or "UTC"
+            instants = list(self._cron_fire_times(expression, timezone, since, now))
+            for _ in instants:
+                self._invoke(schedule["Target"])
+            return len(instants)
+        return 0
+
+    def _invoke(self, target: dict[str, Any]) -> None:
+        arn = target["Arn"]
+        if arn == UNIVERSAL_SQS_SEND:
+            self._sqs.send_message(**json.loads(target["Input"]))
+            return
+        if arn.startswith("arn:aws:sqs:"):
+            name = arn.rsplit(":", 1)[-1]
+            url = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            params: dict[str, Any] = {"QueueUrl": url, "MessageBody": target.get("Input") or ""}
+            group_id = (target.get("SqsParameters") or {}).get("MessageGroupId")
+            if group_id:
+                params["MessageGroupId"] = group_id
+            self._sqs.send_message(**params)
+            return
+        log.warning("scheduler ticker: target %s is not emulated", arn)
