@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ferry.config import Limits
+from ferry.domain.envelope import Envelope
 from ferry.domain.errors import Unavailable
 from ferry.domain.history import LogEvent, State
 from ferry.domain.publish_request import parse_publish
-from ferry.domain.envelope import Envelope
 from ferry.usecases.ports import Clock, DedupStore, DelayedDelivery, History, MessageQueue
 
 
