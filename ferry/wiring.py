@@ -148,6 +148,27 @@ class Services:
         return Messages(history=self.history, clock=self.clock)
 
     @cached_property
+    def schedules(self):
+        from ferry.adapters.schedules import EventBridgeSchedules
+        from ferry.usecases.schedules import Schedules
+
+        s = self.settings
+        store = EventBridgeSchedules(
+            self.scheduler,
+            group=s.schedule_group,
+            role_arn=s.scheduler_role_arn,
+            queue_arn=s.queue_arn,
+            dlq_arn=s.scheduler_dlq_arn,
+        )
+        return Schedules(
+            store=store,
+            firings=self.history,
+            clock=self.clock,
+            limits=s.config.limits,
+            allow_private_destinations=s.allow_private_destinations,
+        )
+
+    @cached_property
     def dead_letters(self):
         from ferry.usecases.dead_letters import DeadLetters
 

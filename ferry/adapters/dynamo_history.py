@@ -5,6 +5,7 @@ Key design (see docs/storage.md):
   log event    pk=MSG#<id>     sk=EVT#<ms:013>#<seq:02>                 append-only, one per transition
                gsi1pk=LOG#<shard>  gsi1sk=<ms:013>#<id>#<seq:02>        all events by time, sharded
   cancel       pk=MSG#<id>     sk=CANCEL                                checked before every attempt
+  last firing  pk=SCHED#<id>   sk=LAST                                  the schedule's latest message
   DLQ entry    pk=DLQ#<dlqId>  sk=DLQ   gsi1pk=DLQ  gsi1sk=<ms:013>#<dlqId>
   dedup claim  pk=DEDUP#<key>  sk=DEDUP                                 conditional put, TTL = window
 Every item carries `ttl` (epoch seconds) so retention is DynamoDB's free TTL deletion.
@@ -245,6 +246,26 @@ class DynamoHistory:
             ProjectionExpression="pk",
         )
         return "Item" in response
+
+    # --- schedule firings -------------------------------------------------------------------
+
+    def schedule_fired(self, schedule_id: str, message_id: str, time_ms: int) -> None:
+        self._ddb.put_item(
+            TableName=self._table,
+            Item={
+                "pk": _s(f"SCHED#{schedule_id}"),
+                "sk": _s("LAST"),
+                "messageId": _s(message_id),
+                "time": _n(time_ms),
+                "ttl": self._ttl(),
+            },
+        )
+
+    def last_firing(self, schedule_id: str) -> tuple[str, int] | None:
+        item = self._ddb.get_item(
+            TableName=self._table, Key={"pk": _s(f"SCHED#{schedule_id}"), "sk": _s("LAST")}
+        ).get("Item")
+        return (item["messageId"]["S"], int(item["time"]["N"])) if item else None
 
     # --- dead letters ----------------------------------------------------------------------
 

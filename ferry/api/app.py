@@ -76,9 +76,9 @@ app.use(middlewares=[require_token])
 
 # --- routes: one router per capability --------------------------------------------------------
 
-from ferry.api import dlq, keys, logs, messages, openapi  # noqa: E402  (routers need `app` configured first)
+from ferry.api import dlq, keys, logs, messages, openapi, schedules  # noqa: E402  (after `app` is configured)
 
-for router_module in (messages, dlq, logs, keys, openapi):
+for router_module in (messages, dlq, logs, keys, schedules, openapi):
     app.include_router(router_module.router)
 
 

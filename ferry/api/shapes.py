@@ -41,7 +41,9 @@ def message(envelope: Envelope, state: str | None = None) -> dict[str, Any]:
         "notBefore": envelope.not_before,
         "createdAt": envelope.created_at,
     }
-    if envelope.redact is not None and envelope.redact.body:
+    if not envelope.body:
+        pass  # QStash leaves both body fields out when the body is empty
+    elif envelope.redact is not None and envelope.redact.body:
         body["body"] = _redacted(envelope.body_bytes())
     elif envelope.body_encoding == "utf8":
         body["body"] = envelope.body

@@ -15,12 +15,8 @@ from ferry.dev.gateway import Gateway
 from ferry.dev.poller import SqsPoller
 from ferry.dev.resources import DevSecrets, provision
 from ferry.dev.ticker import SchedulerTicker
+from ferry.domain.cron import AwsSchedule
 from ferry.usecases.ports import Clock, SystemClock
-
-try:  # the AWS-cron evaluator arrives with the schedules feature
-    from ferry.domain.cron import aws_fire_times as cron_fire_times
-except ImportError:  # pragma: no cover
-    cron_fire_times = None
 
 # Quiet, local-friendly powertools settings (no X-Ray daemon, no EMF lines on stdout).
 _POWERTOOLS_DEV_ENV = {
@@ -93,7 +89,9 @@ class DevStack:
             clients["scheduler"],
             clients["sqs"],
             groups=[self.config.names.schedule_group, self.config.names.delay_schedule_group],
-            cron_fire_times=cron_fire_times,
+            cron_fire_times=lambda expression, timezone, start, end: AwsSchedule(
+                expression, timezone
+            ).fire_times(start, end),
             now=self.clock.now,
         )
         self.ticker.start()

@@ -104,6 +104,21 @@ class Envelope(_Model):
             return base64.b64decode(self.body)
         return self.body.encode("utf-8")
 
+    @property
+    def is_schedule_template(self) -> bool:
+        """A schedule firing: the template has no id yet; the dispatcher assigns one."""
+        return not self.id and self.schedule_id is not None
+
+    def materialize(self, *, message_id: str, now_ms: int) -> Envelope:
+        """The message one firing of a schedule produces (template times are relative)."""
+        return self.model_copy(
+            update={
+                "id": message_id,
+                "created_at": now_ms,
+                "not_before": now_ms + (self.not_before - self.created_at),
+            }
+        )
+
     def to_json(self) -> str:
         return self.model_dump_json(exclude_defaults=True)
 

@@ -10,6 +10,7 @@ Every message ends in exactly one terminal state: DELIVERED, FAILED (in the DLQ)
 
 from __future__ import annotations
 
+import hashlib
 import math
 import secrets
 from collections.abc import Callable
@@ -90,6 +91,22 @@ class DeliverMessage:
         now_ms = int(now * 1000)
         retried = envelope.retried_offset + max(message.receive_count - 1, 0)
 
+        if envelope.is_schedule_template:
+            # One firing of a schedule: it becomes a message of its own. The id derives from the
+            # SQS message id, so retries of this firing keep it.
+            message_id = "msg_" + hashlib.sha256(message.sqs_message_id.encode()).hexdigest()[:32]
+            envelope = envelope.materialize(message_id=message_id, now_ms=now_ms)
+            if message.receive_count <= 1:
+                created = self._event(
+                    envelope, State.CREATED, now_ms, 0, next_delivery_ms=envelope.not_before
+                )
+                self._history.message_created(envelope, created)
+                self._history.schedule_fired(envelope.schedule_id or "", envelope.id, now_ms)
+            if envelope.queue:
+                # Scheduler sends to the standard queue; a queue's firing joins its FIFO group here.
+                self._queue.send(envelope, delay_seconds=0)
+                return DeliveryReport(outcome=Outcome.REQUEUED, retried=0)
+
         if envelope.dlq_id is not None:
             # Moved back from the DLQ by the AWS console (StartMessageMoveTask): claim the DLQ
             # entry so an API retry or delete of the same entry cannot also deliver it.
@@ -128,22 +145,20 @@ class DeliverMessage:
         finished_ms = int(finished * 1000)
         decision = decide(envelope, retried=retried, result=result, now=finished)
 
-        active = self._event(envelope, State.ACTIVE, result.started_at_ms or now_ms, retried)
+        active = self._event(envelope, State.ACTIVE, now_ms, retried)
         if envelope.callback is not None:
             # QStash calls the callback after every attempt, with that attempt's response.
             self._publish_callback(envelope, envelope.callback, result, retried, "callback", finished_ms)
 
         if isinstance(decision, Delivered):
-            delivered = self._event(
-                envelope, State.DELIVERED, result.finished_at_ms or finished_ms, retried, result
-            )
+            delivered = self._event(envelope, State.DELIVERED, finished_ms, retried, result)
             self._history.record(envelope, [active, delivered])
             return DeliveryReport(outcome=Outcome.DELIVERED, retried=retried, result=result)
 
         error = self._event(
             envelope,
             State.ERROR,
-            result.finished_at_ms or finished_ms,
+            finished_ms,
             retried,
             result,
             error=result.describe(),

@@ -98,6 +98,8 @@ class History(Protocol):
 
     def query_events(self, query: Query) -> list[dict[str, Any]]: ...
 
+    def schedule_fired(self, schedule_id: str, message_id: str, time_ms: int) -> None: ...
+
 
 class DedupStore(Protocol):
     def claim(self, key: str, message_id: str, *, expires_at: int) -> str | None:

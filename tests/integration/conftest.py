@@ -3,6 +3,7 @@ a real HTTP destination on 127.0.0.1, and the official qstash SDK as the client.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -38,7 +39,7 @@ def target() -> Iterator[Target]:
 @pytest.fixture
 def path(request: pytest.FixtureRequest) -> str:
     """A destination path unique to the test, so tests sharing the stack never see each other."""
-    return "/" + request.node.name.replace("[", "-").replace("]", "").replace("/", "-")
+    return "/" + re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name).strip("-")
 
 
 @pytest.fixture(scope="session")

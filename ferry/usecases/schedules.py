@@ -1,0 +1,190 @@
+"""Schedules: QStash-compatible cron schedules on EventBridge Scheduler.
+
+A schedule is stored as a message template (an envelope without an id) in the target of a real
+EventBridge Scheduler schedule. Every firing puts that template on the message queue; the
+dispatcher gives it an id of its own (`materialize`) and from there it is a normal message:
+history, retries, DLQ, `Upstash-Schedule-Id` at the destination.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ferry.config import Limits
+from ferry.domain.cron import AwsSchedule, parse_cron, to_aws
+from ferry.domain.envelope import Envelope
+from ferry.domain.errors import InvalidInput, NotFound, PayloadTooLarge
+from ferry.domain.publish_request import HeaderView, parse_publish
+from ferry.usecases.ports import Clock
+
+SCHEDULE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+QUEUE_NAME = re.compile(r"^[A-Za-z0-9._\-]{1,80}$")
+# EventBridge Scheduler keeps the template in the target input; keep it well inside its limits.
+MAX_TEMPLATE_BYTES = 200_000
+# Headers that make no sense for a recurring schedule: refused rather than silently ignored.
+NOT_FOR_SCHEDULES = ("Upstash-Not-Before", "Upstash-Deduplication-Id", "Upstash-Content-Based-Deduplication")
+
+
+def new_schedule_id() -> str:
+    return "scd_" + secrets.token_hex(12)
+
+
+class ScheduleStore(Protocol):
+    def put(
+        self,
+        schedule_id: str,
+        *,
+        cron: str,
+        expression: str,
+        timezone: str,
+        template: Envelope,
+        paused: bool = False,
+    ) -> None: ...
+
+    def get(self, schedule_id: str) -> Any: ...
+
+    def set_paused(self, schedule_id: str, paused: bool) -> bool: ...
+
+    def delete(self, schedule_id: str) -> bool: ...
+
+    def ids(self) -> list[str]: ...
+
+
+class ScheduleFirings(Protocol):
+    def last_firing(self, schedule_id: str) -> tuple[str, int] | None: ...
+
+    def state(self, message_id: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    schedule_id: str
+    cron: str
+    template: Envelope
+    paused: bool
+    created_at_ms: int
+    aws: AwsSchedule
+    next_fire_ms: list[int]
+    last_fire_ms: int | None
+    last_states: dict[str, str]
+
+
+_FIRING_STATES = {"DELIVERED": "SUCCESS", "FAILED": "FAIL", "CANCELED": "FAIL"}
+
+
+class Schedules:
+    def __init__(
+        self,
+        *,
+        store: ScheduleStore,
+        firings: ScheduleFirings,
+        clock: Clock,
+        limits: Limits,
+        allow_private_destinations: bool,
+    ) -> None:
+        self._store = store
+        self._firings = firings
+        self._clock = clock
+        self._limits = limits
+        self._allow_private = allow_private_destinations
+
+    def create(
+        self, *, destination: str, headers: Mapping[str, str], body: bytes, caller_ip: str | None = None
+    ) -> str:
+        h = HeaderView(headers)
+        cron_text = h.get("Upstash-Cron")
+        if not cron_text:
+            raise InvalidInput(
+                "Upstash-Cron is required: a 5-field cron expression such as '*/5 * * * *', optionally "
+                "prefixed with CRON_TZ=Area/City",
+                field="Upstash-Cron",
+            )
+        cron = parse_cron(cron_text)
+        aws = to_aws(cron)
+        for name in NOT_FOR_SCHEDULES:
+            if h.get(name):
+                raise InvalidInput(f"{name} does not apply to schedules; leave it out", field=name)
+        schedule_id = h.get("Upstash-Schedule-Id") or new_schedule_id()
+        if not SCHEDULE_ID.match(schedule_id):
+            raise InvalidInput(
+                f"Upstash-Schedule-Id: {schedule_id!r} may only contain letters, digits, '-', '_' and '.' "
+                "(at most 64)",
+                field="Upstash-Schedule-Id",
+            )
+        queue = h.get("Upstash-Queue-Name") or None
+        if queue is not None and not QUEUE_NAME.match(queue):
+            raise InvalidInput(
+                f"Upstash-Queue-Name: {queue!r} may only contain letters, digits, '-', '_' and '.'",
+                field="Upstash-Queue-Name",
+            )
+        plan = parse_publish(
+            destination=destination,
+            headers=headers,
+            body=body,
+            message_id="",
+            now_ms=0,
+            limits=self._limits,
+            allow_private=self._allow_private,
+            caller_ip=caller_ip,
+            queue=queue,
+        )
+        # The template's times are relative: created_at 0, not_before = the delay of each firing.
+        template = plan.envelope.model_copy(update={"schedule_id": schedule_id})
+        if len(template.to_json().encode()) > MAX_TEMPLATE_BYTES:
+            raise PayloadTooLarge(
+                f"a schedule's body and headers may take at most {MAX_TEMPLATE_BYTES} bytes", field="body"
+            )
+        self._store.put(
+            schedule_id, cron=cron.text, expression=aws.expression, timezone=aws.timezone, template=template
+        )
+        return schedule_id
+
+    def get(self, schedule_id: str) -> ScheduleView:
+        stored = self._store.get(schedule_id)
+        if stored is None:
+            raise NotFound(f"schedule {schedule_id!r} not found")
+        aws = AwsSchedule(stored.expression, stored.timezone)
+        now = dt.datetime.fromtimestamp(self._clock.now(), tz=dt.UTC)
+        upcoming = [] if stored.paused else aws.next_fire_times(now, 5)
+        last = self._firings.last_firing(schedule_id)
+        last_states: dict[str, str] = {}
+        if last is not None:
+            state = self._firings.state(last[0])
+            last_states[last[0]] = _FIRING_STATES.get(state or "", "IN_PROGRESS")
+        return ScheduleView(
+            schedule_id=stored.schedule_id,
+            cron=stored.cron,
+            template=stored.template,
+            paused=stored.paused,
+            created_at_ms=stored.created_at_ms,
+            aws=aws,
+            next_fire_ms=[int(t.timestamp() * 1000) for t in upcoming],
+            last_fire_ms=last[1] if last else None,
+            last_states=last_states,
+        )
+
+    def list(self) -> list[ScheduleView]:
+        views = []
+        for schedule_id in self._store.ids():
+            try:
+                views.append(self.get(schedule_id))
+            except NotFound:  # deleted between list and get
+                continue
+        return views
+
+    def pause(self, schedule_id: str) -> None:
+        if not self._store.set_paused(schedule_id, True):
+            raise NotFound(f"schedule {schedule_id!r} not found")
+
+    def resume(self, schedule_id: str) -> None:
+        if not self._store.set_paused(schedule_id, False):
+            raise NotFound(f"schedule {schedule_id!r} not found")
+
+    def delete(self, schedule_id: str) -> None:
+        if not self._store.delete(schedule_id):
+            raise NotFound(f"schedule {schedule_id!r} not found")
