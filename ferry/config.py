@@ -136,6 +136,8 @@ class Env:
     LOG_BODIES = "FERRY_LOG_BODIES"
     # Seconds the handlers cache secrets for.
     SECRETS_MAX_AGE = "FERRY_SECRETS_MAX_AGE"
+    # Days message history and logs are kept (DynamoDB TTL); default FerryConfig.history_retention_days.
+    HISTORY_RETENTION_DAYS = "FERRY_HISTORY_RETENTION_DAYS"
     # EventBridge Scheduler: the role it assumes to send to the queue, the groups, its target DLQ.
     SCHEDULER_ROLE_ARN = "FERRY_SCHEDULER_ROLE_ARN"
     SCHEDULE_GROUP = "FERRY_SCHEDULE_GROUP"
@@ -164,6 +166,7 @@ class RuntimeSettings:
     delay_schedule_group: str = ""
     scheduler_dlq_arn: str = ""
     queue_arn: str = ""
+    history_retention_days: int = DEFAULT_CONFIG.history_retention_days
     config: FerryConfig = DEFAULT_CONFIG
 
     @classmethod
@@ -190,4 +193,7 @@ class RuntimeSettings:
             delay_schedule_group=env.get(Env.DELAY_SCHEDULE_GROUP, ""),
             scheduler_dlq_arn=env.get(Env.SCHEDULER_DLQ_ARN, ""),
             queue_arn=env.get(Env.QUEUE_ARN, ""),
+            history_retention_days=int(
+                env.get(Env.HISTORY_RETENTION_DAYS, str(DEFAULT_CONFIG.history_retention_days))
+            ),
         )

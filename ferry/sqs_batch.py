@@ -86,16 +86,17 @@ def handle(event: dict[str, Any], context: Any, metrics: Any = None) -> dict[str
 
 def _process(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event.get("Records") or []
+    # A batch whose every record is waiting for a retry is normal, not an invocation error: an
+    # error would make the event source mapping back off and count as a failed invocation.
     if records and records[0].get("eventSourceARN", "").endswith(".fifo"):
+        fifo = SqsFifoPartialProcessor(skip_group_on_error=True)
+        fifo.raise_on_entire_batch_failure = False
         return process_partial_response(
-            event=event,
-            record_handler=deliver_record,
-            processor=SqsFifoPartialProcessor(skip_group_on_error=True),
-            context=context,
+            event=event, record_handler=deliver_record, processor=fifo, context=context
         )
     return async_process_partial_response(
         event=event,
         record_handler=_deliver_record_async,
-        processor=AsyncBatchProcessor(event_type=EventType.SQS),
+        processor=AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
         context=context,
     )

@@ -64,7 +64,7 @@ class Services:
         return DynamoHistory(
             self.dynamodb,
             table_name=self.settings.table_name,
-            retention_days=config.history_retention_days,
+            retention_days=self.settings.history_retention_days,
             dlq_retention_days=config.queue_retention_days,
             clock=self.clock,
         )
