@@ -318,7 +318,11 @@ def test_console_redrive_of_the_sqs_dlq_is_a_normal_delivery(stack, target, path
             MaxNumberOfMessages=10,
             MessageAttributeNames=["All"],
         ).get("Messages", [])
-        mine = [m for m in got if m["MessageAttributes"]["ferry-dlq-id"]["StringValue"] == dlq_id]
+        mine = [
+            m
+            for m in got
+            if m.get("MessageAttributes", {}).get("ferry-dlq-id", {}).get("StringValue") == dlq_id
+        ]
         for other in (m for m in got if m not in mine):
             sqs.change_message_visibility(
                 QueueUrl=stack.environ["FERRY_QUEUE_DLQ_URL"],

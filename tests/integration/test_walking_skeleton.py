@@ -123,7 +123,10 @@ def test_exhausted_retries_move_message_to_dlq_with_reason(stack, target, path, 
             MessageAttributeNames=["All"],
         ).get("Messages", [])
         return [
-            m for m in got if m["MessageAttributes"]["ferry-message-id"]["StringValue"] == response.message_id
+            m
+            for m in got
+            if m.get("MessageAttributes", {}).get("ferry-message-id", {}).get("StringValue")
+            == response.message_id
         ]
 
     [dlq_message] = wait_until(dead_lettered, what="message in the DLQ")
@@ -241,3 +244,47 @@ def test_unknown_route_is_a_json_404(stack):
     code, body = post(stack, "/v2/nothing-here")
     assert code == 404
     assert "no route" in body["error"]
+
+
+def test_a_batch_whose_every_record_awaits_a_retry_reports_them_without_an_invocation_error(
+    stack, target, path, services
+):
+    """Lambda counts a raised handler as a failed invocation and backs off; a batch where every
+    delivery failed (and is scheduled for retry) must return batchItemFailures instead. The batch
+    is fed by hand from a queue the dev pollers do not read, so the test controls it."""
+    from ferry.dev.lambda_context import DevLambdaContext
+    from ferry.dev.poller import to_sqs_event
+    from ferry.domain.envelope import Envelope
+    from ferry.handlers import dispatcher_handler
+
+    target.always(path, Reply(503))
+    side_queue = stack.environ["FERRY_QUEUE_DLQ_URL"]
+    sqs = services.sqs
+    for i in range(3):
+        envelope = Envelope(
+            id=f"msg_allfail{i}",
+            destination=target.url(path),
+            created_at=0,
+            not_before=0,
+            max_retries=3,
+            timeout=5,
+            body=str(i),
+            retry_delay="60000",
+        )
+        sqs.send_message(QueueUrl=side_queue, MessageBody=envelope.to_json())
+    got = wait_until(
+        lambda: [
+            m
+            for m in sqs.receive_message(
+                QueueUrl=side_queue, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=1
+            ).get("Messages", [])
+            if "allfail" in m["Body"]
+        ],
+        what="the hand-fed batch",
+    )
+    arn = sqs.get_queue_attributes(QueueUrl=side_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    result = dispatcher_handler(to_sqs_event(got, arn, "us-east-1"), DevLambdaContext("ferry-dispatcher"))
+    assert {f["itemIdentifier"] for f in result["batchItemFailures"]} == {m["MessageId"] for m in got}
+    assert len(target.requests_to(path)) == len(got)
+    for message in got:
+        sqs.delete_message(QueueUrl=side_queue, ReceiptHandle=message["ReceiptHandle"])
