@@ -48,9 +48,8 @@ def main() -> None:
     print(f"bare interpreter start: {baseline * 1000:.0f} ms")
     for name, folder in HANDLERS.items():
         samples = [import_seconds(folder) for _ in range(RUNS)]
-        print(
-            f"{name}: import handler, median of {RUNS}: {statistics.median(samples) * 1000:.0f} ms (incl. start)"
-        )
+        median_ms = statistics.median(samples) * 1000
+        print(f"{name}: import handler, median of {RUNS}: {median_ms:.0f} ms (incl. start)")
         for cumulative, module in heaviest(folder):
             print(f"    {module:50s} {cumulative / 1000:7.1f} ms")
 

@@ -27,6 +27,7 @@ docs/cron.md holds the rules, the refusals and the DST behaviour in prose.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import itertools
 import re
@@ -177,9 +178,11 @@ def parse_cron(text: str) -> UnixCron:
             raise _refuse(f"nothing follows the time zone prefix; {_SYNTAX_HELP}")
 
     if rest.startswith("@"):
-        macro = rest.lower()
+        word, *extra = rest.split()
+        macro = word.lower()
+        if macro in _MACROS and extra:
+            raise _refuse(f"{_shown(word)} takes no fields after it; write either the macro or five fields")
         if macro not in _MACROS:
-            word = rest.split()[0]
             raise _refuse(
                 f"{_shown(word)} is not supported; the macros are " + ", ".join(_MACROS) + f". {_SYNTAX_HELP}"
             )
@@ -250,9 +253,9 @@ def _check_zone(zone: str) -> None:
 def _parse_unix_field(spec: _UnixField, text: str) -> frozenset[int]:
     items = text.split(",")
     if any(not item for item in items):
-        raise _refuse(f'{spec.name} field "{text}" has an empty list item')
+        raise _refuse(f"{spec.name} field {_shown(text)} has an empty list item")
     if len(items) > 1 and "*" in items:
-        raise _refuse(f'{spec.name} field "{text}": "*" cannot be combined with other values in a list')
+        raise _refuse(f'{spec.name} field {_shown(text)}: "*" cannot be combined with other values in a list')
     values: set[int] = set()
     for item in items:
         values |= _parse_unix_item(spec, text, item)
@@ -264,7 +267,7 @@ def _parse_unix_field(spec: _UnixField, text: str) -> frozenset[int]:
 def _unsupported(spec: _UnixField, text: str, item: str) -> str | None:
     """A specific message for the non-unix extensions people try, or None."""
     upper = item.upper()
-    where = f'{spec.name} field "{text}"'
+    where = f"{spec.name} field {_shown(text)}"
     if "?" in item:
         return f'{where}: "?" is not unix cron syntax; use "*"'
     if "#" in item:
@@ -279,7 +282,7 @@ def _unsupported(spec: _UnixField, text: str, item: str) -> str | None:
 
 
 def _parse_unix_item(spec: _UnixField, text: str, item: str) -> set[int]:
-    where = f'{spec.name} field "{text}"'
+    where = f"{spec.name} field {_shown(text)}"
     match = _ITEM.fullmatch(item)
     if not match:
         raise _refuse(
@@ -309,6 +312,8 @@ def _parse_unix_item(spec: _UnixField, text: str, item: str) -> set[int]:
         return set(range(low, (6 if spec is _DOW else spec.high) + 1, step))
 
     high = _unix_value(spec, text, item, end_text)
+    if spec is _DOW and high == 0 and low > 0:
+        high = 7  # "FRI-SUN", "5-0": Sunday as the end of the week (croniter agrees)
     if low > high:
         top = 6 if spec is _DOW else spec.high
         raise _refuse(
@@ -324,7 +329,7 @@ def _parse_unix_item(spec: _UnixField, text: str, item: str) -> set[int]:
 
 
 def _unix_value(spec: _UnixField, text: str, item: str, value: str) -> int:
-    where = f'{spec.name} field "{text}"'
+    where = f"{spec.name} field {_shown(text)}"
     if value.isdigit():
         number = int(value) if len(value) <= _MAX_DIGITS else spec.high + 1
     else:
@@ -343,7 +348,7 @@ def _unix_value(spec: _UnixField, text: str, item: str, value: str) -> int:
     if not spec.low <= number <= spec.high:
         if text == value:
             raise _refuse(f"{where} is out of range {spec.low}-{spec.high}")
-        raise _refuse(f"{where}: {value} is out of range {spec.low}-{spec.high}")
+        raise _refuse(f"{where}: {value[:12]} is out of range {spec.low}-{spec.high}")
     return number
 
 
@@ -364,12 +369,11 @@ class AwsSchedule:
     timezone: str = DEFAULT_TIMEZONE
 
     def fire_times(self, start: datetime, end: datetime) -> Iterator[datetime]:
-        """The instants in `[start, end)` at which the schedule fires, ascending, as UTC datetimes."""
+        """The instants in `[start, end)` at which the schedule fires, ascending, as UTC datetimes
+        (lazily: take what you need with `itertools.islice`)."""
         start_utc, end_utc = _as_utc(start, "start"), _as_utc(end, "end")
-        for instant in _aws_instants(_parse_aws(self.expression), ZoneInfo(self.timezone), start_utc):
-            if instant >= end_utc:
-                return
-            yield instant
+        instants = _aws_instants(_parse_aws(self.expression), ZoneInfo(self.timezone), start_utc)
+        return itertools.takewhile(lambda instant: instant < end_utc, instants)
 
     def next_fire_times(self, after: datetime, count: int) -> list[datetime]:
         """The next `count` instants strictly after `after` (fewer if the schedule ends, e.g. a year
@@ -397,8 +401,8 @@ def to_aws(cron: UnixCron) -> AwsSchedule:
     becomes `?` (day-of-month `*` and day-of-week `?` when neither is restricted); the year is `*`.
 
     Refused with `InvalidInput`: both day fields restricted (unix fires on days matching EITHER
-    field; AWS allows only one day field), and schedules whose expression would exceed
-    EventBridge's 256-character limit.
+    field; AWS allows only one day field). A guard also refuses expressions over EventBridge's
+    256-character limit, though none can reach it (the longest conversion is about 240 characters).
     """
     if cron.day_of_month_restricted and cron.day_of_week_restricted:
         raise _refuse(_or_message(cron))
@@ -487,6 +491,10 @@ def unix_fire_times(cron: UnixCron, start: datetime, end: datetime) -> Iterator[
     iterator = croniter(
         cron.expression, (start_utc - timedelta(minutes=1)).astimezone(zone), ret_type=datetime
     )
+    return _croniter_instants(iterator, start_utc, end_utc)
+
+
+def _croniter_instants(iterator: croniter, start_utc: datetime, end_utc: datetime) -> Iterator[datetime]:
     while True:
         try:
             instant = iterator.get_next().astimezone(UTC)
@@ -534,10 +542,7 @@ class _AwsCron:
     months: frozenset[int]
     dow: _AwsDays
     years: frozenset[int] | None  # None for "*"
-
-    @property
-    def times(self) -> tuple[tuple[int, int], ...]:
-        return tuple((h, m) for h in self.hours for m in self.minutes)
+    times: tuple[timedelta, ...]  # the times of day (hours x minutes) after midnight, ascending
 
 
 _AWS_MIN_YEAR, _AWS_MAX_YEAR = 1970, 2199
@@ -556,13 +561,16 @@ def _parse_aws(expression: str) -> _AwsCron:
     if (dom == "?") == (dow == "?"):
         raise AwsCronError(f"{expression!r}: exactly one of day-of-month and day-of-week must be '?'")
     years = None if year == "*" else frozenset(_aws_values(year, "year", _AWS_MIN_YEAR, _AWS_MAX_YEAR, {}))
+    minutes = tuple(sorted(_aws_values(minute, "minutes", 0, 59, {})))
+    hours = tuple(sorted(_aws_values(hour, "hours", 0, 23, {})))
     return _AwsCron(
-        minutes=tuple(sorted(_aws_values(minute, "minutes", 0, 59, {}))),
-        hours=tuple(sorted(_aws_values(hour, "hours", 0, 23, {}))),
+        minutes=minutes,
+        hours=hours,
         dom=_aws_dom(dom),
         months=frozenset(_aws_values(month, "month", 1, 12, _MONTH_NAMES)),
         dow=_aws_dow(dow),
         years=years,
+        times=tuple(timedelta(hours=h, minutes=m) for h in hours for m in minutes),
     )
 
 
@@ -726,26 +734,24 @@ def _aws_instants(cron: _AwsCron, zone: ZoneInfo, start: datetime) -> Iterator[d
     be walked in order.
     """
     times = cron.times
-    if not times:
-        return
     first_day = start.astimezone(zone).date() - timedelta(days=1)
     for day in _matching_days(cron, first_day):
         midnight = datetime(day.year, day.month, day.day)
-        next_midnight = midnight + timedelta(days=1)
         base = _offset(midnight, zone, 0)
         steady = all(
             _offset(wall, zone, fold) == base
-            for wall in (midnight, midnight + timedelta(hours=12), next_midnight)
+            for wall in (midnight, midnight + timedelta(hours=12), midnight + timedelta(days=1))
             for fold in (0, 1)
         )
-        for hour, minute in times:
-            wall = midnight.replace(hour=hour, minute=minute)
-            if steady:
-                instant = (wall - base).replace(tzinfo=UTC)
-            else:
-                local = wall.replace(tzinfo=zone, fold=0)  # fold=0: the first occurrence
-                instant = local.astimezone(UTC)
-                if instant.astimezone(zone).replace(tzinfo=None) != wall:
-                    continue  # skipped by spring-forward
+        if steady:  # no transition today: one offset for the whole day
+            midnight_utc = (midnight - base).replace(tzinfo=UTC)
+            for delta in times[bisect.bisect_left(times, start - midnight_utc) :]:
+                yield midnight_utc + delta
+            continue
+        for delta in times:
+            wall = midnight + delta
+            instant = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)  # fold=0: the first occurrence
+            if instant.astimezone(zone).replace(tzinfo=None) != wall:
+                continue  # skipped by spring-forward
             if instant >= start:
                 yield instant
