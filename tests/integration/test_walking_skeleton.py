@@ -213,6 +213,43 @@ BAD_REQUESTS = [
     pytest.param({"headers": {"Upstash-Timeout": "10x"}}, 400, "Upstash-Timeout", id="bad-timeout"),
     pytest.param({"headers": {"Upstash-Callback": "nope"}}, 400, "Upstash-Callback", id="bad-callback"),
     pytest.param({"body": b"x" * 750_001}, 413, "750000 bytes", id="body-over-limit"),
+    pytest.param(
+        {"headers": {"Upstash-Callback-Retries": "x", "Upstash-Callback": "http://127.0.0.1:1/cb"}},
+        400,
+        "Upstash-Callback-Retries",
+        id="bad-callback-retries",
+    ),
+    pytest.param(
+        {
+            "headers": {
+                "Upstash-Failure-Callback": "http://127.0.0.1:1/f",
+                "Upstash-Failure-Callback-Timeout": "x",
+            }
+        },
+        400,
+        "Upstash-Failure-Callback-Timeout",
+        id="bad-failure-callback-timeout",
+    ),
+    pytest.param({"headers": {"Upstash-Label": "no spaces allowed"}}, 400, "Upstash-Label", id="bad-label"),
+    pytest.param(
+        {"headers": {"Upstash-Redact-Fields": "cookies"}}, 400, "Upstash-Redact-Fields", id="bad-redact"
+    ),
+    pytest.param(
+        {"headers": {"Upstash-Flow-Control-Key": "k", "Upstash-Flow-Control-Value": "rate=fast"}},
+        400,
+        "Upstash-Flow-Control-Value",
+        id="bad-flow-control",
+    ),
+    pytest.param(
+        {"headers": {"Upstash-Content-Based-Deduplication": "perhaps"}},
+        400,
+        "Upstash-Content-Based-Deduplication",
+        id="bad-dedup-flag",
+    ),
+    pytest.param({"route": "/v2/enqueue/bad%20queue!/"}, 400, "queue name", id="bad-queue-name"),
+    pytest.param(
+        {"route": "/v2/enqueue/q1/", "headers": {"Upstash-Delay": "10s"}}, 400, "queue", id="delay-with-queue"
+    ),
 ]
 
 
@@ -223,13 +260,14 @@ def test_bad_input_is_refused_with_a_clear_error_and_nothing_is_enqueued(
     destination = bad.get("destination", target.url(path))
     code, body = post(
         stack,
-        "/v2/publish/" + destination,
+        bad.get("route", "/v2/publish/") + destination,
         body=bad.get("body", b"payload"),
         headers=bad.get("headers"),
         token=bad.get("token", "default"),
     )
     assert code == status
     assert message in body["error"]
+    assert body.get("field") or status == 401, "the error names the field to fix"
     time.sleep(1.5)
     assert target.requests_to(path) == []
     stored = services.dynamodb.scan(
