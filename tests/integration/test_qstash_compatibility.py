@@ -414,3 +414,12 @@ def test_long_delay_travels_as_a_one_time_scheduler_schedule_and_delivers_on_tim
         assert got.header("Upstash-Message-Id") == response.message_id
     with pytest.raises(services.scheduler.exceptions.ResourceNotFoundException):
         services.scheduler.get_schedule(GroupName="ferry-delays", Name=response.message_id)
+
+
+def test_retry_after_on_429_sets_the_next_attempt(stack, target, path, qstash, services):
+    target.script(path, Reply(429, headers={"Retry-After": "2"}), Reply(200))
+    response = qstash.message.publish(url=target.url(path), body="x", retries=2)
+    first, second = target.wait_for(path, count=2, timeout=30)
+    assert second.at - first.at >= 1.5, "the default backoff (12 s) is replaced by Retry-After (2 s)"
+    retry = next(e for e in services.history.events(response.message_id) if e["state"] == "RETRY")
+    assert retry["nextDeliveryTime"] - retry["time"] == 2000
