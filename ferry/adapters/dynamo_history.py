@@ -59,9 +59,7 @@ class DynamoHistory:
         return _n(self._clock.now() + self._retention_seconds)
 
     def message_created(self, envelope: Envelope, event: LogEvent) -> None:
-        stored = envelope
-        if len(envelope.body) > MAX_STORED_BODY_BYTES:
-            stored = envelope.model_copy(update={"body": "", "body_encoding": "utf8"})
+        stored = self._storable(envelope)
         item = {
             "pk": _s(f"MSG#{envelope.id}"),
             "sk": _s("MSG"),
@@ -71,6 +69,13 @@ class DynamoHistory:
             "ttl": self._ttl(),
         }
         self._write([{"PutRequest": {"Item": item}}, *self._event_requests([event])])
+
+    @staticmethod
+    def _storable(envelope: Envelope) -> Envelope:
+        """The envelope as it fits a DynamoDB item (400 KB): large bodies are left out."""
+        if len(envelope.body) > MAX_STORED_BODY_BYTES:
+            return envelope.model_copy(update={"body": "", "body_encoding": "utf8"})
+        return envelope
 
     def record(self, envelope: Envelope, events: Sequence[LogEvent]) -> None:
         self._write(self._event_requests(events))
@@ -114,6 +119,10 @@ class DynamoHistory:
                 item["scheduleId"] = _s(event.schedule_id)
             if event.topic_name:
                 item["topicName"] = _s(event.topic_name)
+            if event.caller_ip:
+                item["callerIp"] = _s(event.caller_ip)
+            if event.flow_control_key:
+                item["flowControlKey"] = _s(event.flow_control_key)
             requests.append({"PutRequest": {"Item": item}})
         return requests
 
@@ -279,7 +288,8 @@ class DynamoHistory:
             "messageId": _s(entry.envelope.id),
             "url": _s(entry.envelope.destination),
             "time": _n(entry.time_ms),
-            "envelope": _s(entry.envelope.to_json()),
+            "envelope": _s(self._storable(entry.envelope).to_json()),
+            "bodyStored": {"BOOL": self._storable(entry.envelope) is entry.envelope},
             "reason": _s(entry.reason[:2000]),
             "ttl": _n(self._clock.now() + self._dlq_retention_seconds),
         }
@@ -296,6 +306,7 @@ class DynamoHistory:
             ("scheduleId", entry.envelope.schedule_id),
             ("topicName", entry.envelope.url_group),
             ("callerIp", entry.envelope.caller_ip),
+            ("flowControlKey", entry.envelope.flow_control.key if entry.envelope.flow_control else None),
         ):
             if value:
                 item[attribute] = _s(value)

@@ -59,7 +59,9 @@ def retry_many_dlq() -> Response:
     ids, query = _selection()
     dead_letters = services().dead_letters
     headers = router.current_event.headers
-    responses = [dead_letters.retry(i, headers).to_body() for i in dead_letters.select(ids=ids, query=query)]
+    responses = [
+        r.to_body() for r in dead_letters.retry_many(dead_letters.select(ids=ids, query=query), headers)
+    ]
     return json_response({"responses": responses}, status=201)
 
 

@@ -37,3 +37,14 @@ def json_body(event: Any, *, required: bool = False) -> Any:
 def query_params(event: Any) -> dict[str, str]:
     """Query parameters; API Gateway joins repeated ones with commas, which the filters split."""
     return dict(event.query_string_parameters or {})
+
+
+def request_headers(event: Any) -> dict[str, str]:
+    """The request headers plus configuration sent in the query string (`?upstash-retries=3`), which
+    QStash accepts for webhook senders that cannot set headers. Real headers win."""
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    for name, value in (event.query_string_parameters or {}).items():
+        lower = name.lower()
+        if lower.startswith("upstash-"):
+            headers.setdefault(lower, value)
+    return headers

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from ferry.api import shapes
-from ferry.api.http import json_body, json_response, query_params, raw_body
+from ferry.api.http import json_body, json_response, query_params, raw_body, request_headers
 from ferry.domain.destination import destination_from_path, is_url
 from ferry.domain.errors import FerryError, InvalidInput
+from ferry.domain.publish_request import QUEUE_NAME
 from ferry.domain.queries import Query
 from ferry.wiring import services
 
@@ -19,7 +19,6 @@ router = Router()
 
 PUBLISH = "/v2/publish/"
 ENQUEUE = "/v2/enqueue/"
-NAME = re.compile(r"^[A-Za-z0-9._\-]{1,256}$")
 
 
 def _destination(raw: str, query: str) -> str:
@@ -49,19 +48,20 @@ def _publish(destination: str, headers: dict[str, str], body: bytes, queue: str 
 def publish() -> Response:
     event = router.current_event
     destination = _destination(event.path[len(PUBLISH) :], event.raw_query_string or "")
-    return _publish(destination, event.headers, raw_body(event))
+    return _publish(destination, request_headers(event), raw_body(event))
 
 
 @router.post(ENQUEUE + ".+")
 def enqueue() -> Response:
     event = router.current_event
     queue, _, rest = event.path[len(ENQUEUE) :].partition("/")
-    if not NAME.match(queue):
+    if not QUEUE_NAME.match(queue):
         raise InvalidInput(
-            f"queue name {queue!r} may only contain letters, digits, '-', '_' and '.'", field="queueName"
+            f"queue name {queue!r} may only contain letters, digits, '-', '_' and '.' (at most 80)",
+            field="queueName",
         )
     destination = _destination(rest, event.raw_query_string or "")
-    return _publish(destination, event.headers, raw_body(event), queue=queue)
+    return _publish(destination, request_headers(event), raw_body(event), queue=queue)
 
 
 @router.post("/v2/batch")
@@ -95,7 +95,7 @@ def _batch_item(index: int, item: Any) -> dict[str, Any]:
     if body is not None and not isinstance(body, str):
         raise InvalidInput(f"batch item {index}: body must be a string or null", field="body")
     queue = item.get("queue")
-    if queue is not None and (not isinstance(queue, str) or not NAME.match(queue)):
+    if queue is not None and (not isinstance(queue, str) or not QUEUE_NAME.match(queue)):
         raise InvalidInput(f"batch item {index}: queue {queue!r} is not a valid queue name", field="queue")
     result = services().publish(
         destination=destination,
@@ -126,6 +126,6 @@ def cancel_messages() -> Response:
     if not isinstance(body, dict):
         raise InvalidInput('the body must be a JSON object like {"messageIds": [...]}', field="body")
     ids = list(body.get("messageIds") or [])
-    ids += [i for raw in [params.get("messageIds", "")] for i in raw.split(",") if i]
-    query = Query.parse({k: v for k, v in params.items() if k not in ("messageIds", "count", "cursor")})
+    ids += [i for i in params.get("messageIds", "").split(",") if i]
+    query = Query.parse({k: v for k, v in params.items() if k != "messageIds"})
     return json_response({"cancelled": services().messages.cancel_many(ids=ids, query=query)})

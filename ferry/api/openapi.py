@@ -1,7 +1,29 @@
-"""Serves the OpenAPI document of the whole API (kept in sync with the routes by a test)."""
+"""Serves the OpenAPI document of the whole API (kept in sync with the routes by a test).
+
+The document is hand-maintained JSON in `ferry/api/openapi.json` (package data; `docs/openapi.json` is
+a byte-identical copy for readers). `GET /v2/openapi.json` is authenticated like every other route:
+the app's token middleware applies to all of them.
+"""
 
 from __future__ import annotations
 
+from functools import cache
+from importlib.resources import files
+
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 router = Router()
+
+DOCUMENT_PATH = "/v2/openapi.json"
+
+
+@cache
+def document_text() -> str:
+    """The document exactly as shipped (read once per warm container)."""
+    return files("ferry.api").joinpath("openapi.json").read_text(encoding="utf-8")
+
+
+@router.get(DOCUMENT_PATH)
+def openapi_document() -> Response:
+    return Response(status_code=200, content_type="application/json", body=document_text())

@@ -58,7 +58,8 @@ def resume(schedule_id: str) -> Response:
     return json_response({})
 
 
-@router.post(PREFIX + "http.+")
+# Schedule ids cannot contain ':', so only a destination URL matches this.
+@router.post(PREFIX + "https?:.+")
 def create() -> Response:
     event = router.current_event
     destination = destination_from_path(event.path[len(PREFIX) :], event.raw_query_string or "")

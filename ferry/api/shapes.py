@@ -59,6 +59,7 @@ def message(envelope: Envelope, state: str | None = None) -> dict[str, Any]:
         "callerIP": envelope.caller_ip,
         "callerIp": envelope.caller_ip,
         "retryDelayExpression": envelope.retry_delay,
+        "retryDelayExpr": envelope.retry_delay,
         "label": envelope.labels[0] if envelope.labels else None,
         "labels": list(envelope.labels) or None,
         "state": state,

@@ -8,6 +8,10 @@ import json
 from ferry.domain.delivery import AttemptResult
 from ferry.domain.envelope import CallbackSpec, Envelope
 
+# A callback is itself a queue message (at most 1 MiB, base64 inflates by 4/3): the attempt's
+# response body and the source body are included up to this size each, and flagged when cut.
+MAX_CALLBACK_PART_BYTES = 256_000
+
 
 def _header_lists(headers: dict[str, str] | object) -> dict[str, list[str]]:
     return {str(k): [str(v)] for k, v in dict(headers).items()}  # type: ignore[call-overload]
@@ -17,23 +21,29 @@ def callback_body(
     source: Envelope, result: AttemptResult, *, retried: int, dlq_id: str | None = None
 ) -> dict[str, object]:
     """QStash's callback body: the attempt's response plus the source message's identity."""
+    response_body = result.body or b""
+    source_body = source.body_bytes()
     body: dict[str, object] = {
         "status": result.status if result.status is not None else 0,
         "header": _header_lists(result.headers),
-        "body": base64.b64encode(result.body or b"").decode(),
+        "body": base64.b64encode(response_body[:MAX_CALLBACK_PART_BYTES]).decode(),
         "retried": retried,
         "maxRetries": source.max_retries,
         "sourceMessageId": source.id,
         "url": source.destination,
         "method": source.method,
         "sourceHeader": _header_lists(source.headers),
-        "sourceBody": base64.b64encode(source.body_bytes()).decode(),
+        "sourceBody": base64.b64encode(source_body[:MAX_CALLBACK_PART_BYTES]).decode(),
         # Strings of unix ms, as in QStash's documented example.
         "notBefore": str(source.not_before),
         "createdAt": str(source.created_at),
     }
     if result.error:
         body["error"] = result.error
+    if len(response_body) > MAX_CALLBACK_PART_BYTES:
+        body["bodyTruncated"] = True
+    if len(source_body) > MAX_CALLBACK_PART_BYTES:
+        body["sourceBodyTruncated"] = True
     for key, value in (
         ("topicName", source.url_group),
         ("endpointName", source.endpoint_name),

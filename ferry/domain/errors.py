@@ -1,5 +1,5 @@
 """The one error tree. Every error a user can cause is a FerryError with an HTTP status and a
-message that says what to change; `ferry.api.errors` maps them to JSON responses in one place."""
+message that says what to change; `ferry.api.app` maps them to JSON responses in one place."""
 
 from __future__ import annotations
 

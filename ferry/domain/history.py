@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+from ferry.domain.envelope import Envelope
 
 
 class State(StrEnum):
@@ -39,3 +42,22 @@ class LogEvent:
     queue: str | None = None
     schedule_id: str | None = None
     topic_name: str | None = None
+    caller_ip: str | None = None
+    flow_control_key: str | None = None
+
+    @classmethod
+    def of(cls, envelope: Envelope, state: State, time_ms: int, **details: Any) -> LogEvent:
+        """An event about `envelope`, carrying the attributes logs are filtered by."""
+        return cls(
+            message_id=envelope.id,
+            state=state,
+            time_ms=time_ms,
+            url=envelope.destination,
+            labels=envelope.labels,
+            queue=envelope.queue,
+            schedule_id=envelope.schedule_id,
+            topic_name=envelope.url_group,
+            caller_ip=envelope.caller_ip,
+            flow_control_key=envelope.flow_control.key if envelope.flow_control else None,
+            **details,
+        )

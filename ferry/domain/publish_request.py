@@ -20,6 +20,8 @@ from ferry.domain.envelope import CallbackSpec, Envelope, FlowControl, RedactSpe
 from ferry.domain.errors import InvalidInput, PayloadTooLarge
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# Queue names become SQS MessageGroupIds (at most 128 characters); QStash allows these characters.
+QUEUE_NAME = re.compile(r"^[A-Za-z0-9._\-]{1,80}$")
 _LABEL = re.compile(r"^[A-Za-z0-9._\-]{1,256}$")
 _FLOW_KEY = re.compile(r"^[A-Za-z0-9._\-]{1,256}$")
 _CALLBACK_OPTIONS = {"method", "timeout", "retries", "retry-delay", "delay"}
@@ -92,8 +94,14 @@ def parse_publish(
     allow_private: bool,
     caller_ip: str | None = None,
     queue: str | None = None,
+    for_schedule: bool = False,
 ) -> PublishPlan:
     h = HeaderView(headers)
+    if h.get("Upstash-Cron") and not for_schedule:
+        raise InvalidInput(
+            "Upstash-Cron creates a schedule: send it to POST /v2/schedules/{destination}, not to publish",
+            field="Upstash-Cron",
+        )
     check_destination(destination, allow_private=allow_private)
     if len(body) > limits.max_body_bytes:
         raise PayloadTooLarge(

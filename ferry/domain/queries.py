@@ -28,6 +28,8 @@ FILTER_FIELDS = {
     "callerIp": "callerIp",
     "flowControlKey": "flowControlKey",
 }
+# Parameters that are not filters but may accompany them.
+CONTROL_PARAMETERS = frozenset({"fromDate", "toDate", "count", "cursor", "order", "qstash_token"})
 # IN_PROGRESS is a filter value meaning "being worked on"; CANCELLED is the docs' spelling.
 STATE_ALIASES = {"IN_PROGRESS": ("ACTIVE", "RETRY", "ERROR"), "CANCELLED": ("CANCELED",)}
 
@@ -58,6 +60,11 @@ class Query:
 
     @classmethod
     def parse(cls, params: Mapping[str, Sequence[str] | str], *, max_count: int = 1000) -> Query:
+        for name in params:
+            # An unknown filter must not silently widen a selection (a bulk cancel would hit everything).
+            if name not in FILTER_FIELDS and name not in CONTROL_PARAMETERS:
+                known = ", ".join(sorted(FILTER_FIELDS))
+                raise InvalidInput(f"{name} is not a filter Ferry supports; use one of: {known}", field=name)
         filters: dict[str, tuple[str, ...]] = {}
         for name, attribute in FILTER_FIELDS.items():
             values = _values(params.get(name))

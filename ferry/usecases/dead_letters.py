@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from ferry.domain.envelope import Envelope
-from ferry.domain.errors import NotFound
+from ferry.domain.errors import InvalidInput, NotFound
 from ferry.domain.history import LogEvent, State
 from ferry.domain.publish_request import HeaderView, int_header
 from ferry.domain.queries import Query, page
 from ferry.usecases.ports import Clock, History, MessageQueue
 from ferry.usecases.publish_message import PublishResult, new_message_id
+
+# Upper bound of entries one bulk delete or retry works through (a guard, not a product limit).
+MAX_BULK = 10_000
 
 
 class DeadLetters:
@@ -44,16 +48,42 @@ class DeadLetters:
             raise NotFound(f"DLQ entry {dlq_id!r} not found (unknown id, already retried or deleted)")
 
     def select(self, *, ids: Iterable[str] = (), query: Query | None = None) -> list[str]:
+        """The DLQ ids named, or every entry matching the filters (all pages)."""
         ids = list(ids)
         if ids:
             return ids
-        entries, _ = self.list(query or Query())
-        return [e["dlqId"] for e in entries]
+        query = query or Query()
+        selected: list[str] = []
+        while len(selected) < MAX_BULK:
+            entries, cursor = self.list(query)
+            selected.extend(e["dlqId"] for e in entries)
+            if cursor is None:
+                break
+            query = replace(query, cursor=int(cursor))
+        return selected[:MAX_BULK]
+
+    def retry_many(
+        self, ids: Iterable[str], overrides: Mapping[str, str] | None = None
+    ) -> list[PublishResult]:
+        """Retry each entry still in the DLQ; ids already retried, deleted or unknown are skipped."""
+        results = []
+        for dlq_id in ids:
+            try:
+                results.append(self.retry(dlq_id, overrides))
+            except NotFound:
+                continue
+        return results
 
     def delete_many(self, ids: Iterable[str]) -> int:
         return sum(1 for dlq_id in ids if self._history.take_dead_letter(dlq_id) is not None)
 
     def retry(self, dlq_id: str, overrides: Mapping[str, str] | None = None) -> PublishResult:
+        if self.get(dlq_id).get("bodyStored") is False:
+            raise InvalidInput(
+                f"DLQ entry {dlq_id!r} holds a body too large to keep in the DLQ index; redrive it from the "
+                "SQS dead-letter queue instead (AWS console: Start DLQ redrive; see docs/dlq.md)",
+                field="dlqId",
+            )
         entry = self._history.take_dead_letter(dlq_id)
         if entry is None:
             raise NotFound(f"DLQ entry {dlq_id!r} not found (unknown id, already retried or deleted)")
@@ -73,14 +103,7 @@ class DeadLetters:
         envelope = stored.model_copy(update=update)
         self._history.message_created(
             envelope,
-            LogEvent(
-                message_id=envelope.id,
-                state=State.CREATED,
-                time_ms=now_ms,
-                url=envelope.destination,
-                labels=envelope.labels,
-                queue=envelope.queue,
-            ),
+            LogEvent.of(envelope, State.CREATED, now_ms),
         )
         self._queue.send(envelope, delay_seconds=0)
         return PublishResult(message_id=envelope.id, url=envelope.destination)

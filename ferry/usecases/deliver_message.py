@@ -263,11 +263,10 @@ class DeliverMessage:
         next_delivery_ms: int | None = None,
         dlq_id: str | None = None,
     ) -> LogEvent:
-        return LogEvent(
-            message_id=envelope.id,
-            state=state,
-            time_ms=time_ms,
-            url=envelope.destination,
+        return LogEvent.of(
+            envelope,
+            state,
+            time_ms,
             retried=retried,
             response_status=result.status if result else None,
             response_headers=dict(result.headers) if result else {},
@@ -275,8 +274,4 @@ class DeliverMessage:
             error=error,
             next_delivery_ms=next_delivery_ms,
             dlq_id=dlq_id,
-            labels=envelope.labels,
-            queue=envelope.queue,
-            schedule_id=envelope.schedule_id,
-            topic_name=envelope.url_group,
         )

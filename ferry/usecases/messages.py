@@ -66,16 +66,6 @@ class Messages:
             return 0
         self._history.record(
             envelope,
-            [
-                LogEvent(
-                    message_id=envelope.id,
-                    state=State.CANCEL_REQUESTED,
-                    time_ms=now_ms,
-                    url=envelope.destination,
-                    labels=envelope.labels,
-                    queue=envelope.queue,
-                    schedule_id=envelope.schedule_id,
-                )
-            ],
+            [LogEvent.of(envelope, State.CANCEL_REQUESTED, now_ms)],
         )
         return 1

@@ -81,15 +81,7 @@ class PublishMessage:
             )
             if earlier is not None:
                 return PublishResult(message_id=earlier, url=envelope.destination, deduplicated=True)
-        created = LogEvent(
-            message_id=envelope.id,
-            state=State.CREATED,
-            time_ms=now_ms,
-            url=envelope.destination,
-            next_delivery_ms=envelope.not_before,
-            labels=envelope.labels,
-            queue=envelope.queue,
-        )
+        created = LogEvent.of(envelope, State.CREATED, now_ms, next_delivery_ms=envelope.not_before)
         # History first: an accepted message is always traceable, even if the enqueue below fails
         # (the caller then gets a 503 and nothing is delivered).
         try:

@@ -19,11 +19,10 @@ from ferry.config import Limits
 from ferry.domain.cron import AwsSchedule, parse_cron, to_aws
 from ferry.domain.envelope import Envelope
 from ferry.domain.errors import InvalidInput, NotFound, PayloadTooLarge
-from ferry.domain.publish_request import HeaderView, parse_publish
+from ferry.domain.publish_request import QUEUE_NAME, HeaderView, parse_publish
 from ferry.usecases.ports import Clock
 
 SCHEDULE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
-QUEUE_NAME = re.compile(r"^[A-Za-z0-9._\-]{1,80}$")
 # EventBridge Scheduler keeps the template in the target input; keep it well inside its limits.
 MAX_TEMPLATE_BYTES = 200_000
 # Headers that make no sense for a recurring schedule: refused rather than silently ignored.
@@ -132,6 +131,7 @@ class Schedules:
             allow_private=self._allow_private,
             caller_ip=caller_ip,
             queue=queue,
+            for_schedule=True,
         )
         # The template's times are relative: created_at 0, not_before = the delay of each firing.
         template = plan.envelope.model_copy(update={"schedule_id": schedule_id})
