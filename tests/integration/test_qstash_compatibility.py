@@ -423,3 +423,25 @@ def test_retry_after_on_429_sets_the_next_attempt(stack, target, path, qstash, s
     assert second.at - first.at >= 1.5, "the default backoff (12 s) is replaced by Retry-After (2 s)"
     retry = next(e for e in services.history.events(response.message_id) if e["state"] == "RETRY")
     assert retry["nextDeliveryTime"] - retry["time"] == 2000
+
+
+def test_configuration_in_the_query_string_applies_like_headers(stack, target, path):
+    code, body = call(
+        stack,
+        "POST",
+        f"/v2/publish/{target.url(path)}?keep=1&upstash-forward-x-from-query=yes&upstash-retries=0",
+        b"q",
+    )
+    assert code == 200 and body["url"] == target.url(path) + "?keep=1"
+    [got] = target.wait_for(path)
+    assert got.header("X-From-Query") == "yes"
+
+
+def test_an_unknown_filter_is_refused_instead_of_widening_a_bulk_cancel(
+    stack, target, path, qstash, services
+):
+    pending = qstash.message.publish(url=target.url(path), body="keep me", delay="3s").message_id
+    code, body = call(stack, "DELETE", "/v2/messages?host=example.com")
+    assert code == 400 and body["field"] == "host"
+    target.wait_for(path, timeout=20)
+    assert "CANCEL_REQUESTED" not in [e["state"] for e in services.history.events(pending)]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import time
+import urllib.request
 
 import pytest
 from qstash.errors import QStashError
@@ -151,9 +153,6 @@ def test_schedule_reports_its_last_firing_and_state(
     ],
 )
 def test_invalid_or_inexpressible_cron_is_refused_with_a_clear_message(stack, target, path, cron, message):
-    import json
-    import urllib.request
-
     request = urllib.request.Request(
         stack.url + "/v2/schedules/" + target.url(path),
         data=b"x",
@@ -166,3 +165,21 @@ def test_invalid_or_inexpressible_cron_is_refused_with_a_clear_message(stack, ta
     assert refused.value.code == 400
     assert message in body["error"]
     assert body["field"] == "Upstash-Cron"
+
+
+def test_post_pause_works_for_an_id_that_starts_like_a_url(
+    stack, target, path, qstash, services, schedule_ids
+):
+    schedule_id = qstash.schedule.create(
+        destination=target.url(path), cron="0 0 1 1 *", schedule_id="httpjob-" + path.strip("/")[-20:]
+    )
+    schedule_ids.append(schedule_id)
+    request = urllib.request.Request(
+        f"{stack.url}/v2/schedules/{schedule_id}/pause",
+        method="POST",
+        data=b"",
+        headers={"Authorization": f"Bearer {stack.secrets.api_token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    assert qstash.schedule.get(schedule_id).paused

@@ -247,6 +247,7 @@ BAD_REQUESTS = [
         id="bad-dedup-flag",
     ),
     pytest.param({"route": "/v2/enqueue/bad%20queue!/"}, 400, "queue name", id="bad-queue-name"),
+    pytest.param({"headers": {"Upstash-Cron": "* * * * *"}}, 400, "/v2/schedules", id="cron-on-publish"),
     pytest.param(
         {"route": "/v2/enqueue/q1/", "headers": {"Upstash-Delay": "10s"}}, 400, "queue", id="delay-with-queue"
     ),
