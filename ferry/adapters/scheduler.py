@@ -19,6 +19,31 @@ EARLY_SECONDS = 60
 MAX_INPUT_BYTES = 200_000
 
 
+def sqs_target(
+    *,
+    queue_arn: str,
+    role_arn: str,
+    payload: str,
+    dlq_arn: str,
+    max_event_age_seconds: int,
+    max_attempts: int,
+) -> dict:
+    """An EventBridge Scheduler target that sends `payload` to an SQS queue. Scheduler retries its own
+    SendMessage; what still fails lands in the scheduler DLQ instead of being lost."""
+    target: dict = {
+        "Arn": queue_arn,
+        "RoleArn": role_arn,
+        "Input": payload,
+        "RetryPolicy": {
+            "MaximumEventAgeInSeconds": max_event_age_seconds,
+            "MaximumRetryAttempts": max_attempts,
+        },
+    }
+    if dlq_arn:
+        target["DeadLetterConfig"] = {"Arn": dlq_arn}
+    return target
+
+
 def at_expression(fire_at_ms: int) -> str:
     moment = dt.datetime.fromtimestamp(fire_at_ms / 1000, tz=dt.UTC).replace(second=0, microsecond=0)
     return f"at({moment.strftime('%Y-%m-%dT%H:%M:%S')})"
@@ -36,15 +61,14 @@ class SchedulerDelays:
         return len(envelope.to_json().encode()) <= MAX_INPUT_BYTES
 
     def schedule(self, envelope: Envelope) -> None:
-        target: dict[str, Any] = {
-            "Arn": self._queue_arn,
-            "RoleArn": self._role_arn,
-            "Input": envelope.to_json(),
-            # Scheduler retries its own SendMessage; what still fails lands in its DLQ, not lost.
-            "RetryPolicy": {"MaximumEventAgeInSeconds": 86_400, "MaximumRetryAttempts": 185},
-        }
-        if self._dlq_arn:
-            target["DeadLetterConfig"] = {"Arn": self._dlq_arn}
+        target = sqs_target(
+            queue_arn=self._queue_arn,
+            role_arn=self._role_arn,
+            payload=envelope.to_json(),
+            dlq_arn=self._dlq_arn,
+            max_event_age_seconds=86_400,
+            max_attempts=185,
+        )
         self._scheduler.create_schedule(
             Name=envelope.id,
             GroupName=self._group,

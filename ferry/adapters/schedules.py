@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from ferry.adapters.scheduler import sqs_target
 from ferry.domain.envelope import Envelope
 
 
@@ -37,14 +38,14 @@ class EventBridgeSchedules:
     def _params(
         self, schedule_id: str, cron: str, expression: str, timezone: str, template: Envelope, paused: bool
     ) -> dict[str, Any]:
-        target: dict[str, Any] = {
-            "Arn": self._queue_arn,
-            "RoleArn": self._role_arn,
-            "Input": template.to_json(),
-            "RetryPolicy": {"MaximumEventAgeInSeconds": 3_600, "MaximumRetryAttempts": 20},
-        }
-        if self._dlq_arn:
-            target["DeadLetterConfig"] = {"Arn": self._dlq_arn}
+        target = sqs_target(
+            queue_arn=self._queue_arn,
+            role_arn=self._role_arn,
+            payload=template.to_json(),
+            dlq_arn=self._dlq_arn,
+            max_event_age_seconds=3_600,
+            max_attempts=20,
+        )
         return {
             "Name": schedule_id,
             "GroupName": self._group,

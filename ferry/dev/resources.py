@@ -104,7 +104,7 @@ def provision(
     ):
         secret_arns[name] = secretsmanager.create_secret(Name=name, SecretString=value)["ARN"]
 
-    _, scheduler_dlq_arn = _queue(sqs, f"{names.prefix}-scheduler-dlq", common)
+    _, scheduler_dlq_arn = _queue(sqs, names.scheduler_dlq, common)
     for group in (names.schedule_group, names.delay_schedule_group):
         scheduler.create_schedule_group(Name=group)
     role_arn = iam.create_role(
