@@ -58,6 +58,11 @@ class Names:
         """One-time `at()` schedules that carry long-delayed messages (kept apart from user crons)."""
         return f"{self.prefix}-delays"
 
+    @property
+    def scheduler_dlq(self) -> str:
+        """Standard SQS queue for the sends EventBridge Scheduler gave up on (its target DLQ)."""
+        return f"{self.prefix}-scheduler-dlq"
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -107,6 +112,9 @@ class FerryConfig:
     queue_retention_days: int = 14
     signing_key_length: int = 40
     api_token_length: int = 48
+    # API Gateway stage throttling (token bucket): steady requests per second, and burst.
+    api_throttle_rate_limit: int = 1_000
+    api_throttle_burst_limit: int = 2_000
 
     @property
     def max_receive_count(self) -> int:
