@@ -168,6 +168,13 @@ def _plural(count: int, noun: str) -> str:
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
+def _identifier(value: str) -> str:
+    """An id argument: never empty, since `DELETE /v2/dlq/` with no id could mean "all"."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("an id cannot be empty")
+    return value.strip()
+
+
 def _duration(value: str) -> str:
     """A bare number of seconds becomes `<n>s`, as the SDKs send it."""
     value = value.strip()
@@ -291,6 +298,8 @@ def _messages_cancel(client: FerryClient, args: argparse.Namespace) -> int:
     cancelled = int(result.get("cancelled", 0))
     if args.all:
         print(f"cancelled {_plural(cancelled, 'message')}")
+    elif cancelled == 0 and len(ids) == 1:
+        print(f"{ids[0]}: already finished, nothing to cancel")
     elif cancelled < len(ids):
         others = "the others had finished or are unknown"
         print(f"cancelled {cancelled} of {_plural(len(ids), 'message')} ({others})")
@@ -472,7 +481,7 @@ def _api_parser(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print the API's JSON answer as it is"
     )
     command = commands.add_parser(name, parents=[output], **kwargs)
-    command.set_defaults(func=_api_command(handler))
+    command.set_defaults(func=_api_command(handler), command_parser=command)
     return command
 
 
@@ -490,9 +499,9 @@ def _add_api_commands(commands: Any) -> None:
         dest="messages_command", required=True, metavar="{get,cancel}"
     )
     get = _api_parser(messages, "get", _messages_get, help="show a message")
-    get.add_argument("message_id", metavar="ID")
+    get.add_argument("message_id", metavar="ID", type=_identifier)
     cancel = _api_parser(messages, "cancel", _messages_cancel, help="cancel messages")
-    cancel.add_argument("message_ids", nargs="*", metavar="ID")
+    cancel.add_argument("message_ids", nargs="*", metavar="ID", type=_identifier)
     cancel.add_argument("--all", action="store_true", help="cancel every pending message")
 
     logs = _api_parser(commands, "logs", _logs, help="message state transitions, newest first")
@@ -513,13 +522,13 @@ def _add_api_commands(commands: Any) -> None:
     dlq_list.add_argument("--cursor", metavar="CURSOR", help="start from a cursor an earlier page gave")
     dlq_list.add_argument("--all-pages", action="store_true", help="follow the cursor to the last page")
     dlq_get = _api_parser(dlq, "get", _dlq_get, help="show a dead letter and its last response")
-    dlq_get.add_argument("dlq_id", metavar="ID")
+    dlq_get.add_argument("dlq_id", metavar="ID", type=_identifier)
     retry = _api_parser(
         dlq, "retry", _dlq_retry, help="publish dead letters again; prints the new message ids"
     )
-    retry.add_argument("dlq_ids", nargs="+", metavar="ID")
+    retry.add_argument("dlq_ids", nargs="+", metavar="ID", type=_identifier)
     delete = _api_parser(dlq, "delete", _dlq_delete, help="delete dead letters")
-    delete.add_argument("dlq_ids", nargs="+", metavar="ID")
+    delete.add_argument("dlq_ids", nargs="+", metavar="ID", type=_identifier)
 
     keys = commands.add_parser("keys", help="signing keys").add_subparsers(
         dest="keys_command", required=True, metavar="{get,rotate}"
@@ -547,7 +556,9 @@ def _add_api_commands(commands: Any) -> None:
         ("resume", _schedule_action("resumed"), "resume a paused schedule"),
         ("delete", _schedule_action("deleted"), "delete a schedule"),
     ):
-        _api_parser(schedules, name, handler, help=text).add_argument("schedule_id", metavar="ID")
+        _api_parser(schedules, name, handler, help=text).add_argument(
+            "schedule_id", metavar="ID", type=_identifier
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -581,11 +592,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        return args.func(args)
-    except UsageError as exc:
-        parser.print_usage(sys.stderr)
-        print(f"ferry: error: {exc}", file=sys.stderr)
-        return 2
+        try:
+            return args.func(args)
+        except UsageError as exc:
+            command = getattr(args, "command_parser", parser)
+            command.print_usage(sys.stderr)
+            print(f"{command.prog}: error: {exc}", file=sys.stderr)
+            return 2
     except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     except KeyboardInterrupt:

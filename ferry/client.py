@@ -46,6 +46,14 @@ class _Request(urllib.request.Request):
         return header_name == "Content-type" or super().has_header(header_name)
 
 
+def _some(ids: Iterable[str]) -> list[str]:
+    """The bulk routes treat "no ids" as "everything": never send an empty list by accident."""
+    listed = list(ids)
+    if not listed:
+        raise ValueError("no ids given (use cancel_all_messages to cancel everything)")
+    return listed
+
+
 def _id(value: str) -> str:
     return quote(value, safe="")
 
@@ -80,13 +88,17 @@ class FerryClient:
         request = _Request(url, data=body, method=method, headers=sent)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return _decode(response.read())
+                answer = _decode(response.read())
+                status = response.status
         except urllib.error.HTTPError as error:
             raise _api_error(error.code, error.read()) from None
         except urllib.error.URLError as error:
             raise ApiError(f"cannot reach the API at {self.url}: {error.reason}") from None
         except (TimeoutError, ConnectionError) as error:
             raise ApiError(f"cannot reach the API at {self.url}: {error}") from None
+        if isinstance(answer, str):
+            raise ApiError(f"the answer from {url} is not JSON: is {self.url} a Ferry or QStash API?", status)
+        return answer
 
     # --- messages -------------------------------------------------------------------------------
 
@@ -108,7 +120,7 @@ class FerryClient:
         return self.request("DELETE", f"/v2/messages/{_id(message_id)}") or {"cancelled": 1}
 
     def cancel_messages(self, message_ids: Iterable[str]) -> dict[str, Any]:
-        return self.request("DELETE", "/v2/messages", json_body={"messageIds": list(message_ids)})
+        return self.request("DELETE", "/v2/messages", json_body={"messageIds": _some(message_ids)})
 
     def cancel_all_messages(self) -> dict[str, Any]:
         """DELETE /v2/messages with no ids and no filters cancels every pending message."""
@@ -130,13 +142,14 @@ class FerryClient:
 
     def dlq_retry(self, dlq_ids: Iterable[str], headers: Mapping[str, str] | None = None) -> dict[str, Any]:
         """POST /v2/dlq/retry?dlqIds=a,b: each is published again as a new message."""
-        return self.request("POST", "/v2/dlq/retry", query={"dlqIds": ",".join(dlq_ids)}, headers=headers)
+        ids = ",".join(_some(dlq_ids))
+        return self.request("POST", "/v2/dlq/retry", query={"dlqIds": ids}, headers=headers)
 
     def dlq_delete(self, dlq_id: str) -> dict[str, Any]:
         return self.request("DELETE", f"/v2/dlq/{_id(dlq_id)}") or {"deleted": 1}
 
     def dlq_delete_many(self, dlq_ids: Iterable[str]) -> dict[str, Any]:
-        return self.request("DELETE", "/v2/dlq", json_body={"dlqIds": list(dlq_ids)})
+        return self.request("DELETE", "/v2/dlq", json_body={"dlqIds": _some(dlq_ids)})
 
     # --- signing keys ---------------------------------------------------------------------------
 
@@ -187,5 +200,8 @@ def _api_error(status: int, data: bytes) -> ApiError:
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         field = body.get("field")
         return ApiError(body["error"], status, field if isinstance(field, str) else None, body)
-    text = body if isinstance(body, str) else "" if body is None else json.dumps(body)
-    return ApiError(text.strip()[:500] or "the answer carried no error message", status, None, body)
+    if isinstance(body, str):  # not JSON: some other server, or a proxy in front of the API
+        excerpt = " ".join(body.split())[:200]
+        return ApiError(f"the answer is not Ferry's JSON (is the URL right?): {excerpt}", status, None, body)
+    text = "" if body is None else json.dumps(body)
+    return ApiError(text[:500] or "the answer carried no error message", status, None, body)

@@ -106,6 +106,7 @@ class Services:
             limits=self.settings.config.limits,
             allow_private_destinations=self.settings.allow_private_destinations,
             delays=self.delays,
+            groups=self.url_groups,
         )
 
     @cached_property
@@ -139,6 +140,7 @@ class Services:
             clock=self.clock,
             jwt_lifetime_seconds=self.settings.config.limits.jwt_lifetime_seconds,
             default_timeout_seconds=self.settings.config.limits.default_timeout_seconds,
+            groups=self.url_groups,
         )
 
     @cached_property
@@ -146,6 +148,17 @@ class Services:
         from ferry.usecases.messages import Messages
 
         return Messages(history=self.history, clock=self.clock)
+
+    @cached_property
+    def url_groups(self):
+        from ferry.adapters.url_groups import DynamoUrlGroups
+        from ferry.usecases.url_groups import UrlGroups
+
+        return UrlGroups(
+            store=DynamoUrlGroups(self.dynamodb, table_name=self.settings.table_name),
+            clock=self.clock,
+            allow_private_destinations=self.settings.allow_private_destinations,
+        )
 
     @cached_property
     def schedules(self):

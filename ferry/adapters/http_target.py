@@ -70,6 +70,9 @@ class UrllibTarget:
                 body = response.read(MAX_RESPONSE_BYTES)
             finally:
                 response.release_conn()
+        except urllib3.exceptions.NewConnectionError as exc:
+            # (urllib3 derives this from ConnectTimeoutError; a refused connection is not a timeout.)
+            return failed(f"connection failed: {exc.__class__.__name__}: {exc}")
         except urllib3.exceptions.TimeoutError:
             return failed(f"timed out after {request.timeout_seconds:g}s")
         except urllib3.exceptions.HTTPError as exc:

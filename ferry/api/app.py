@@ -76,9 +76,9 @@ app.use(middlewares=[require_token])
 
 # --- routes: one router per capability --------------------------------------------------------
 
-from ferry.api import dlq, keys, logs, messages, openapi, schedules  # noqa: E402  (after `app` is configured)
+from ferry.api import dlq, keys, logs, messages, openapi, schedules, url_groups  # noqa: E402  (after `app`)
 
-for router_module in (messages, dlq, logs, keys, schedules, openapi):
+for router_module in (messages, dlq, logs, keys, schedules, url_groups, openapi):
     app.include_router(router_module.router)
 
 

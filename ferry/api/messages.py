@@ -13,6 +13,7 @@ from ferry.domain.destination import destination_from_path, is_url
 from ferry.domain.errors import FerryError, InvalidInput
 from ferry.domain.publish_request import QUEUE_NAME
 from ferry.domain.queries import Query
+from ferry.domain.url_groups import GROUP_NAME
 from ferry.wiring import services
 
 router = Router()
@@ -22,33 +23,40 @@ ENQUEUE = "/v2/enqueue/"
 
 
 def _destination(raw: str, query: str) -> str:
+    """An absolute http(s) URL, or the name of a URL group (QStash: anything that is not a URL)."""
     destination = destination_from_path(raw, query)
-    if destination and not is_url(destination):
+    if destination and not is_url(destination) and not GROUP_NAME.match(destination):
         raise InvalidInput(
-            f"destination {destination!r} is not an absolute http(s) URL "
-            "(it must start with http:// or https://); URL groups are not supported yet",
+            f"destination {destination!r} is neither an absolute http(s) URL (it must start with http:// or "
+            "https://) nor a URL group name (letters, digits, '-', '_', '.')",
             field="destination",
         )
     return destination
 
 
-def _publish(destination: str, headers: dict[str, str], body: bytes, queue: str | None = None) -> Response:
-    event = router.current_event
-    result = services().publish(
-        destination=destination,
-        headers=headers,
-        body=body,
-        caller_ip=event.request_context.http.source_ip,
-        queue=queue,
-    )
-    return json_response(result.to_body(), status=202 if result.deduplicated else 200)
+def _publish(destination: str, headers: dict[str, str], body: bytes, queue: str | None = None) -> Any:
+    """The publish response body: an object for a URL, a bare array (one per endpoint) for a group."""
+    publish = services().publish
+    caller_ip = router.current_event.request_context.http.source_ip
+    if destination and not is_url(destination):
+        results = publish.to_group(
+            group=destination, headers=headers, body=body, caller_ip=caller_ip, queue=queue
+        )
+        return [r.to_body() for r in results]
+    result = publish(destination=destination, headers=headers, body=body, caller_ip=caller_ip, queue=queue)
+    return result.to_body()
+
+
+def _respond(body: Any) -> Response:
+    duplicate = isinstance(body, dict) and body.get("deduplicated")
+    return json_response(body, status=202 if duplicate else 200)
 
 
 @router.post(PUBLISH + ".+")
 def publish() -> Response:
     event = router.current_event
     destination = _destination(event.path[len(PUBLISH) :], event.raw_query_string or "")
-    return _publish(destination, request_headers(event), raw_body(event))
+    return _respond(_publish(destination, request_headers(event), raw_body(event)))
 
 
 @router.post(ENQUEUE + ".+")
@@ -61,7 +69,7 @@ def enqueue() -> Response:
             field="queueName",
         )
     destination = _destination(rest, event.raw_query_string or "")
-    return _publish(destination, request_headers(event), raw_body(event), queue=queue)
+    return _respond(_publish(destination, request_headers(event), raw_body(event), queue=queue))
 
 
 @router.post("/v2/batch")
@@ -79,13 +87,13 @@ def batch() -> Response:
     return json_response(results)
 
 
-def _batch_item(index: int, item: Any) -> dict[str, Any]:
+def _batch_item(index: int, item: Any) -> Any:
     if not isinstance(item, dict):
         raise InvalidInput(f"batch item {index} must be an object with a destination", field="destination")
     destination = item.get("destination")
-    if not isinstance(destination, str) or not is_url(destination):
+    if not isinstance(destination, str) or not (is_url(destination) or GROUP_NAME.match(destination)):
         raise InvalidInput(
-            f"batch item {index}: destination {destination!r} is not an absolute http(s) URL",
+            f"batch item {index}: destination {destination!r} is neither an http(s) URL nor a URL group name",
             field="destination",
         )
     headers = item.get("headers") or {}
@@ -97,14 +105,7 @@ def _batch_item(index: int, item: Any) -> dict[str, Any]:
     queue = item.get("queue")
     if queue is not None and (not isinstance(queue, str) or not QUEUE_NAME.match(queue)):
         raise InvalidInput(f"batch item {index}: queue {queue!r} is not a valid queue name", field="queue")
-    result = services().publish(
-        destination=destination,
-        headers=headers,
-        body=(body or "").encode(),
-        caller_ip=router.current_event.request_context.http.source_ip,
-        queue=queue,
-    )
-    return result.to_body()
+    return _publish(destination, headers, (body or "").encode(), queue=queue)
 
 
 @router.get("/v2/messages/<message_id>")

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from ferry.api import shapes
-from ferry.api.http import json_response, raw_body
+from ferry.api.http import json_response, raw_body, request_headers
 from ferry.domain.destination import destination_from_path, is_url
 from ferry.domain.errors import InvalidInput
 from ferry.usecases.schedules import ScheduleView
@@ -26,7 +26,7 @@ def schedule_body(view: ScheduleView) -> dict[str, Any]:
     body.update(
         scheduleId=view.schedule_id,
         cron=view.cron,
-        destination=template.destination,
+        destination=template.url_group or template.destination,
         createdAt=view.created_at_ms,
         retries=template.max_retries,
         delay=(template.not_before - template.created_at) // 1000,
@@ -58,16 +58,27 @@ def resume(schedule_id: str) -> Response:
     return json_response({})
 
 
-# Schedule ids cannot contain ':', so only a destination URL matches this.
+# Schedule ids cannot contain ':', so only a destination URL matches this route; a URL group
+# destination is a plain name, told apart from a schedule id by the method (POST creates).
 @router.post(PREFIX + "https?:.+")
 def create() -> Response:
     event = router.current_event
     destination = destination_from_path(event.path[len(PREFIX) :], event.raw_query_string or "")
     if not is_url(destination):
         raise InvalidInput(f"destination {destination!r} is not an absolute http(s) URL", field="destination")
+    return _create(destination)
+
+
+@router.post(PREFIX + "<url_group>")
+def create_for_url_group(url_group: str) -> Response:
+    return _create(url_group)
+
+
+def _create(destination: str) -> Response:
+    event = router.current_event
     schedule_id = services().schedules.create(
         destination=destination,
-        headers=event.headers,
+        headers=request_headers(event),
         body=raw_body(event),
         caller_ip=event.request_context.http.source_ip,
     )

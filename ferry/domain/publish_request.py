@@ -95,6 +95,8 @@ def parse_publish(
     caller_ip: str | None = None,
     queue: str | None = None,
     for_schedule: bool = False,
+    url_group: str | None = None,
+    endpoint_name: str | None = None,
 ) -> PublishPlan:
     h = HeaderView(headers)
     if h.get("Upstash-Cron") and not for_schedule:
@@ -102,7 +104,9 @@ def parse_publish(
             "Upstash-Cron creates a schedule: send it to POST /v2/schedules/{destination}, not to publish",
             field="Upstash-Cron",
         )
-    check_destination(destination, allow_private=allow_private)
+    if destination or not (for_schedule and url_group):
+        # (A schedule for a URL group has no destination of its own: each firing fans out.)
+        check_destination(destination, allow_private=allow_private)
     if len(body) > limits.max_body_bytes:
         raise PayloadTooLarge(
             f"body is {len(body)} bytes; the largest message Ferry accepts is {limits.max_body_bytes} bytes",
@@ -130,6 +134,9 @@ def parse_publish(
         dedup_key = "id:" + dedup_id
     elif content_dedup:
         dedup_key = "content:" + _content_hash(destination, body, forwarded)
+    if dedup_key and url_group:
+        # One publish to a group is one message per endpoint: each endpoint deduplicates on its own.
+        dedup_key += "|" + destination
 
     envelope = Envelope(
         id=message_id,
@@ -151,6 +158,8 @@ def parse_publish(
         queue=queue,
         flow_control=_flow_control(h),
         caller_ip=caller_ip,
+        url_group=url_group,
+        endpoint_name=endpoint_name,
     )
     return PublishPlan(envelope=envelope, dedup_key=dedup_key, delay_seconds=delay)
 

@@ -20,10 +20,12 @@ from enum import StrEnum
 from ferry.domain.callbacks import callback_envelope
 from ferry.domain.delivery import AttemptResult, Delivered, GiveUp, RetryLater, build_request, decide
 from ferry.domain.envelope import CallbackSpec, Envelope
+from ferry.domain.errors import NotFound
 from ferry.domain.history import LogEvent, State
 from ferry.usecases.ports import (
     Clock,
     DeadLetter,
+    GroupEndpoints,
     History,
     HttpTarget,
     MessageQueue,
@@ -63,6 +65,10 @@ def new_dlq_id() -> str:
     return "dlq_" + secrets.token_hex(12)
 
 
+def _firing_id(seed: str) -> str:
+    return "msg_" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
 class DeliverMessage:
     def __init__(
         self,
@@ -74,8 +80,10 @@ class DeliverMessage:
         clock: Clock,
         jwt_lifetime_seconds: int = 300,
         default_timeout_seconds: int = 300,
+        groups: GroupEndpoints | None = None,
         new_id: Callable[[], str] = new_message_id,
     ) -> None:
+        self._groups = groups
         self._target = target
         self._keys = keys
         self._history = history
@@ -91,11 +99,12 @@ class DeliverMessage:
         now_ms = int(now * 1000)
         retried = envelope.retried_offset + max(message.receive_count - 1, 0)
 
+        if envelope.is_schedule_template and envelope.url_group and not envelope.destination:
+            return self._fan_out_firing(message, envelope, now_ms)
         if envelope.is_schedule_template:
             # One firing of a schedule: it becomes a message of its own. The id derives from the
             # SQS message id, so retries of this firing keep it.
-            message_id = "msg_" + hashlib.sha256(message.sqs_message_id.encode()).hexdigest()[:32]
-            envelope = envelope.materialize(message_id=message_id, now_ms=now_ms)
+            envelope = envelope.materialize(message_id=_firing_id(message.sqs_message_id), now_ms=now_ms)
             if message.receive_count <= 1:
                 created = self._event(
                     envelope, State.CREATED, now_ms, 0, next_delivery_ms=envelope.not_before
@@ -177,6 +186,23 @@ class DeliverMessage:
         hop = envelope.model_copy(update={"retried_offset": retried + 1, "not_before": next_ms})
         self._queue.send(hop, delay_seconds=MAX_SEND_DELAY_SECONDS)
         return DeliveryReport(outcome=Outcome.REQUEUED, retried=retried, result=result)
+
+    def _fan_out_firing(self, message: QueuedMessage, template: Envelope, now_ms: int) -> DeliveryReport:
+        """A schedule firing for a URL group: one message per endpoint, each enqueued on its own."""
+        try:
+            endpoints = self._groups.endpoints(template.url_group or "") if self._groups else ()
+        except NotFound:
+            endpoints = ()
+        for index, endpoint in enumerate(endpoints):
+            envelope = template.materialize(
+                message_id=_firing_id(f"{message.sqs_message_id}/{index}"), now_ms=now_ms
+            ).model_copy(update={"destination": endpoint.url, "endpoint_name": endpoint.name})
+            created = self._event(envelope, State.CREATED, now_ms, 0, next_delivery_ms=envelope.not_before)
+            self._history.message_created(envelope, created)
+            self._history.schedule_fired(envelope.schedule_id or "", envelope.id, now_ms)
+            self._queue.send(envelope, delay_seconds=0)
+        # A group with no endpoints (or deleted) produces no messages, as in QStash.
+        return DeliveryReport(outcome=Outcome.REQUEUED if endpoints else Outcome.DROPPED, retried=0)
 
     def _dead_letter(
         self,

@@ -67,6 +67,12 @@ class MessageQueue(Protocol):
     ) -> None: ...
 
 
+class GroupEndpoints(Protocol):
+    def endpoints(self, name: str) -> tuple[Any, ...]:
+        """The endpoints (`.url`, `.name`) of a URL group; raises NotFound for an unknown group."""
+        ...
+
+
 class DelayedDelivery(Protocol):
     """Holds a message outside SQS until shortly before it is due."""
 

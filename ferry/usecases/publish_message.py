@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from ferry.config import Limits
 from ferry.domain.envelope import Envelope
-from ferry.domain.errors import Unavailable
+from ferry.domain.errors import InvalidInput, Unavailable
 from ferry.domain.history import LogEvent, State
 from ferry.domain.publish_request import parse_publish
-from ferry.usecases.ports import Clock, DedupStore, DelayedDelivery, History, MessageQueue
+from ferry.usecases.ports import Clock, DedupStore, DelayedDelivery, GroupEndpoints, History, MessageQueue
 
 
 def new_message_id() -> str:
@@ -42,9 +42,11 @@ class PublishMessage:
         limits: Limits,
         allow_private_destinations: bool,
         delays: DelayedDelivery | None = None,
+        groups: GroupEndpoints | None = None,
         new_id: Callable[[], str] = new_message_id,
     ) -> None:
         self._queue = queue
+        self._groups = groups
         self._delays = delays
         self._history = history
         self._dedup = dedup
@@ -61,6 +63,8 @@ class PublishMessage:
         body: bytes,
         caller_ip: str | None = None,
         queue: str | None = None,
+        url_group: str | None = None,
+        endpoint_name: str | None = None,
     ) -> PublishResult:
         now_ms = int(self._clock.now() * 1000)
         plan = parse_publish(
@@ -73,6 +77,8 @@ class PublishMessage:
             allow_private=self._allow_private,
             caller_ip=caller_ip,
             queue=queue,
+            url_group=url_group,
+            endpoint_name=endpoint_name,
         )
         envelope = plan.envelope
         if plan.dedup_key:
@@ -96,6 +102,31 @@ class PublishMessage:
                 f"the message could not be enqueued, nothing was published; retry ({exc})"
             ) from exc
         return PublishResult(message_id=envelope.id, url=envelope.destination)
+
+    def to_group(
+        self,
+        *,
+        group: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        caller_ip: str | None = None,
+        queue: str | None = None,
+    ) -> list[PublishResult]:
+        """Fan out: one message per endpoint of the URL group, each with its own id and fate."""
+        if self._groups is None:
+            raise InvalidInput("URL groups are not configured in this deployment", field="destination")
+        return [
+            self(
+                destination=endpoint.url,
+                headers=headers,
+                body=body,
+                caller_ip=caller_ip,
+                queue=queue,
+                url_group=group,
+                endpoint_name=endpoint.name,
+            )
+            for endpoint in self._groups.endpoints(group)
+        ]
 
     def _enqueue(self, envelope: Envelope, delay_seconds: int) -> None:
         if (

@@ -17,9 +17,11 @@ from typing import Any, Protocol
 
 from ferry.config import Limits
 from ferry.domain.cron import AwsSchedule, parse_cron, to_aws
+from ferry.domain.destination import is_url
 from ferry.domain.envelope import Envelope
 from ferry.domain.errors import InvalidInput, NotFound, PayloadTooLarge
 from ferry.domain.publish_request import QUEUE_NAME, HeaderView, parse_publish
+from ferry.domain.url_groups import check_group_name
 from ferry.usecases.ports import Clock
 
 SCHEDULE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
@@ -121,6 +123,10 @@ class Schedules:
                 f"Upstash-Queue-Name: {queue!r} may only contain letters, digits, '-', '_' and '.'",
                 field="Upstash-Queue-Name",
             )
+        url_group = None
+        if not is_url(destination):
+            url_group = check_group_name(destination)
+            destination = ""
         plan = parse_publish(
             destination=destination,
             headers=headers,
@@ -132,6 +138,7 @@ class Schedules:
             caller_ip=caller_ip,
             queue=queue,
             for_schedule=True,
+            url_group=url_group,
         )
         # The template's times are relative: created_at 0, not_before = the delay of each firing.
         template = plan.envelope.model_copy(update={"schedule_id": schedule_id})

@@ -13,6 +13,7 @@ import pytest
 from qstash import QStash, Receiver
 from qstash.log import LogState
 
+from tests.support.queues import attribute, find_in_queue
 from tests.support.target import Reply
 from tests.support.waiting import wait_until
 
@@ -312,26 +313,9 @@ def test_console_redrive_of_the_sqs_dlq_is_a_normal_delivery(stack, target, path
     target.always(path, Reply(200))
     sqs = services.sqs
 
-    def take_from_dlq():
-        got = sqs.receive_message(
-            QueueUrl=stack.environ["FERRY_QUEUE_DLQ_URL"],
-            MaxNumberOfMessages=10,
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        mine = [
-            m
-            for m in got
-            if m.get("MessageAttributes", {}).get("ferry-dlq-id", {}).get("StringValue") == dlq_id
-        ]
-        for other in (m for m in got if m not in mine):
-            sqs.change_message_visibility(
-                QueueUrl=stack.environ["FERRY_QUEUE_DLQ_URL"],
-                ReceiptHandle=other["ReceiptHandle"],
-                VisibilityTimeout=0,
-            )
-        return mine
-
-    [moved] = wait_until(take_from_dlq, what="the SQS DLQ copy")
+    [moved] = find_in_queue(
+        sqs, stack.environ["FERRY_QUEUE_DLQ_URL"], lambda m: attribute(m, "ferry-dlq-id") == dlq_id
+    )
     attributes = {
         name: {k: v for k, v in value.items() if k in ("DataType", "StringValue")}
         for name, value in moved["MessageAttributes"].items()

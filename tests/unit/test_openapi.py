@@ -55,9 +55,16 @@ def _camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+# Rules that serve another operation's path: creating a schedule for a URL group (a plain name)
+# is the same operation as for a URL; OpenAPI cannot hold two POST templates of one shape.
+RULE_ALIASES = {"/v2/schedules/<url_group>": "/v2/schedules/{destination}"}
+
+
 def template_of(rule: str) -> str:
     """Resolver rule -> OpenAPI path template: `<message_id>` -> `{messageId}`; a greedy tail
     (`.+`, `https?:.+`) -> `{destination}` (`{queueName}/{destination}` for enqueue)."""
+    if rule in RULE_ALIASES:
+        return RULE_ALIASES[rule]
     greedy = re.fullmatch(r"(.*/)(?:https\?:)?\.\+", rule)
     if greedy:
         prefix = greedy.group(1)
