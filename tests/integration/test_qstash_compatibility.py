@@ -200,7 +200,8 @@ def test_one_bad_batch_item_refuses_only_itself(stack, target, path):
     items = [
         {"destination": target.url(path), "headers": {}, "body": "good"},
         {"destination": target.url(path), "headers": {"Upstash-Retries": "many"}, "body": "bad"},
-        {"destination": "nope", "body": "bad"},
+        {"destination": "not a url!", "body": "bad"},
+        {"destination": "no-such-url-group", "body": "bad"},
     ]
     code, body = call(
         stack, "POST", "/v2/batch", json.dumps(items).encode(), {"Content-Type": "application/json"}
@@ -209,6 +210,7 @@ def test_one_bad_batch_item_refuses_only_itself(stack, target, path):
     assert body[0]["messageId"].startswith("msg_")
     assert body[1]["field"] == "Upstash-Retries" and body[1]["status"] == 400
     assert body[2]["field"] == "destination"
+    assert body[3]["status"] == 404 and "URL group" in body[3]["error"]
     target.wait_for(path)
     time.sleep(1)
     assert [r.body for r in target.requests_to(path)] == [b"good"]
