@@ -88,6 +88,9 @@ class Limits:
 @dataclass(frozen=True)
 class DispatcherSettings:
     batch_size: int = 10
+    # FIFO batches hold one record: a failed head then blocks its group for exactly its backoff,
+    # and no follower is received (and counted as an attempt) without being delivered.
+    fifo_batch_size: int = 1
     max_batching_window_seconds: int = 0
     max_concurrency: int = 50
     timeout_seconds: int = 330

@@ -8,7 +8,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 logger = Logger(service="ferry")
-tracer = Tracer(service="ferry")
+# Only AWS calls are traced: patching urllib3/httplib too would add X-Amzn-Trace-Id to every
+# delivery and record users' destinations in X-Ray.
+tracer = Tracer(service="ferry", patch_modules=["botocore"])
 metrics = Metrics(namespace="Ferry", service="ferry")
 
 

@@ -42,6 +42,18 @@ class RetryScheduled(Exception):
 
 
 def deliver_record(record: SQSRecord) -> DeliveryReport:
+    try:
+        return _deliver_record(record)
+    except RetryScheduled:
+        raise
+    except Exception:
+        # The batch processor reports the record as failed (SQS redelivers it); say why, loudly:
+        # a missing permission or an unreachable table must not fail silently.
+        logger.exception("delivery failed unexpectedly", extra={"sqs_message_id": record.message_id})
+        raise
+
+
+def _deliver_record(record: SQSRecord) -> DeliveryReport:
     svc = services()
     message = QueuedMessage(
         envelope=Envelope.from_json(record.body),

@@ -55,8 +55,10 @@ class DynamoHistory:
         self._dlq_retention_seconds = dlq_retention_days * 86_400
         self._clock = clock
 
-    def _ttl(self) -> dict[str, str]:
-        return _n(self._clock.now() + self._retention_seconds)
+    def _ttl(self, not_before_ms: int = 0) -> dict[str, str]:
+        # Kept for the retention period after the message is due, so a message delayed for months
+        # stays readable and cancellable until then.
+        return _n(max(self._clock.now(), not_before_ms / 1000) + self._retention_seconds)
 
     def message_created(self, envelope: Envelope, event: LogEvent) -> None:
         stored = self._storable(envelope)
@@ -66,7 +68,7 @@ class DynamoHistory:
             "envelope": _s(stored.to_json()),
             "bodyStored": {"BOOL": stored is envelope},
             "createdAt": _n(envelope.created_at),
-            "ttl": self._ttl(),
+            "ttl": self._ttl(envelope.not_before),
         }
         self._write([{"PutRequest": {"Item": item}}, *self._event_requests([event])])
 
@@ -230,7 +232,7 @@ class DynamoHistory:
 
     # --- cancellation ----------------------------------------------------------------------
 
-    def request_cancel(self, message_id: str, now_ms: int) -> bool:
+    def request_cancel(self, message_id: str, now_ms: int, not_before_ms: int = 0) -> bool:
         """Mark the message cancelled; False when it was already marked."""
         try:
             self._ddb.put_item(
@@ -239,7 +241,7 @@ class DynamoHistory:
                     "pk": _s(f"MSG#{message_id}"),
                     "sk": _s("CANCEL"),
                     "time": _n(now_ms),
-                    "ttl": self._ttl(),
+                    "ttl": self._ttl(not_before_ms),
                 },
                 ConditionExpression="attribute_not_exists(pk)",
             )

@@ -9,6 +9,7 @@ Scheduler works in whole minutes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -69,6 +70,12 @@ class SchedulerDelays:
             max_event_age_seconds=86_400,
             max_attempts=185,
         )
+        # A ConflictException means the SDK retried a create that had already succeeded (the
+        # schedule's name is the message id).
+        with contextlib.suppress(self._scheduler.exceptions.ConflictException):
+            self._create(envelope, target)
+
+    def _create(self, envelope: Envelope, target: dict) -> None:
         self._scheduler.create_schedule(
             Name=envelope.id,
             GroupName=self._group,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from ferry.domain.envelope import Envelope
@@ -46,7 +45,9 @@ class SqsQueue:
             params.update(
                 QueueUrl=self.fifo_queue_url,
                 MessageGroupId=envelope.queue,
-                MessageDeduplicationId=secrets.token_hex(16),
+                # The message id: a send repeated after a crash (within SQS's 5-minute window) is
+                # dropped by SQS instead of delivered twice.
+                MessageDeduplicationId=envelope.id,
             )
         else:
             params.update(QueueUrl=self.queue_url, DelaySeconds=max(0, min(delay_seconds, 900)))

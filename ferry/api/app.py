@@ -21,10 +21,6 @@ def error_response(status: int, body: dict[str, Any]) -> Response:
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
 
 
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
-
-
 # --- the one error-to-HTTP mapping ---------------------------------------------------------------
 
 

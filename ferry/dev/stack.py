@@ -72,15 +72,15 @@ class DevStack:
         # One poller on the FIFO queue: SQS itself never hands out two batches of one message
         # group at once, but moto's receive is not atomic across concurrent callers.
         fifo_concurrency = min(self.poller_concurrency, 1)
-        for queue_url, concurrency in (
-            (env["FERRY_QUEUE_URL"], self.poller_concurrency),
-            (env["FERRY_FIFO_QUEUE_URL"], fifo_concurrency),
+        for queue_url, concurrency, batch_size in (
+            (env["FERRY_QUEUE_URL"], self.poller_concurrency, settings.batch_size),
+            (env["FERRY_FIFO_QUEUE_URL"], fifo_concurrency, settings.fifo_batch_size),
         ):
             poller = SqsPoller(
                 clients["sqs"],
                 queue_url=queue_url,
                 handler=dispatcher_handler,
-                batch_size=settings.batch_size,
+                batch_size=batch_size,
                 concurrency=concurrency,
             )
             poller.start()

@@ -176,7 +176,9 @@ def _forwarded_headers(h: HeaderView) -> dict[str, str]:
                 continue
             out[canonical_header(name)] = value
     for name, value in h.with_prefix("Upstash-Forward-"):
-        out[canonical_header(name)] = value
+        # Transport headers would let a publisher desync pooled connections (request smuggling).
+        if name.lower() not in _NOT_FORWARDED - {"authorization"}:
+            out[canonical_header(name)] = value
     return out
 
 

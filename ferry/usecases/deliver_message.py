@@ -11,8 +11,8 @@ Every message ends in exactly one terminal state: DELIVERED, FAILED (in the DLQ)
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -34,9 +34,11 @@ from ferry.usecases.ports import (
 )
 from ferry.usecases.publish_message import new_message_id
 
-# SQS limits: how long a received message can be hidden, and how long a send can be delayed.
-MAX_VISIBILITY_SECONDS = 43_200
+# SQS limits: how long a received message can be hidden (12 h counted from its receipt, so keep a
+# margin for the time spent delivering), and how long a send can be delayed.
+MAX_VISIBILITY_SECONDS = 43_200 - 600
 MAX_SEND_DELAY_SECONDS = 900
+log = logging.getLogger("ferry.deliver")
 # A message arriving this early is treated as due (SQS delays have one-second granularity).
 DUE_TOLERANCE_MS = 1_000
 
@@ -61,8 +63,8 @@ class DeliveryReport:
     reason: str | None = None
 
 
-def new_dlq_id() -> str:
-    return "dlq_" + secrets.token_hex(12)
+def _dlq_id(seed: str) -> str:
+    return "dlq_" + hashlib.sha256(seed.encode()).hexdigest()[:24]
 
 
 def _firing_id(seed: str) -> str:
@@ -105,7 +107,8 @@ class DeliverMessage:
             # One firing of a schedule: it becomes a message of its own. The id derives from the
             # SQS message id, so retries of this firing keep it.
             envelope = envelope.materialize(message_id=_firing_id(message.sqs_message_id), now_ms=now_ms)
-            if message.receive_count <= 1:
+            if message.receive_count <= 1 or self._history.get_envelope(envelope.id) is None:
+                # (Also after a crash that came before this write: the message must be known.)
                 created = self._event(
                     envelope, State.CREATED, now_ms, 0, next_delivery_ms=envelope.not_before
                 )
@@ -121,9 +124,12 @@ class DeliverMessage:
             # entry so an API retry or delete of the same entry cannot also deliver it.
             if self._history.take_dead_letter(envelope.dlq_id) is None:
                 return DeliveryReport(outcome=Outcome.DROPPED, retried=retried)
-            envelope = envelope.model_copy(update={"dlq_id": None, "retried_offset": 0})
-            retried = max(message.receive_count - 1, 0)
-            self._history.record(envelope, [self._event(envelope, State.CREATED, now_ms, 0)])
+            # The claimed message goes back on the queue without its dlq_id: its retries (which
+            # re-receive the same SQS message) must not find the entry gone and drop it.
+            clean = envelope.model_copy(update={"dlq_id": None, "retried_offset": 0})
+            self._queue.send(clean, delay_seconds=0)
+            self._history.record(clean, [self._event(clean, State.CREATED, now_ms, 0)])
+            return DeliveryReport(outcome=Outcome.REQUEUED, retried=0)
 
         if self._history.cancel_requested(envelope.id):
             self._history.record(envelope, [self._event(envelope, State.CANCELED, now_ms, retried)])
@@ -132,12 +138,8 @@ class DeliverMessage:
         if envelope.not_before > now_ms + DUE_TOLERANCE_MS:
             # Not due yet (a delay longer than one SQS hop): send it on for the remaining time.
             # Re-enqueuing keeps ApproximateReceiveCount honest; it only counts real attempts.
+            # (Queue messages are never delayed: publish and schedules refuse a delay with a queue.)
             remaining = math.ceil((envelope.not_before - now_ms) / 1000)
-            if envelope.queue:
-                # FIFO queues have no per-message delay, and re-sending would lose the message's
-                # place in its group: hold it in place instead.
-                self._queue.retry_later(message, delay_seconds=min(remaining, MAX_VISIBILITY_SECONDS))
-                return DeliveryReport(outcome=Outcome.RETRY_SCHEDULED, retried=retried)
             hop = envelope.model_copy(update={"retried_offset": retried})
             self._queue.send(hop, delay_seconds=min(remaining, MAX_SEND_DELAY_SECONDS))
             return DeliveryReport(outcome=Outcome.REQUEUED, retried=retried)
@@ -155,14 +157,13 @@ class DeliverMessage:
         decision = decide(envelope, retried=retried, result=result, now=finished)
 
         active = self._event(envelope, State.ACTIVE, now_ms, retried)
-        if envelope.callback is not None:
-            # QStash calls the callback after every attempt, with that attempt's response.
-            self._publish_callback(envelope, envelope.callback, result, retried, "callback", finished_ms)
-
         if isinstance(decision, Delivered):
             delivered = self._event(envelope, State.DELIVERED, finished_ms, retried, result)
             self._history.record(envelope, [active, delivered])
+            self._callback_after_attempt(envelope, result, retried, finished_ms)
             return DeliveryReport(outcome=Outcome.DELIVERED, retried=retried, result=result)
+        # QStash calls the callback after every attempt, failed ones included.
+        self._callback_after_attempt(envelope, result, retried, finished_ms)
 
         error = self._event(
             envelope,
@@ -213,7 +214,9 @@ class DeliverMessage:
         retried: int,
         events: list[LogEvent],
     ) -> DeliveryReport:
-        dlq_id = new_dlq_id()
+        # Derived from the SQS receipt, so a crash and redelivery re-writes the same entry instead of
+        # creating a second one that could be retried twice.
+        dlq_id = _dlq_id(f"{message.sqs_message_id}/{message.receive_count}")
         now_ms = int(self._clock.now() * 1000)
         # The DLQ entry (API) and the SQS DLQ copy (console redrive) both start with a fresh
         # retry budget: a retry or redrive is a normal delivery again.
@@ -250,6 +253,12 @@ class DeliverMessage:
             )
         return DeliveryReport(outcome=Outcome.DEAD_LETTERED, retried=retried, result=result, reason=reason)
 
+    def _callback_after_attempt(
+        self, envelope: Envelope, result: AttemptResult, retried: int, now_ms: int
+    ) -> None:
+        if envelope.callback is not None:
+            self._publish_callback(envelope, envelope.callback, result, retried, "callback", now_ms)
+
     def _publish_callback(
         self,
         envelope: Envelope,
@@ -260,22 +269,27 @@ class DeliverMessage:
         now_ms: int,
         dlq_id: str | None = None,
     ) -> None:
-        callback = callback_envelope(
-            envelope,
-            spec,
-            result,
-            retried=retried,
-            message_id=self._new_id(),
-            now_ms=now_ms,
-            kind=kind,
-            default_timeout=self._default_timeout,
-            dlq_id=dlq_id,
-        )
-        self._history.message_created(
-            callback,
-            self._event(callback, State.CREATED, now_ms, 0, next_delivery_ms=callback.not_before),
-        )
-        self._queue.send(callback, delay_seconds=min((spec.delay or 0), MAX_SEND_DELAY_SECONDS))
+        # The attempt's outcome is already recorded: failing to publish its callback must not undo
+        # it (a redelivery would call the destination again), so the failure is logged instead.
+        try:
+            callback = callback_envelope(
+                envelope,
+                spec,
+                result,
+                retried=retried,
+                message_id=self._new_id(),
+                now_ms=now_ms,
+                kind=kind,
+                default_timeout=self._default_timeout,
+                dlq_id=dlq_id,
+            )
+            self._history.message_created(
+                callback,
+                self._event(callback, State.CREATED, now_ms, 0, next_delivery_ms=callback.not_before),
+            )
+            self._queue.send(callback, delay_seconds=min((spec.delay or 0), MAX_SEND_DELAY_SECONDS))
+        except Exception:
+            log.exception("could not publish the %s of message %s", kind, envelope.id)
 
     @staticmethod
     def _event(

@@ -62,7 +62,7 @@ class Messages:
         if state in TERMINAL_STATES:
             return 0
         now_ms = int(self._clock.now() * 1000)
-        if not self._history.request_cancel(envelope.id, now_ms):
+        if not self._history.request_cancel(envelope.id, now_ms, envelope.not_before):
             return 0
         self._history.record(
             envelope,

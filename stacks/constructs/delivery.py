@@ -45,19 +45,21 @@ class Delivery(Construct):
         # the visibility the dispatcher set for its backoff), bounded concurrency so a burst of
         # messages cannot exhaust the account's Lambda concurrency or flood destinations.
         common = {
-            "batch_size": settings.batch_size,
             "report_batch_item_failures": True,
             "max_concurrency": settings.max_concurrency,
         }
         self.function.add_event_source(
             event_sources.SqsEventSource(
                 storage.queue,
+                batch_size=settings.batch_size,
                 max_batching_window=Duration.seconds(settings.max_batching_window_seconds),
                 **common,
             )
         )
         # FIFO event sources take no batching window (SQS does not support one for FIFO queues).
-        self.function.add_event_source(event_sources.SqsEventSource(storage.fifo_queue, **common))
+        self.function.add_event_source(
+            event_sources.SqsEventSource(storage.fifo_queue, batch_size=settings.fifo_batch_size, **common)
+        )
 
         # Consuming (receive, delete, change visibility) is granted by the event sources; the
         # dispatcher also sends: re-enqueued hops and callbacks to the queues, dead letters to

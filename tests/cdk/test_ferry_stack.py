@@ -215,9 +215,11 @@ def test_dispatcher_reads_both_queues_with_partial_batch_failures(synth: Synth):
     assert set(mappings) == {queue, fifo}
     for props in mappings.values():
         assert props["FunctionName"] == ref(dispatcher)
-        assert props["BatchSize"] == CONFIG.dispatcher.batch_size
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert props["ScalingConfig"] == {"MaximumConcurrency": CONFIG.dispatcher.max_concurrency}
+    assert mappings[queue]["BatchSize"] == CONFIG.dispatcher.batch_size
+    # One record per FIFO batch: a failed head never makes followers count an undelivered attempt.
+    assert mappings[fifo]["BatchSize"] == CONFIG.dispatcher.fifo_batch_size == 1
     assert mappings[queue]["MaximumBatchingWindowInSeconds"] == CONFIG.dispatcher.max_batching_window_seconds
     # SQS does not support a batching window on FIFO event sources.
     assert "MaximumBatchingWindowInSeconds" not in mappings[fifo]
