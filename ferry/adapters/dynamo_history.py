@@ -18,7 +18,7 @@ import contextlib
 import json
 import secrets
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ferry.domain.envelope import Envelope
@@ -331,6 +331,14 @@ class DynamoHistory:
         item = response.get("Attributes")
         return _plain(item) if item else None
 
+    def restore_dead_letter(self, entry: Mapping[str, Any]) -> None:
+        item = {key: _typed(value) for key, value in entry.items()}
+        # Only if nothing took its place: a concurrent redrive may have written it again meanwhile.
+        with contextlib.suppress(self._ddb.exceptions.ConditionalCheckFailedException):
+            self._ddb.put_item(
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+
     def query_dead_letters(self, query: Query) -> list[dict[str, Any]]:
         if "dlqId" in query.filters:
             found = [e for dlq_id in query.filters["dlqId"] if (e := self.get_dead_letter(dlq_id))]
@@ -340,6 +348,17 @@ class DynamoHistory:
             found = [e for e in found if self._in_range(e, query)]
         found.sort(key=lambda e: (e["time"], e["dlqId"]), reverse=True)
         return found
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    """The inverse of `_plain` for one attribute."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return _n(value)
+    if isinstance(value, list | tuple | set):
+        return {"SS": list(value)}
+    return _s(value)
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:

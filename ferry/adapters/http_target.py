@@ -24,6 +24,27 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
 
 
+class _Deadline(Exception):
+    pass
+
+
+def _read_until(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
+    """Read the response body in chunks against one deadline for the whole attempt: a per-read
+    timeout alone would let a destination that trickles bytes hold the dispatcher indefinitely."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < MAX_RESPONSE_BYTES:
+        if time.monotonic() > deadline:
+            raise _Deadline
+        # read1 returns what one socket read brings; read(n) would block until n bytes arrive.
+        chunk = response.read1(min(65_536, MAX_RESPONSE_BYTES - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 class UrllibTarget:
     def __init__(self, *, allow_private: bool, max_pools: int = 50, resolver: Resolver = resolve) -> None:
         self._allow_private = allow_private
@@ -41,39 +62,50 @@ class UrllibTarget:
                 finished_at_ms=int(time.time() * 1000),
             )
 
+        parts = urlsplit(request.url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        connect_to = host
         if not self._allow_private:
-            parts = urlsplit(request.url)
-            port = parts.port or (443 if parts.scheme == "https" else 80)
             try:
-                addresses = self._resolve(parts.hostname or "", port)
+                addresses = self._resolve(host, port)
             except OSError as exc:
-                return failed(f"cannot resolve {parts.hostname}: {exc}")
-            if any(forbidden_address(a) for a in addresses):
-                return failed(
-                    f"{parts.hostname} resolves to a private address; delivery refused (SSRF protection)"
-                )
+                return failed(f"cannot resolve {host}: {exc}")
+            if not addresses or any(forbidden_address(a) for a in addresses):
+                return failed(f"{host} resolves to a private address; delivery refused (SSRF protection)")
+            # Connect to the address just checked, not to a second resolution of the name, so DNS
+            # cannot swap in an internal address (rebinding). TLS still verifies the host name.
+            connect_to = addresses[0]
 
-        timeout = urllib3.Timeout(
-            total=request.timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, request.timeout_seconds)
-        )
+        timeout = request.timeout_seconds
+        deadline = time.monotonic() + timeout
+        pool_kwargs = {"server_hostname": host, "assert_hostname": host} if parts.scheme == "https" else {}
+        headers = {**request.headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            response = self._pool.request(
+            pool = self._pool.connection_from_host(connect_to, port, parts.scheme, pool_kwargs=pool_kwargs)
+            response = pool.urlopen(
                 request.method,
-                request.url,
+                path,
                 body=request.body if request.method not in ("GET", "HEAD") or request.body else None,
-                headers=request.headers,
-                timeout=timeout,
+                headers=headers,
+                timeout=urllib3.Timeout(
+                    connect=min(CONNECT_TIMEOUT_SECONDS, request.timeout_seconds),
+                    read=request.timeout_seconds,
+                ),
                 redirect=False,
+                retries=False,
+                assert_same_host=False,
                 preload_content=False,
             )
             try:
-                body = response.read(MAX_RESPONSE_BYTES)
+                body = _read_until(response, deadline)
             finally:
                 response.release_conn()
         except urllib3.exceptions.NewConnectionError as exc:
             # (urllib3 derives this from ConnectTimeoutError; a refused connection is not a timeout.)
             return failed(f"connection failed: {exc.__class__.__name__}: {exc}")
-        except urllib3.exceptions.TimeoutError:
+        except (urllib3.exceptions.TimeoutError, _Deadline):
             return failed(f"timed out after {request.timeout_seconds:g}s")
         except urllib3.exceptions.HTTPError as exc:
             return failed(f"connection error: {exc}")

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from ferry.domain.envelope import Envelope
-from ferry.domain.errors import InvalidInput, NotFound
+from ferry.domain.errors import InvalidInput, NotFound, Unavailable
 from ferry.domain.history import LogEvent, State
 from ferry.domain.publish_request import HeaderView, int_header
 from ferry.domain.queries import Query, page
@@ -101,9 +101,14 @@ class DeadLetters:
         if retries is not None:
             update["max_retries"] = retries
         envelope = stored.model_copy(update=update)
-        self._history.message_created(
-            envelope,
-            LogEvent.of(envelope, State.CREATED, now_ms),
-        )
-        self._queue.send(envelope, delay_seconds=0)
+        try:
+            self._history.message_created(envelope, LogEvent.of(envelope, State.CREATED, now_ms))
+            self._queue.send(envelope, delay_seconds=0)
+        except Exception as exc:
+            # The entry was taken to make the retry exactly-once; put it back so a failed enqueue
+            # loses nothing and the caller can simply retry again.
+            self._history.restore_dead_letter(entry)
+            raise Unavailable(
+                f"DLQ entry {dlq_id!r} could not be re-enqueued and is still in the DLQ; retry ({exc})"
+            ) from exc
         return PublishResult(message_id=envelope.id, url=envelope.destination)

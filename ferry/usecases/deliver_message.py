@@ -21,7 +21,7 @@ from ferry.domain.callbacks import callback_envelope
 from ferry.domain.delivery import AttemptResult, Delivered, GiveUp, RetryLater, build_request, decide
 from ferry.domain.envelope import CallbackSpec, Envelope
 from ferry.domain.errors import NotFound
-from ferry.domain.history import LogEvent, State
+from ferry.domain.history import TERMINAL_STATES, LogEvent, State
 from ferry.usecases.ports import (
     Clock,
     DeadLetter,
@@ -143,6 +143,20 @@ class DeliverMessage:
             hop = envelope.model_copy(update={"retried_offset": retried})
             self._queue.send(hop, delay_seconds=min(remaining, MAX_SEND_DELAY_SECONDS))
             return DeliveryReport(outcome=Outcome.REQUEUED, retried=retried)
+
+        if retried > envelope.max_retries:
+            if self._history.state(envelope.id) in TERMINAL_STATES:
+                # The crash came after the outcome was recorded (before SQS deleted the message).
+                return DeliveryReport(outcome=Outcome.DROPPED, retried=retried)
+            # More receives than the retry budget explains: earlier receives ended without an
+            # outcome (the dispatcher crashed or timed out on this message). Dead-letter it here,
+            # with history and failure callback, before SQS's redrive policy moves it silently.
+            unfinished = AttemptResult(status=None, error="no outcome recorded", finished_at_ms=now_ms)
+            reason = (
+                f"the dispatcher did not finish {retried - envelope.max_retries} attempt(s) of this "
+                "message (Lambda crash or timeout); dead-lettered instead of trying again"
+            )
+            return self._dead_letter(message, envelope, reason, unfinished, envelope.max_retries, [])
 
         request = build_request(
             envelope,

@@ -307,6 +307,36 @@ def test_dlq_retry_is_a_new_message_with_a_fresh_budget(stack, target, path, qst
     assert qstash.dlq.list(filter={"url": target.url(path)}).messages == []
 
 
+def test_dlq_retry_that_cannot_be_enqueued_keeps_the_entry_in_the_dlq(stack, target, path, qstash, services):
+    from ferry.adapters.sqs_queue import SqsQueue
+    from ferry.domain.errors import Unavailable
+    from ferry.usecases.dead_letters import DeadLetters
+
+    message_id, dlq_id = _failed_message(qstash, target, path, services, body="keep me")
+    missing = stack.environ["FERRY_QUEUE_URL"] + "-deleted"
+    broken = DeadLetters(
+        history=services.history,
+        queue=SqsQueue(
+            services.sqs,
+            queue_url=missing,
+            queue_dlq_url=missing,
+            fifo_queue_url=missing,
+            fifo_queue_dlq_url=missing,
+        ),
+        clock=services.clock,
+        max_retries=3,
+    )
+    with pytest.raises(Unavailable, match="still in the DLQ"):
+        broken.retry(dlq_id)
+    assert qstash.dlq.get(dlq_id).message_id == message_id
+
+    # The entry is intact: a retry through the API now delivers it.
+    target.always(path, Reply(200))
+    code, body = call(stack, "POST", f"/v2/dlq/retry?dlqIds={dlq_id}")
+    assert code == 201 and len(body["responses"]) == 1
+    assert target.wait_for(path, count=2)[-1].body == b"keep me"
+
+
 def test_console_redrive_of_the_sqs_dlq_is_a_normal_delivery(stack, target, path, qstash, services):
     """The AWS console's "Start DLQ redrive" (StartMessageMoveTask) moves the SQS DLQ message, body and
     attributes unchanged, back to the source queue. moto has no StartMessageMoveTask, so this test

@@ -317,3 +317,67 @@ def test_a_batch_whose_every_record_awaits_a_retry_reports_them_without_an_invoc
     assert len(target.requests_to(path)) == len(got)
     for message in got:
         sqs.delete_message(QueueUrl=side_queue, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _unfinished_receive(stack, services, envelope, receive_count: int):
+    """The dispatcher's use case on a receive whose earlier receives ended without an outcome (what
+    SQS shows after a Lambda crash or timeout: a higher ApproximateReceiveCount, no history)."""
+    from ferry.usecases.ports import QueuedMessage
+
+    return services.deliver(
+        QueuedMessage(
+            envelope=envelope,
+            receive_count=receive_count,
+            receipt_handle="unused",
+            queue_url=stack.environ["FERRY_QUEUE_URL"],
+            sqs_message_id=f"sqs-{envelope.id}",
+        )
+    )
+
+
+def _created(services, target, path, suffix: str):
+    from ferry.domain.envelope import Envelope
+    from ferry.domain.history import LogEvent, State
+
+    now_ms = int(services.clock.now() * 1000)
+    envelope = Envelope(
+        id=f"msg_{path.strip('/')[-40:]}_{suffix}",
+        destination=target.url(path),
+        body="crash victim",
+        created_at=now_ms,
+        not_before=now_ms,
+        max_retries=1,
+        timeout=5,
+    )
+    services.history.message_created(envelope, LogEvent.of(envelope, State.CREATED, now_ms))
+    return envelope, now_ms
+
+
+def test_message_whose_attempts_keep_crashing_the_dispatcher_is_dead_lettered_with_reason(
+    stack, target, path, qstash, services
+):
+    from ferry.usecases.deliver_message import Outcome
+
+    envelope, _ = _created(services, target, path, "a")
+    # Budget: 2 attempts. The third receive means one receive never finished.
+    report = _unfinished_receive(stack, services, envelope, receive_count=3)
+
+    assert report.outcome is Outcome.DEAD_LETTERED
+    [failed] = [e for e in services.history.events(envelope.id) if e["state"] == "FAILED"]
+    assert "did not finish 1 attempt(s)" in failed["error"]
+    assert qstash.dlq.get(failed["dlqId"]).message_id == envelope.id
+    assert target.requests_to(path) == [], "no further attempt after crashes exhausted the budget"
+
+
+def test_message_redelivered_after_its_outcome_was_recorded_is_not_dead_lettered(
+    stack, target, path, qstash, services
+):
+    from ferry.domain.history import LogEvent, State
+    from ferry.usecases.deliver_message import Outcome
+
+    envelope, now_ms = _created(services, target, path, "b")
+    services.history.record(envelope, [LogEvent.of(envelope, State.DELIVERED, now_ms + 1, retried=1)])
+    report = _unfinished_receive(stack, services, envelope, receive_count=3)
+
+    assert report.outcome is Outcome.DROPPED
+    assert states(services, envelope.id) == ["CREATED", "DELIVERED"]
