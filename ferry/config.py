@@ -110,6 +110,9 @@ class FerryConfig:
     dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
     publish_memory_mb: int = 256
     publish_timeout_seconds: int = 29
+    # Bulk cancel / DLQ retry / DLQ delete stop starting new items after this long, so the answer
+    # beats API Gateway's 30 s timeout; the response then says "incomplete" and a repeat continues.
+    bulk_budget_seconds: int = 20
     # How long message history (logs) is kept; DynamoDB TTL deletes it afterwards.
     history_retention_days: int = 7
     queue_retention_days: int = 14

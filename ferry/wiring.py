@@ -146,7 +146,11 @@ class Services:
     def messages(self):
         from ferry.usecases.messages import Messages
 
-        return Messages(history=self.history, clock=self.clock)
+        return Messages(
+            history=self.history,
+            clock=self.clock,
+            bulk_budget_seconds=self.settings.config.bulk_budget_seconds,
+        )
 
     @cached_property
     def url_groups(self):
@@ -189,6 +193,7 @@ class Services:
             queue=self.queue,
             clock=self.clock,
             max_retries=self.settings.config.limits.max_retries,
+            bulk_budget_seconds=self.settings.config.bulk_budget_seconds,
         )
 
 

@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from ferry.api import shapes
 from ferry.api.http import json_body, json_response, query_params
+from ferry.api.shapes import bulk_body
 from ferry.domain.errors import InvalidInput
 from ferry.domain.queries import Query
 from ferry.wiring import services
@@ -51,7 +52,8 @@ def delete_dlq(dlq_id: str) -> Response:
 def delete_many_dlq() -> Response:
     ids, query = _selection()
     dead_letters = services().dead_letters
-    return json_response({"deleted": dead_letters.delete_many(dead_letters.select(ids=ids, query=query))})
+    run = dead_letters.delete_many(dead_letters.select(ids=ids, query=query))
+    return json_response(bulk_body({"deleted": len(run.results)}, run))
 
 
 @router.post("/v2/dlq/retry")
@@ -59,10 +61,8 @@ def retry_many_dlq() -> Response:
     ids, query = _selection()
     dead_letters = services().dead_letters
     headers = router.current_event.headers
-    responses = [
-        r.to_body() for r in dead_letters.retry_many(dead_letters.select(ids=ids, query=query), headers)
-    ]
-    return json_response({"responses": responses}, status=201)
+    run = dead_letters.retry_many(dead_letters.select(ids=ids, query=query), headers)
+    return json_response(bulk_body({"responses": [r.to_body() for r in run.results]}, run), status=201)
 
 
 @router.post("/v2/dlq/retry/<dlq_id>")

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from ferry.api import shapes
 from ferry.api.http import json_body, json_response, query_params, raw_body, request_headers
+from ferry.api.shapes import bulk_body
 from ferry.domain.destination import destination_from_path, is_url
 from ferry.domain.errors import FerryError, InvalidInput
 from ferry.domain.publish_request import QUEUE_NAME
@@ -129,4 +130,5 @@ def cancel_messages() -> Response:
     ids = list(body.get("messageIds") or [])
     ids += [i for i in params.get("messageIds", "").split(",") if i]
     query = Query.parse({k: v for k, v in params.items() if k != "messageIds"})
-    return json_response({"cancelled": services().messages.cancel_many(ids=ids, query=query)})
+    run = services().messages.cancel_many(ids=ids, query=query)
+    return json_response(bulk_body({"cancelled": sum(run.results)}, run))

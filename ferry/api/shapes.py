@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from ferry.domain.envelope import Envelope
+from ferry.usecases.bulk import BulkResult
 
 
 def _redacted(value: str | bytes) -> str:
@@ -124,3 +125,9 @@ def dlq_message(item: dict[str, Any]) -> dict[str, Any]:
         except UnicodeDecodeError:
             body["responseBodyBase64"] = item["responseBody"]
     return body
+
+
+def bulk_body(body: dict[str, Any], run: BulkResult[Any]) -> dict[str, Any]:
+    """A bulk answer: QStash's body, plus `"incomplete": true` when the time budget stopped it
+    (repeating the same request continues; the SDKs ignore the extra key)."""
+    return {**body, "incomplete": True} if not run.complete else body

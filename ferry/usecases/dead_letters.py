@@ -11,6 +11,7 @@ from ferry.domain.errors import InvalidInput, NotFound, Unavailable
 from ferry.domain.history import LogEvent, State
 from ferry.domain.publish_request import HeaderView, int_header
 from ferry.domain.queries import Query, page
+from ferry.usecases.bulk import BulkResult, run_bulk
 from ferry.usecases.ports import Clock, History, MessageQueue
 from ferry.usecases.publish_message import PublishResult, new_message_id
 
@@ -27,7 +28,9 @@ class DeadLetters:
         clock: Clock,
         max_retries: int,
         new_id: Callable[[], str] = new_message_id,
+        bulk_budget_seconds: float = 20.0,
     ) -> None:
+        self._bulk_budget = bulk_budget_seconds
         self._history = history
         self._queue = queue
         self._clock = clock
@@ -64,18 +67,24 @@ class DeadLetters:
 
     def retry_many(
         self, ids: Iterable[str], overrides: Mapping[str, str] | None = None
-    ) -> list[PublishResult]:
+    ) -> BulkResult[PublishResult]:
         """Retry each entry still in the DLQ; ids already retried, deleted or unknown are skipped."""
-        results = []
-        for dlq_id in ids:
-            try:
-                results.append(self.retry(dlq_id, overrides))
-            except NotFound:
-                continue
-        return results
 
-    def delete_many(self, ids: Iterable[str]) -> int:
-        return sum(1 for dlq_id in ids if self._history.take_dead_letter(dlq_id) is not None)
+        def retry_known(dlq_id: str) -> PublishResult | None:
+            try:
+                return self.retry(dlq_id, overrides)
+            except NotFound:
+                return None
+
+        run = run_bulk(ids, retry_known, clock=self._clock, budget_seconds=self._bulk_budget)
+        return BulkResult(results=[r for r in run.results if r is not None], complete=run.complete)
+
+    def delete_many(self, ids: Iterable[str]) -> BulkResult[bool]:
+        def delete_known(dlq_id: str) -> bool:
+            return self._history.take_dead_letter(dlq_id) is not None
+
+        run = run_bulk(ids, delete_known, clock=self._clock, budget_seconds=self._bulk_budget)
+        return BulkResult(results=[r for r in run.results if r], complete=run.complete)
 
     def retry(self, dlq_id: str, overrides: Mapping[str, str] | None = None) -> PublishResult:
         if self.get(dlq_id).get("bodyStored") is False:

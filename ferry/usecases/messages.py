@@ -8,6 +8,7 @@ from ferry.domain.envelope import Envelope
 from ferry.domain.errors import NotFound
 from ferry.domain.history import TERMINAL_STATES, LogEvent, State
 from ferry.domain.queries import Query
+from ferry.usecases.bulk import BulkResult, run_bulk
 from ferry.usecases.ports import Clock, History
 
 # Upper bound of messages one bulk cancel looks at (a guard, not a product limit).
@@ -15,9 +16,10 @@ MAX_BULK = 10_000
 
 
 class Messages:
-    def __init__(self, *, history: History, clock: Clock) -> None:
+    def __init__(self, *, history: History, clock: Clock, bulk_budget_seconds: float = 20.0) -> None:
         self._history = history
         self._clock = clock
+        self._bulk_budget = bulk_budget_seconds
 
     def get(self, message_id: str) -> tuple[Envelope, str | None]:
         envelope = self._history.get_envelope(message_id)
@@ -32,30 +34,25 @@ class Messages:
             raise NotFound(f"message {message_id!r} not found (unknown id, or past its retention)")
         return self._cancel(envelope)
 
-    def cancel_many(self, *, ids: Iterable[str] = (), query: Query | None = None) -> int:
-        ids = list(ids)
-        if ids:
-            envelopes = [e for e in (self._history.get_envelope(i) for i in ids) if e is not None]
-        else:
-            envelopes = list(self._candidates(query or Query()))
-        return sum(self._cancel(e) for e in envelopes)
+    def cancel_many(self, *, ids: Iterable[str] = (), query: Query | None = None) -> BulkResult[int]:
+        """Cancel the messages named, or every not-yet-finished one matching the filters; each
+        result is 1 for a cancel requested, 0 for a message already finished or unknown."""
+        ids = list(ids) or self._candidate_ids(query or Query())
+        return run_bulk(ids, self._cancel_id, clock=self._clock, budget_seconds=self._bulk_budget)
 
-    def _candidates(self, query: Query) -> Iterable[Envelope]:
+    def _candidate_ids(self, query: Query) -> list[str]:
         created_only = Query(
             filters={**query.filters, "state": ("CREATED",)},
             from_ms=query.from_ms,
             to_ms=query.to_ms,
             count=MAX_BULK,
         )
-        seen: set[str] = set()
-        for event in self._history.query_events(created_only)[:MAX_BULK]:
-            message_id = event["messageId"]
-            if message_id in seen:
-                continue
-            seen.add(message_id)
-            envelope = self._history.get_envelope(message_id)
-            if envelope is not None:
-                yield envelope
+        events = self._history.query_events(created_only)[:MAX_BULK]
+        return list(dict.fromkeys(event["messageId"] for event in events))
+
+    def _cancel_id(self, message_id: str) -> int:
+        envelope = self._history.get_envelope(message_id)
+        return 0 if envelope is None else self._cancel(envelope)
 
     def _cancel(self, envelope: Envelope) -> int:
         state = self._history.state(envelope.id)

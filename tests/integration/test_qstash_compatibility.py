@@ -173,6 +173,24 @@ def test_cancel_many_and_cancel_of_unknown_id(stack, target, path, qstash, servi
     assert code == 404 and "not found" in body["error"]
 
 
+def test_bulk_cancel_stopped_by_its_time_budget_says_incomplete_and_a_repeat_finishes(
+    stack, target, path, qstash, services
+):
+    from ferry.api.shapes import bulk_body
+    from ferry.usecases.messages import Messages
+
+    ids = [qstash.message.publish(url=target.url(path), body=str(i), delay="5s").message_id for i in range(3)]
+    out_of_time = Messages(history=services.history, clock=services.clock, bulk_budget_seconds=0)
+    run = out_of_time.cancel_many(ids=ids)
+    assert bulk_body({"cancelled": sum(run.results)}, run) == {"cancelled": 0, "incomplete": True}
+
+    run = services.messages.cancel_many(ids=ids)
+    assert bulk_body({"cancelled": sum(run.results)}, run) == {"cancelled": 3}
+    for message_id in ids:
+        wait_until(lambda m=message_id: "CANCELED" in states(services, m), timeout=20, what="CANCELED")
+    assert target.requests_to(path) == []
+
+
 def test_cancel_all_cancels_pending_messages(stack, target, path, qstash, services):
     ids = [qstash.message.publish(url=target.url(path), body=str(i), delay="4s").message_id for i in range(2)]
     assert qstash.message.cancel_all() >= 2
