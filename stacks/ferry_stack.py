@@ -6,6 +6,7 @@ Schedules  EventBridge Scheduler groups, the role it assumes, its target DLQ
 FerryLayer the Lambda layer and the settings every function shares
 Delivery   the dispatcher Lambda on both queues
 Api        the HTTP API and the API Lambda
+Monitoring alarms on DLQs, dispatcher crashes and API 5xx, to one SNS topic
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ferry.config import DEFAULT_CONFIG, Env, FerryConfig, RuntimeSettings
 from stacks.constructs.api import Api
 from stacks.constructs.delivery import Delivery
 from stacks.constructs.layer import FerryLayer
+from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.schedules import Schedules
 from stacks.constructs.secrets import Secrets
 from stacks.constructs.storage import Storage
@@ -60,6 +62,18 @@ class FerryStack(Stack):
             secrets=self.secrets,
             schedules=self.schedules,
             environment=environment,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            dead_letter_queues={
+                "MessagesDlq": self.storage.queue_dlq,
+                "FifoMessagesDlq": self.storage.fifo_queue_dlq,
+                "SchedulerDlq": self.schedules.dlq,
+            },
+            dispatcher=self.delivery.function,
+            http_api=self.api.http_api,
+            alarm_email=self.node.try_get_context("alarmEmail"),
         )
 
         self._outputs()
@@ -112,6 +126,10 @@ class FerryStack(Stack):
                 "Sends EventBridge Scheduler gave up on (schedule firings, long delays)",
             ),
             "TableName": (storage.table.table_name, "DynamoDB table: message history, logs, DLQ entries"),
+            "AlarmTopicArn": (
+                self.monitoring.topic.topic_arn,
+                "SNS topic of Ferry's alarms (DLQ not empty, dispatcher crashes, API 5xx): subscribe to it",
+            ),
         }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

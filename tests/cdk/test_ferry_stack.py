@@ -578,3 +578,54 @@ def test_cfn_lint_passes_on_synthesized_template(synth: Synth, tmp_path: Path):
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alarms_on_every_dlq_dispatcher_crashes_and_api_errors_notify_one_topic(synth: Synth):
+    topic = logical_id(synth, "AWS::SNS::Topic", "MonitoringAlarmTopic")
+    alarms = {
+        key: resource["Properties"]
+        for key, resource in synth.resources.items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    watched_queues = {
+        dimension["Value"]["Fn::GetAtt"][0]
+        for alarm in alarms.values()
+        if alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        for dimension in alarm["Dimensions"]
+    }
+    assert watched_queues == {
+        queue_id(synth, NAMES.queue_dlq),
+        queue_id(synth, NAMES.fifo_queue_dlq),
+        queue_id(synth, NAMES.scheduler_dlq),
+    }
+    metrics = {(alarm["Namespace"], alarm["MetricName"]) for alarm in alarms.values()}
+    assert {("AWS/Lambda", "Errors"), ("AWS/ApiGateway", "5xx")} <= metrics
+    dispatcher = logical_id(synth, "AWS::Lambda::Function", "DeliveryFunction")
+    [errors] = [a for a in alarms.values() if a["MetricName"] == "Errors"]
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": ref(dispatcher)}]
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [ref(topic)]
+        assert alarm["Threshold"] == 1 and alarm["TreatMissingData"] == "notBreaching"
+    assert synth.template_json["Outputs"]["AlarmTopicArn"]["Value"] == ref(topic)
+
+
+def test_alarm_topic_refuses_publishing_without_tls(synth: Synth):
+    topic = logical_id(synth, "AWS::SNS::Topic", "MonitoringAlarmTopic")
+    [policy] = [
+        r["Properties"]["PolicyDocument"]
+        for r in synth.resources.values()
+        if r["Type"] == "AWS::SNS::TopicPolicy" and r["Properties"]["Topics"] == [ref(topic)]
+    ]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in policy["Statement"]
+    )
+
+
+def test_alarm_email_from_context_subscribes_to_the_topic():
+    from app import build_app
+
+    _, stack = build_app(context={"aws:cdk:bundling-stacks": [], "alarmEmail": "ops@example.com"})
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
