@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from ferry.domain.limits import Limits
+
+__all__ = ["DEFAULT_CONFIG", "DispatcherSettings", "Env", "FerryConfig", "Limits", "Names", "RuntimeSettings"]
+
 
 @dataclass(frozen=True)
 class Names:
@@ -62,27 +66,6 @@ class Names:
     def scheduler_dlq(self) -> str:
         """Standard SQS queue for the sends EventBridge Scheduler gave up on (its target DLQ)."""
         return f"{self.prefix}-scheduler-dlq"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Limits a publisher can hit; each one maps to a clear 4xx at the API."""
-
-    # SQS carries at most 1 MiB per message. The envelope adds headers and metadata, and a
-    # non-UTF-8 body is base64-encoded (4/3), so the raw body limit leaves room for both.
-    max_body_bytes: int = 750_000
-    # SQS per-message DelaySeconds ceiling; longer delays need another hop (messages-API issue).
-    max_sqs_delay_seconds: int = 900
-    # Longer delays travel as one-time EventBridge Scheduler schedules; QStash's pay-as-you-go cap.
-    max_delay_seconds: int = 365 * 86_400
-    default_retries: int = 3
-    max_retries: int = 20
-    # Per-attempt HTTP timeout: default and ceiling. Bounded by the dispatcher Lambda timeout.
-    default_timeout_seconds: int = 300
-    max_timeout_seconds: int = 300
-    jwt_lifetime_seconds: int = 300
-    dedup_window_seconds: int = 600
-    max_label_length: int = 256
 
 
 @dataclass(frozen=True)

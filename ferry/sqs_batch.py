@@ -63,21 +63,35 @@ def _deliver_record(record: SQSRecord) -> DeliveryReport:
         sqs_message_id=record.message_id,
     )
     report = svc.deliver(message)
-    logger.info(
-        "delivery attempt",
-        extra={
-            "message_id": message.envelope.id,
-            "outcome": str(report.outcome),
-            "retried": report.retried,
-            "status": report.result.status if report.result else None,
-            "reason": report.reason,
-        },
-    )
+    fields: dict[str, Any] = {
+        "message_id": message.envelope.id,
+        "outcome": str(report.outcome),
+        "retried": report.retried,
+        "status": report.result.status if report.result else None,
+        "reason": report.reason,
+    }
+    if svc.settings.log_bodies:
+        fields.update(logged_bodies(message.envelope, report))
+    logger.info("delivery attempt", extra=fields)
     with _outcomes_lock:
         _outcomes[str(report.outcome)] += 1
     if report.outcome is Outcome.RETRY_SCHEDULED:
         raise RetryScheduled(message.envelope.id)
     return report
+
+
+LOGGED_BODY_BYTES = 1_024
+
+
+def logged_bodies(envelope: Envelope, report: DeliveryReport) -> dict[str, str]:
+    """Opt-in (FERRY_LOG_BODIES=true) debugging aid: the first KB of the message body and of the
+    destination's answer. A body the publisher redacted (Upstash-Redact-Fields) is never logged."""
+    if envelope.redact is not None and envelope.redact.body:
+        return {"body": "REDACTED"}
+    fields = {"body": envelope.body_bytes()[:LOGGED_BODY_BYTES].decode("utf-8", "replace")}
+    if report.result is not None:
+        fields["response_body"] = report.result.body[:LOGGED_BODY_BYTES].decode("utf-8", "replace")
+    return fields
 
 
 async def _deliver_record_async(record: SQSRecord) -> DeliveryReport:

@@ -12,12 +12,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ferry.config import Limits
 from ferry.domain.backoff import RetryDelayExpression
 from ferry.domain.destination import check_destination
 from ferry.domain.durations import parse_duration
 from ferry.domain.envelope import CallbackSpec, Envelope, FlowControl, RedactSpec
 from ferry.domain.errors import InvalidInput, PayloadTooLarge
+from ferry.domain.limits import Limits
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Queue names become SQS MessageGroupIds (at most 128 characters); QStash allows these characters.

@@ -6,10 +6,10 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ferry.config import Limits
 from ferry.domain.envelope import Envelope
 from ferry.domain.errors import InvalidInput, Unavailable
 from ferry.domain.history import LogEvent, State
+from ferry.domain.limits import Limits
 from ferry.domain.publish_request import parse_publish
 from ferry.usecases.ports import Clock, DedupStore, DelayedDelivery, GroupEndpoints, History, MessageQueue
 

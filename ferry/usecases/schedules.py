@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ferry.config import Limits
 from ferry.domain.cron import AwsSchedule, parse_cron, to_aws
 from ferry.domain.destination import is_url
 from ferry.domain.envelope import Envelope
 from ferry.domain.errors import InvalidInput, NotFound, PayloadTooLarge
+from ferry.domain.limits import Limits
 from ferry.domain.publish_request import QUEUE_NAME, HeaderView, parse_publish
 from ferry.domain.url_groups import check_group_name
 from ferry.usecases.ports import Clock

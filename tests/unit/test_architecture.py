@@ -47,3 +47,16 @@ def test_lambda_handlers_are_thin_re_exports():
         ]
         assert len(code_lines) <= 10, f"{path} should only adapt the event, not hold logic"
         assert "ferry.handlers" in path.read_text()
+
+
+def test_domain_imports_only_the_domain_and_the_standard_library():
+    allowed_third_party = {"pydantic", "croniter", "dateutil"}
+    for path in (ROOT / "ferry/domain").glob("*.py"):
+        for module in imported_modules(path):
+            top = module.split(".")[0]
+            if top == "ferry":
+                assert module.startswith("ferry.domain"), f"{path.relative_to(ROOT)} imports {module}"
+            else:
+                assert top in sys.stdlib_module_names or top in allowed_third_party, (
+                    f"{path.relative_to(ROOT)} imports {module}"
+                )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ferry.config import Limits
 from ferry.domain.errors import InvalidInput, PayloadTooLarge
+from ferry.domain.limits import Limits
 from ferry.domain.publish_request import canonical_header, parse_publish
 
 NOW_MS = 1_800_000_000_000

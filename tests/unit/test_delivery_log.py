@@ -1,0 +1,39 @@
+"""What the dispatcher's log line may contain: bodies only when the operator opts in, never a
+body the publisher redacted."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ferry.config import RuntimeSettings
+from ferry.domain.delivery import AttemptResult
+from ferry.domain.envelope import Envelope, RedactSpec
+from ferry.sqs_batch import logged_bodies
+from ferry.usecases.deliver_message import DeliveryReport, Outcome
+
+
+def envelope(**extra) -> Envelope:
+    return Envelope(
+        id="msg_1", destination="https://example.com", body="secret order 42", created_at=0,
+        not_before=0, max_retries=3, timeout=30, **extra,
+    )  # fmt: skip
+
+
+REPORT = DeliveryReport(
+    outcome=Outcome.DELIVERED, retried=0, result=AttemptResult(status=200, body=b"ok" + b"x" * 5000)
+)
+
+
+def test_message_bodies_are_not_logged_by_default():
+    defaults = {f.name: f.default for f in dataclasses.fields(RuntimeSettings)}
+    assert defaults["log_bodies"] is False
+
+
+def test_opted_in_log_holds_the_first_kilobyte_of_both_bodies():
+    fields = logged_bodies(envelope(), REPORT)
+    assert fields["body"] == "secret order 42"
+    assert fields["response_body"].startswith("ok") and len(fields["response_body"]) == 1024
+
+
+def test_a_redacted_body_is_never_logged():
+    assert logged_bodies(envelope(redact=RedactSpec(body=True)), REPORT) == {"body": "REDACTED"}
