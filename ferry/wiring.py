@@ -192,7 +192,8 @@ class Services:
             history=self.history,
             queue=self.queue,
             clock=self.clock,
-            max_retries=self.settings.config.limits.max_retries,
+            limits=self.settings.config.limits,
+            allow_private=self.settings.allow_private_destinations,
             bulk_budget_seconds=self.settings.config.bulk_budget_seconds,
         )
 

@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ferry.domain.backoff import RetryDelayExpression
 from ferry.domain.destination import check_destination
@@ -175,11 +176,18 @@ def _forwarded_headers(h: HeaderView) -> dict[str, str]:
             if lower in _NOT_FORWARDED or lower.startswith(("upstash-", "x-amzn-", "x-forwarded-")):
                 continue
             out[canonical_header(name)] = value
-    for name, value in h.with_prefix("Upstash-Forward-"):
-        # Transport headers would let a publisher desync pooled connections (request smuggling).
-        if name.lower() not in _NOT_FORWARDED - {"authorization"}:
-            out[canonical_header(name)] = value
+    out.update(_explicitly_forwarded(h))
     return out
+
+
+def _explicitly_forwarded(h: HeaderView) -> dict[str, str]:
+    """`Upstash-Forward-<Name>` headers, prefix stripped. Transport headers would let a publisher
+    desync pooled connections (request smuggling), so they are never forwarded."""
+    return {
+        canonical_header(name): value
+        for name, value in h.with_prefix("Upstash-Forward-")
+        if name.lower() not in _NOT_FORWARDED - {"authorization"}
+    }
 
 
 def _method(h: HeaderView, name: str) -> str:
@@ -370,3 +378,48 @@ def _content_hash(destination: str, body: bytes, forwarded: Mapping[str, str]) -
     digest.update(b"\0")
     digest.update(body)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class RetryOverrides:
+    """What the publish headers on a DLQ retry request change in the stored message."""
+
+    updates: dict[str, Any]
+    delay_seconds: int = 0
+
+
+def parse_retry_overrides(
+    headers: Mapping[str, str], *, stored: Envelope, now_ms: int, limits: Limits, allow_private: bool
+) -> RetryOverrides:
+    """Only the publish headers present on the request override; the rest stays as stored. Each is
+    validated exactly as on publish, so a bad override is a 400 naming the header."""
+    h = HeaderView(headers)
+    updates: dict[str, Any] = {}
+    retries = int_header(h, "Upstash-Retries", 0, limits.max_retries)
+    if retries is not None:
+        updates["max_retries"] = retries
+    if retry_delay := h.get("Upstash-Retry-Delay"):
+        RetryDelayExpression.parse(retry_delay, field="Upstash-Retry-Delay")
+        updates["retry_delay"] = retry_delay
+    if timeout := _timeout(h, "Upstash-Timeout", limits):
+        updates["timeout"] = timeout
+    if h.get("Upstash-Method"):
+        updates["method"] = _method(h, "Upstash-Method")
+    for prefix, attribute in (
+        ("Upstash-Callback", "callback"),
+        ("Upstash-Failure-Callback", "failure_callback"),
+    ):
+        if callback := _callback(h, prefix, limits, allow_private):
+            updates[attribute] = callback
+    if labels := _labels(h):
+        updates["labels"] = labels
+    if forwarded := _explicitly_forwarded(h):
+        updates["headers"] = {**stored.headers, **forwarded}
+    delay = _delay_seconds(h, now_ms, limits)
+    if delay and stored.queue:
+        raise InvalidInput(
+            "Upstash-Delay / Upstash-Not-Before cannot delay the retry of a queue's message: queues "
+            "deliver in order, one message at a time",
+            field="Upstash-Delay",
+        )
+    return RetryOverrides(updates=updates, delay_seconds=delay)

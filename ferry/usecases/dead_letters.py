@@ -9,7 +9,8 @@ from typing import Any
 from ferry.domain.envelope import Envelope
 from ferry.domain.errors import InvalidInput, NotFound, Unavailable
 from ferry.domain.history import LogEvent, State
-from ferry.domain.publish_request import HeaderView, int_header
+from ferry.domain.limits import Limits
+from ferry.domain.publish_request import parse_retry_overrides
 from ferry.domain.queries import Query, page
 from ferry.usecases.bulk import BulkResult, run_bulk
 from ferry.usecases.ports import Clock, History, MessageQueue
@@ -26,7 +27,8 @@ class DeadLetters:
         history: History,
         queue: MessageQueue,
         clock: Clock,
-        max_retries: int,
+        limits: Limits,
+        allow_private: bool,
         new_id: Callable[[], str] = new_message_id,
         bulk_budget_seconds: float = 20.0,
     ) -> None:
@@ -34,7 +36,8 @@ class DeadLetters:
         self._history = history
         self._queue = queue
         self._clock = clock
-        self._max_retries = max_retries
+        self._limits = limits
+        self._allow_private = allow_private
         self._new_id = new_id
 
     def list(self, query: Query) -> tuple[list[dict[str, Any]], str | None]:
@@ -93,26 +96,38 @@ class DeadLetters:
                 "SQS dead-letter queue instead (AWS console: Start DLQ redrive; see docs/dlq.md)",
                 field="dlqId",
             )
+        stored = Envelope.from_json(self.get(dlq_id)["envelope"])
+        now_ms = int(self._clock.now() * 1000)
+        # Publish configuration headers on the retry request override the stored ones; checked
+        # before the entry is taken, so a bad header (400) leaves it in the DLQ.
+        changes = parse_retry_overrides(
+            overrides or {},
+            stored=stored,
+            now_ms=now_ms,
+            limits=self._limits,
+            allow_private=self._allow_private,
+        )
         entry = self._history.take_dead_letter(dlq_id)
         if entry is None:
             raise NotFound(f"DLQ entry {dlq_id!r} not found (unknown id, already retried or deleted)")
-        stored = Envelope.from_json(entry["envelope"])
-        now_ms = int(self._clock.now() * 1000)
-        update: dict[str, Any] = {
-            "id": self._new_id(),
-            "created_at": now_ms,
-            "not_before": now_ms,
-            "retried_offset": 0,
-            "dlq_id": None,
-        }
-        # Publish configuration headers on the retry request override the stored ones.
-        retries = int_header(HeaderView(overrides or {}), "Upstash-Retries", 0, self._max_retries)
-        if retries is not None:
-            update["max_retries"] = retries
-        envelope = stored.model_copy(update=update)
+        envelope = stored.model_copy(
+            update={
+                **changes.updates,
+                "id": self._new_id(),
+                "created_at": now_ms,
+                "not_before": now_ms + changes.delay_seconds * 1000,
+                "retried_offset": 0,
+                "dlq_id": None,
+            }
+        )
         try:
-            self._history.message_created(envelope, LogEvent.of(envelope, State.CREATED, now_ms))
-            self._queue.send(envelope, delay_seconds=0)
+            self._history.message_created(
+                envelope, LogEvent.of(envelope, State.CREATED, now_ms, next_delivery_ms=envelope.not_before)
+            )
+            # Beyond SQS's 15 minutes the dispatcher re-enqueues until `not_before` (delay hops).
+            self._queue.send(
+                envelope, delay_seconds=min(changes.delay_seconds, self._limits.max_sqs_delay_seconds)
+            )
         except Exception as exc:
             # The entry was taken to make the retry exactly-once; put it back so a failed enqueue
             # loses nothing and the caller can simply retry again.

@@ -325,6 +325,42 @@ def test_dlq_retry_is_a_new_message_with_a_fresh_budget(stack, target, path, qst
     assert qstash.dlq.list(filter={"url": target.url(path)}).messages == []
 
 
+def test_dlq_retry_headers_override_the_stored_publish_configuration(stack, target, path, qstash, services):
+    _, dlq_id = _failed_message(qstash, target, path, services, body="configured")
+    target.always(path, Reply(503))
+    code, body = call(
+        stack,
+        "POST",
+        f"/v2/dlq/retry/{dlq_id}",
+        headers={
+            "Upstash-Retries": "0",
+            "Upstash-Method": "PUT",
+            "Upstash-Forward-X-Run": "second",
+            "Upstash-Delay": "1s",
+            "Upstash-Label": "rerun",
+        },
+    )
+    assert code == 201, body
+    retried = body["messageId"]
+    failed = wait_until(
+        lambda: [e for e in services.history.events(retried) if e["state"] == "FAILED"], what="FAILED again"
+    )
+    attempts = target.requests_to(path)[1:]
+    assert len(attempts) == 1, "Upstash-Retries: 0 on the retry request means one attempt"
+    assert attempts[0].method == "PUT" and attempts[0].header("X-Run") == "second"
+    assert attempts[0].body == b"configured"
+    created = services.history.events(retried)[0]
+    assert created["nextDeliveryTime"] >= created["time"] + 1000, "Upstash-Delay: 1s"
+    assert qstash.dlq.get(failed[0]["dlqId"]).label == "rerun"
+
+
+def test_dlq_retry_with_a_bad_override_is_refused_and_keeps_the_entry(stack, target, path, qstash, services):
+    message_id, dlq_id = _failed_message(qstash, target, path, services, body="keep")
+    code, body = call(stack, "POST", f"/v2/dlq/retry/{dlq_id}", headers={"Upstash-Retries": "many"})
+    assert code == 400 and "Upstash-Retries" in body["error"]
+    assert qstash.dlq.get(dlq_id).message_id == message_id
+
+
 def test_dlq_retry_that_cannot_be_enqueued_keeps_the_entry_in_the_dlq(stack, target, path, qstash, services):
     from ferry.adapters.sqs_queue import SqsQueue
     from ferry.domain.errors import Unavailable
@@ -342,7 +378,8 @@ def test_dlq_retry_that_cannot_be_enqueued_keeps_the_entry_in_the_dlq(stack, tar
             fifo_queue_dlq_url=missing,
         ),
         clock=services.clock,
-        max_retries=3,
+        limits=services.settings.config.limits,
+        allow_private=True,
     )
     with pytest.raises(Unavailable, match="still in the DLQ"):
         broken.retry(dlq_id)

@@ -136,3 +136,64 @@ def test_body_over_the_limit_is_refused_with_the_limit():
 
 def test_canonical_header_names():
     assert canonical_header("x-api-KEY") == "X-Api-Key"
+
+
+# --- overrides on a DLQ retry ---------------------------------------------------------------------
+
+
+def overrides(headers, stored=None):
+    from ferry.domain.publish_request import parse_retry_overrides
+
+    stored = stored or parse({"Upstash-Forward-X-Keep": "1", "Upstash-Retries": "5"}).envelope
+    return parse_retry_overrides(headers, stored=stored, now_ms=NOW_MS, limits=LIMITS, allow_private=False)
+
+
+def test_retry_without_publish_headers_changes_nothing():
+    result = overrides({"Authorization": "Bearer t", "Content-Type": "application/json"})
+    assert result.updates == {} and result.delay_seconds == 0
+
+
+def test_retry_headers_override_only_what_they_name():
+    result = overrides(
+        {
+            "Upstash-Retries": "0",
+            "Upstash-Retry-Delay": "1000 * retried",
+            "Upstash-Timeout": "10s",
+            "Upstash-Method": "put",
+            "Upstash-Forward-X-New": "2",
+            "Upstash-Callback": "https://example.com/cb",
+            "Upstash-Label": "rerun",
+            "Upstash-Delay": "2h",
+        }
+    )
+    updates = result.updates
+    assert updates["max_retries"] == 0 and updates["retry_delay"] == "1000 * retried"
+    assert updates["timeout"] == 10 and updates["method"] == "PUT" and updates["labels"] == ("rerun",)
+    assert updates["headers"] == {"X-Keep": "1", "X-New": "2"}
+    assert updates["callback"].url == "https://example.com/cb"
+    assert "failure_callback" not in updates
+    assert result.delay_seconds == 7200
+
+
+@pytest.mark.parametrize(
+    ("headers", "field"),
+    [
+        ({"Upstash-Retries": "many"}, "Upstash-Retries"),
+        ({"Upstash-Retry-Delay": "__import__('os')"}, "Upstash-Retry-Delay"),
+        ({"Upstash-Callback": "http://169.254.169.254/"}, "Upstash-Callback"),
+        ({"Upstash-Delay": "soon"}, "Upstash-Delay"),
+    ],
+)
+def test_a_bad_retry_override_is_refused_naming_the_header(headers, field):
+    with pytest.raises(InvalidInput) as refused:
+        overrides(headers)
+    assert refused.value.field == field
+
+
+def test_a_queued_message_cannot_be_retried_with_a_delay():
+    queued = parse_publish(
+        destination=URL, headers={}, body=b"x", message_id="msg_q", now_ms=NOW_MS, limits=LIMITS,
+        allow_private=False, queue="orders",
+    ).envelope  # fmt: skip
+    with pytest.raises(InvalidInput, match="queue"):
+        overrides({"Upstash-Delay": "10s"}, stored=queued)
