@@ -12,9 +12,11 @@ The `ferry` package is copied rather than pip-installed: pip refuses to build a 
 tree for a foreign `--platform`, and a copy writes nothing (build/, *.egg-info) into the repo.
 Package data (py.typed, api/openapi.json) lives inside ./ferry, so the copy carries it.
 
-boto3, botocore, s3transfer and urllib3 (pulled in by aws-xray-sdk) are removed after the install:
-the Lambda runtime ships a matching set, and a second botocore on `/opt/python` would shadow the
-runtime's and no longer match its boto3.
+boto3, botocore and s3transfer are removed after the install: the Lambda runtime ships a matching
+set, and a second botocore on `/opt/python` would shadow the runtime's and no longer match its
+boto3. urllib3 stays: the dispatcher needs urllib3 >= 2.3 (`HTTPResponse.read1`, one deadline per
+attempt), and the layer's copy, first on `sys.path`, is one the runtime's botocore accepts
+(botocore allows any urllib3 below 3 except 2.2.0 on Python 3.10+).
 
 Used by the CDK stack's local bundling (stacks/constructs/layer.py) during `cdk synth`, and
 runnable by hand to look at the result:
@@ -38,7 +40,7 @@ REQUIREMENTS = HERE / "requirements.txt"
 PYTHON_VERSION = "3.12"
 PLATFORMS = ("manylinux2014_aarch64",)
 # Provided by the Lambda runtime; removed from the layer (see the module docstring).
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "urllib3")
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 
 
 def pip_command(target: Path, requirements: Path = REQUIREMENTS, python: str = sys.executable) -> list[str]:
