@@ -69,8 +69,8 @@ class FerryStack(Stack):
             dead_letter_queues={
                 "MessagesDlq": self.storage.queue_dlq,
                 "FifoMessagesDlq": self.storage.fifo_queue_dlq,
-                "SchedulerDlq": self.schedules.dlq,
             },
+            scheduler_dlq=self.schedules.dlq,
             dispatcher=self.delivery.function,
             http_api=self.api.http_api,
             alarm_email=self.node.try_get_context("alarmEmail"),

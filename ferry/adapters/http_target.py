@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import urllib3
 
@@ -21,34 +21,50 @@ Resolver = Callable[[str, int], list[str]]
 
 
 def resolve(host: str, port: int) -> list[str]:
-    return sorted({info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
+    """Every address of `host`, in the resolver's order with IPv4 first (a Lambda function outside
+    a VPC has no IPv6 egress)."""
+    found = dict.fromkeys(info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP))
+    return sorted(found, key=lambda address: ":" in address)
 
 
 class _Deadline(Exception):
     pass
 
 
-def _read_until(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
-    """Read the response body in chunks against one deadline for the whole attempt: a per-read
-    timeout alone would let a destination that trickles bytes hold the dispatcher indefinitely."""
+def _read_until(response: urllib3.BaseHTTPResponse, deadline: float) -> tuple[bytes, bool]:
+    """Read the response body against one deadline for the whole attempt: before each read the
+    socket may wait only for the time left, so a destination that trickles bytes cannot hold the
+    dispatcher past the attempt's timeout. Returns the body and whether it was read to the end."""
+    sock = getattr(response.connection, "sock", None)
     chunks: list[bytes] = []
     size = 0
     while size < MAX_RESPONSE_BYTES:
-        if time.monotonic() > deadline:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             raise _Deadline
+        if sock is not None:
+            sock.settimeout(remaining)
         # read1 returns what one socket read brings; read(n) would block until n bytes arrive.
         chunk = response.read1(min(65_536, MAX_RESPONSE_BYTES - size))
         if not chunk:
-            break
+            return b"".join(chunks), True
         chunks.append(chunk)
         size += len(chunk)
-    return b"".join(chunks)
+    return b"".join(chunks), False
 
 
 class UrllibTarget:
-    def __init__(self, *, allow_private: bool, max_pools: int = 50, resolver: Resolver = resolve) -> None:
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        max_pools: int = 50,
+        resolver: Resolver = resolve,
+        forbidden: Callable[[str], bool] = forbidden_address,
+    ) -> None:
         self._allow_private = allow_private
         self._resolve = resolver
+        self._forbidden = forbidden
         self._pool = urllib3.PoolManager(num_pools=max_pools, maxsize=10, retries=False)
 
     def send(self, request: DeliveryRequest) -> AttemptResult:
@@ -63,56 +79,81 @@ class UrllibTarget:
             )
 
         parts = urlsplit(request.url)
-        host = parts.hostname or ""
+        try:
+            host = (parts.hostname or "").encode("idna").decode("ascii")
+        except UnicodeError:
+            return failed(f"invalid host name {parts.hostname!r}")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        connect_to = host
+        candidates = [host]
         if not self._allow_private:
             try:
-                addresses = self._resolve(host, port)
+                candidates = self._resolve(host, port)
             except OSError as exc:
                 return failed(f"cannot resolve {host}: {exc}")
-            if not addresses or any(forbidden_address(a) for a in addresses):
+            if not candidates or any(self._forbidden(a) for a in candidates):
                 return failed(f"{host} resolves to a private address; delivery refused (SSRF protection)")
-            # Connect to the address just checked, not to a second resolution of the name, so DNS
-            # cannot swap in an internal address (rebinding). TLS still verifies the host name.
-            connect_to = addresses[0]
+            # Connect to the addresses just checked, not to a second resolution of the name, so
+            # DNS cannot swap in an internal address (rebinding). TLS still verifies the host name.
 
-        timeout = request.timeout_seconds
-        deadline = time.monotonic() + timeout
-        pool_kwargs = {"server_hostname": host, "assert_hostname": host} if parts.scheme == "https" else {}
-        headers = {**request.headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        try:
-            pool = self._pool.connection_from_host(connect_to, port, parts.scheme, pool_kwargs=pool_kwargs)
-            response = pool.urlopen(
-                request.method,
-                path,
-                body=request.body if request.method not in ("GET", "HEAD") or request.body else None,
-                headers=headers,
-                timeout=urllib3.Timeout(
-                    connect=min(CONNECT_TIMEOUT_SECONDS, request.timeout_seconds),
-                    read=request.timeout_seconds,
-                ),
-                redirect=False,
-                retries=False,
-                assert_same_host=False,
-                preload_content=False,
-            )
+        deadline = time.monotonic() + request.timeout_seconds
+        host_header = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+        error = "no address to connect to"
+        for address in candidates:
             try:
-                body = _read_until(response, deadline)
-            finally:
-                response.release_conn()
-        except urllib3.exceptions.NewConnectionError as exc:
-            # (urllib3 derives this from ConnectTimeoutError; a refused connection is not a timeout.)
-            return failed(f"connection failed: {exc.__class__.__name__}: {exc}")
-        except (urllib3.exceptions.TimeoutError, _Deadline):
-            return failed(f"timed out after {request.timeout_seconds:g}s")
-        except urllib3.exceptions.HTTPError as exc:
-            return failed(f"connection error: {exc}")
-        return AttemptResult(
-            status=response.status,
-            headers=dict(response.headers.items()),
-            body=body,
-            started_at_ms=int(started * 1000),
-            finished_at_ms=int(time.time() * 1000),
+                response, body = self._exchange(address, port, parts, host, host_header, request, deadline)
+            except urllib3.exceptions.NewConnectionError as exc:
+                # (urllib3 derives this from ConnectTimeoutError; a refused connection is not a
+                # timeout.) The next address of the name may answer.
+                error = f"connection failed: {exc.__class__.__name__}: {exc}"
+            except urllib3.exceptions.ConnectTimeoutError:
+                error = f"timed out after {request.timeout_seconds:g}s"
+            except (urllib3.exceptions.TimeoutError, _Deadline):
+                return failed(f"timed out after {request.timeout_seconds:g}s")
+            except urllib3.exceptions.HTTPError as exc:
+                return failed(f"connection error: {exc}")
+            else:
+                return AttemptResult(
+                    status=response.status,
+                    headers=dict(response.headers.items()),
+                    body=body,
+                    started_at_ms=int(started * 1000),
+                    finished_at_ms=int(time.time() * 1000),
+                )
+            if time.monotonic() >= deadline:
+                break
+        return failed(error)
+
+    def _exchange(
+        self,
+        address: str,
+        port: int,
+        parts: SplitResult,
+        host: str,
+        host_header: str,
+        request: DeliveryRequest,
+        deadline: float,
+    ) -> tuple[urllib3.BaseHTTPResponse, bytes]:
+        """One request to one address; the body is read within the attempt's deadline."""
+        pool_kwargs = {"server_hostname": host, "assert_hostname": host} if parts.scheme == "https" else {}
+        pool = self._pool.connection_from_host(address, port, parts.scheme, pool_kwargs=pool_kwargs)
+        remaining = max(0.001, deadline - time.monotonic())
+        response = pool.urlopen(
+            request.method,
+            (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+            body=request.body if request.method not in ("GET", "HEAD") or request.body else None,
+            headers={**request.headers, "Host": host_header},
+            timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT_SECONDS, remaining), read=remaining),
+            redirect=False,
+            retries=False,
+            assert_same_host=False,
+            preload_content=False,
         )
+        complete = False
+        try:
+            body, complete = _read_until(response, deadline)
+        finally:
+            if not complete:
+                # Unread bytes may still arrive: this connection must never serve another request.
+                response.close()
+            response.release_conn()
+        return response, body

@@ -78,12 +78,16 @@ def check_destination(url: str, *, allow_private: bool, field: str = "destinatio
 
 # IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64, IPv4-compatible).
 _EMBEDDING_V4 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("::/96"))
+# Local-use NAT64 (RFC 8215): translated inside the operator's network, so never a public target.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 
 
 def forbidden_address(address: str) -> bool:
     """True for addresses a cloud deployment must never connect to (metadata service included),
     also when an IPv6 address wraps such an IPv4 address (mapped, 6to4, Teredo, NAT64, compat)."""
     ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _LOCAL_NAT64:
+        return True
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is None and any(ip in net for net in _EMBEDDING_V4) and int(ip) > 1:

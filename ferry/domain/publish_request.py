@@ -276,6 +276,8 @@ def _callback(h: HeaderView, prefix: str, limits: Limits, allow_private: bool) -
             # The Python SDK sends `callback_headers={K: v}` as `Upstash-Callback-K`; forwarding
             # them is what its users expect (QStash's own handling is undocumented).
             forward.setdefault(canonical_header(rest), value)
+    # The same rule as for the message's own headers: transport headers are never forwarded.
+    forward = {n: v for n, v in forward.items() if n.lower() not in _NOT_FORWARDED - {"authorization"}}
     retry_delay = h.get(prefix + "-Retry-Delay")
     if retry_delay:
         RetryDelayExpression.parse(retry_delay, field=prefix + "-Retry-Delay")

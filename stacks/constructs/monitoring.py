@@ -1,9 +1,14 @@
 """Monitoring: CloudWatch alarms for what an operator must act on, sent to one SNS topic.
 
-- a message in any dead-letter queue (the messages DLQs, and Scheduler's target DLQ: a schedule
-  firing or a long delay that could not be enqueued);
+- messages newly dead-lettered (the dispatcher's SendMessage to a messages DLQ: NumberOfMessagesSent,
+  which counts sends but not SQS's own redrive-policy moves). Not the DLQ depth: dead-lettered
+  messages stay there up to 14 days (the API retries and deletes its own index, not the SQS
+  copy), so a depth alarm would stay in ALARM and never notify again;
+- any message in Scheduler's target DLQ (a schedule firing or long delay that could not be
+  enqueued; nothing else writes there, and docs/dlq.md says how to empty it);
 - dispatcher invocations that failed as a whole (a crash or timeout: partial batch failures, the
-  normal way a retry is scheduled, do not count as errors);
+  normal way a retry is scheduled, do not count as errors). This also covers the messages SQS's
+  redrive policy moves, which only happens after repeated crashes;
 - API answers with 5xx (an AWS dependency is failing; clients were told to retry).
 
 Subscribe to the topic (output AlarmTopicArn), or deploy with `-c alarmEmail=you@example.com`.
@@ -31,6 +36,7 @@ class Monitoring(Construct):
         construct_id: str,
         *,
         dead_letter_queues: dict[str, sqs.IQueue],
+        scheduler_dlq: sqs.IQueue,
         dispatcher: lambda_.IFunction,
         http_api: apigwv2.HttpApi,
         alarm_email: str | None = None,
@@ -54,14 +60,24 @@ class Monitoring(Construct):
         self.alarms: list[cloudwatch.Alarm] = []
         for name, queue in dead_letter_queues.items():
             self._alarm(
-                f"{name}NotEmpty",
-                queue.metric_approximate_number_of_messages_visible(statistic="Maximum", period=PERIOD),
+                f"{name}NewMessages",
+                queue.metric_number_of_messages_sent(statistic="Sum", period=PERIOD),
                 description=(
-                    f"Messages are waiting in {name}: read the reason (Ferry API /v2/dlq or the "
-                    "message attributes) and retry or redrive them (docs/dlq.md)."
+                    f"Messages failed and were dead-lettered to {name} in the last 5 minutes: read "
+                    "the reason (Ferry API /v2/dlq, `ferry dlq list`) and retry or delete them "
+                    "(docs/dlq.md). Clears when no new ones arrive."
                 ),
                 notify=notify,
             )
+        self._alarm(
+            "SchedulerDlqNotEmpty",
+            scheduler_dlq.metric_approximate_number_of_messages_visible(statistic="Maximum", period=PERIOD),
+            description=(
+                "EventBridge Scheduler could not enqueue a schedule firing or a long-delayed message; "
+                "see docs/dlq.md (The Scheduler's DLQ)."
+            ),
+            notify=notify,
+        )
         self._alarm(
             "DispatcherErrors",
             dispatcher.metric_errors(statistic="Sum", period=PERIOD),

@@ -33,6 +33,7 @@ def test_a_name_resolving_to_any_private_address_is_refused_without_connecting(r
         "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
         "::a9fe:a9fe",  # IPv4-compatible
         "2001:0:4136:e378:8000:63bf:f5fe:fffe",  # Teredo whose client address is 10.1.0.1
+        "64:ff9b:1::a9fe:a9fe",  # local-use NAT64 (RFC 8215)
         "fd00::1",
         "::1",
     ],
@@ -74,3 +75,37 @@ def test_a_destination_that_trickles_its_body_times_out_at_the_attempt_deadline(
     server.close()
     assert result.error == "timed out after 1s"
     assert sent_when_done < 100, "the attempt ended long before the whole body had trickled in"
+
+
+def test_addresses_keep_the_resolver_order_with_ipv4_first(monkeypatch):
+    from ferry.adapters import http_target
+
+    answers = [
+        (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2606:4700::1", 443, 0, 0)),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("203.0.113.9", 443)),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("198.51.100.7", 443)),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("203.0.113.9", 443)),
+    ]
+    monkeypatch.setattr(http_target.socket, "getaddrinfo", lambda *args, **kwargs: answers)
+    assert http_target.resolve("example.com", 443) == ["203.0.113.9", "198.51.100.7", "2606:4700::1"]
+
+
+def test_a_refused_address_falls_back_to_the_next_checked_one_keeping_the_host_name():
+    from tests.support.target import Reply, Target
+
+    server = Target()
+    try:
+        server.always("/hook", Reply(200, body=b"ok"))
+        port = int(server.url("/hook").rsplit(":", 1)[1].split("/")[0])
+        # 127.0.0.2 is loopback too, but nothing listens there: the connection is refused.
+        target = UrllibTarget(
+            allow_private=False,
+            resolver=lambda host, port: ["127.0.0.2", "127.0.0.1"],
+            forbidden=lambda address: False,
+        )
+        result = target.send(request(f"http://looks-public.example:{port}/hook"))
+        assert result.status == 200 and result.body == b"ok"
+        [got] = server.requests_to("/hook")
+        assert got.header("Host") == f"looks-public.example:{port}"
+    finally:
+        server.stop()

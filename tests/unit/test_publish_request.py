@@ -197,3 +197,15 @@ def test_a_queued_message_cannot_be_retried_with_a_delay():
     ).envelope  # fmt: skip
     with pytest.raises(InvalidInput, match="queue"):
         overrides({"Upstash-Delay": "10s"}, stored=queued)
+
+
+def test_transport_headers_are_never_forwarded_to_a_callback():
+    env = parse(
+        {
+            "Upstash-Callback": "https://example.com/cb",
+            "Upstash-Callback-Forward-Transfer-Encoding": "chunked",
+            "Upstash-Callback-Content-Length": "5",
+            "Upstash-Callback-Forward-X-Trace": "t1",
+        }
+    ).envelope
+    assert env.callback.headers == {"X-Trace": "t1"}
