@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -15,6 +17,8 @@ from ferry.domain.queries import Query, page
 from ferry.usecases.bulk import BulkResult, run_bulk
 from ferry.usecases.ports import Clock, History, MessageQueue
 from ferry.usecases.publish_message import PublishResult, new_message_id
+
+log = logging.getLogger("ferry.dead_letters")
 
 # Upper bound of entries one bulk delete or retry works through (a guard, not a product limit).
 MAX_BULK = 10_000
@@ -76,7 +80,9 @@ class DeadLetters:
         def retry_known(dlq_id: str) -> PublishResult | None:
             try:
                 return self.retry(dlq_id, overrides)
-            except NotFound:
+            except (NotFound, InvalidInput):
+                # Gone meanwhile, or not retryable through the API (body only in the SQS DLQ): the
+                # others still go. (Unavailable propagates: a 503 the caller repeats.)
                 return None
 
         run = run_bulk(ids, retry_known, clock=self._clock, budget_seconds=self._bulk_budget)
@@ -90,13 +96,14 @@ class DeadLetters:
         return BulkResult(results=[r for r in run.results if r], complete=run.complete)
 
     def retry(self, dlq_id: str, overrides: Mapping[str, str] | None = None) -> PublishResult:
-        if self.get(dlq_id).get("bodyStored") is False:
+        current = self.get(dlq_id)
+        if current.get("bodyStored") is False:
             raise InvalidInput(
                 f"DLQ entry {dlq_id!r} holds a body too large to keep in the DLQ index; redrive it from the "
                 "SQS dead-letter queue instead (AWS console: Start DLQ redrive; see docs/dlq.md)",
                 field="dlqId",
             )
-        stored = Envelope.from_json(self.get(dlq_id)["envelope"])
+        stored = Envelope.from_json(current["envelope"])
         now_ms = int(self._clock.now() * 1000)
         # Publish configuration headers on the retry request override the stored ones; checked
         # before the entry is taken, so a bad header (400) leaves it in the DLQ.
@@ -131,7 +138,18 @@ class DeadLetters:
         except Exception as exc:
             # The entry was taken to make the retry exactly-once; put it back so a failed enqueue
             # loses nothing and the caller can simply retry again.
-            self._history.restore_dead_letter(entry)
+            try:
+                self._history.restore_dead_letter(entry)
+            except Exception:
+                log.exception(
+                    "DLQ entry %s could not be put back; its envelope: %s", dlq_id, entry["envelope"]
+                )
+                raise
+            with contextlib.suppress(Exception):
+                # The new id was never returned to anyone: end its log instead of leaving it CREATED.
+                self._history.record(
+                    envelope, [LogEvent.of(envelope, State.CANCELED, now_ms, error="not enqueued")]
+                )
             raise Unavailable(
                 f"DLQ entry {dlq_id!r} could not be re-enqueued and is still in the DLQ; retry ({exc})"
             ) from exc

@@ -144,17 +144,19 @@ class DeliverMessage:
             self._queue.send(hop, delay_seconds=min(remaining, MAX_SEND_DELAY_SECONDS))
             return DeliveryReport(outcome=Outcome.REQUEUED, retried=retried)
 
+        if message.receive_count > 1 and self._history.state(envelope.id) in TERMINAL_STATES:
+            # Received again after its outcome was recorded: the invocation that delivered it
+            # crashed or timed out before SQS deleted it (e.g. a slow batch-mate). Not again.
+            return DeliveryReport(outcome=Outcome.DROPPED, retried=retried)
         if retried > envelope.max_retries:
-            if self._history.state(envelope.id) in TERMINAL_STATES:
-                # The crash came after the outcome was recorded (before SQS deleted the message).
-                return DeliveryReport(outcome=Outcome.DROPPED, retried=retried)
             # More receives than the retry budget explains: earlier receives ended without an
-            # outcome (the dispatcher crashed or timed out on this message). Dead-letter it here,
+            # outcome (the dispatcher crashed or timed out on this message or a batch-mate, or the
+            # invocation was throttled). Dead-letter it here,
             # with history and failure callback, before SQS's redrive policy moves it silently.
             unfinished = AttemptResult(status=None, error="no outcome recorded", finished_at_ms=now_ms)
             reason = (
                 f"the dispatcher did not finish {retried - envelope.max_retries} attempt(s) of this "
-                "message (Lambda crash or timeout); dead-lettered instead of trying again"
+                "message (Lambda crash, timeout or throttling); dead-lettered instead of trying again"
             )
             return self._dead_letter(message, envelope, reason, unfinished, envelope.max_retries, [])
 
