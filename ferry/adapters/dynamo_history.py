@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import secrets
 import zlib
@@ -375,8 +376,16 @@ class DynamoDedup:
         self._table = table_name
         self._clock = clock
 
+    @staticmethod
+    def _key(key: str) -> dict[str, str]:
+        # A partition key holds at most 2048 bytes; a long deduplication id (plus a URL-group
+        # endpoint) is hashed instead of being refused by DynamoDB.
+        if len(key.encode()) > 1024:
+            key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+        return _s(f"DEDUP#{key}")
+
     def claim(self, key: str, message_id: str, *, expires_at: int) -> str | None:
-        pk = _s(f"DEDUP#{key}")
+        pk = self._key(key)
         try:
             # TTL deletion lags by up to two days, so an expired claim counts as free.
             self._ddb.put_item(
@@ -397,7 +406,7 @@ class DynamoDedup:
         with contextlib.suppress(self._ddb.exceptions.ConditionalCheckFailedException):
             self._ddb.delete_item(
                 TableName=self._table,
-                Key={"pk": _s(f"DEDUP#{key}"), "sk": _s("DEDUP")},
+                Key={"pk": self._key(key), "sk": _s("DEDUP")},
                 ConditionExpression="messageId = :id",
                 ExpressionAttributeValues={":id": _s(message_id)},
             )

@@ -142,6 +142,38 @@ def test_failure_callback_fires_once_when_retries_are_exhausted(stack, target, p
     assert len(target.requests_to(failure_path)) == 1
 
 
+def test_failure_callback_is_itself_a_signed_retried_message_with_its_own_options(
+    stack, target, path, qstash, services
+):
+    failure_path = path + "-failure"
+    target.always(path, Reply(500))
+    target.script(failure_path, Reply(503), Reply(200))
+    code, body = call(
+        stack,
+        "POST",
+        "/v2/publish/" + target.url(path),
+        body=b"job",
+        headers={
+            "Upstash-Retries": "0",
+            "Upstash-Failure-Callback": target.url(failure_path),
+            "Upstash-Failure-Callback-Method": "PUT",
+            "Upstash-Failure-Callback-Retries": "2",
+            "Upstash-Failure-Callback-Retry-Delay": "0",
+            "Upstash-Failure-Callback-Forward-X-Tag": "f1",
+        },
+    )
+    assert code == 200, body
+    first, second = target.wait_for(failure_path, count=2, timeout=30)
+    assert (first.header("Upstash-Retried"), second.header("Upstash-Retried")) == ("0", "1")
+    assert second.method == "PUT" and second.header("X-Tag") == "f1"
+    assert json.loads(second.body)["sourceMessageId"] == body["messageId"]
+    Receiver(stack.secrets.current_signing_key, stack.secrets.next_signing_key).verify(
+        signature=second.header("Upstash-Signature"), body=second.body.decode(), url=target.url(failure_path)
+    )
+    callback_id = second.header("Upstash-Message-Id")
+    wait_until(lambda: "DELIVERED" in states(services, callback_id), what="failure callback delivered")
+
+
 # --- cancel --------------------------------------------------------------------------------------
 
 

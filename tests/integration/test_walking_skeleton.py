@@ -135,20 +135,57 @@ def test_non_retryable_489_goes_to_dlq_at_once(stack, target, path, qstash, serv
     assert len(target.requests_to(path)) == 1
 
 
-def test_batch_deliveries_run_concurrently_so_a_slow_target_blocks_nobody(
-    stack, target, path, qstash, services
-):
-    slow, fast = path + "-slow", path + "-fast"
-    target.always(slow, Reply(200, delay=3.0))
-    ids = [qstash.message.publish(url=target.url(slow), body=str(i)).message_id for i in range(4)]
-    fast_id = qstash.message.publish(url=target.url(fast), body="quick").message_id
+def test_one_batch_delivers_its_records_concurrently_so_a_slow_target_blocks_nobody(stack, services):
+    """One Lambda-shaped SQS batch straight into the dispatcher handler (no poller in between), to a
+    destination of its own: every record's request is in flight at the same time."""
+    import hashlib
 
-    target.wait_for(fast, count=1, timeout=20)
-    wait_until(lambda: "DELIVERED" in states(services, fast_id), what="fast message delivered")
-    target.wait_for(slow, count=4, timeout=30)
-    assert target.max_in_flight >= 2, "deliveries of a batch overlap instead of running one by one"
-    for message_id in ids:
-        wait_until(lambda m=message_id: "DELIVERED" in states(services, m), what="slow message delivered")
+    from ferry.dev.lambda_context import DevLambdaContext
+    from ferry.dev.poller import to_sqs_event
+    from ferry.domain.envelope import Envelope
+    from ferry.handlers import dispatcher_handler
+
+    slow = Target()
+    try:
+        slow.always("/slow", Reply(200, delay=1.0))
+        slow.always("/fast", Reply(200))
+        now_ms = int(services.clock.now() * 1000)
+        paths = ["/slow"] * 4 + ["/fast"]
+        messages = []
+        for index, route in enumerate(paths):
+            envelope = Envelope(
+                id=f"msg_batch_{now_ms}_{index}",
+                destination=slow.url(route),
+                body=str(index),
+                created_at=now_ms,
+                not_before=now_ms,
+                max_retries=0,
+                timeout=30,
+            )
+            body = envelope.to_json()
+            messages.append(
+                {
+                    "MessageId": f"sqs-batch-{now_ms}-{index}",
+                    "ReceiptHandle": "unused-on-success",
+                    "Body": body,
+                    "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(now_ms)},
+                    "MD5OfBody": hashlib.md5(body.encode()).hexdigest(),
+                }
+            )
+        arn = services.sqs.get_queue_attributes(
+            QueueUrl=stack.environ["FERRY_QUEUE_URL"], AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+
+        result = dispatcher_handler(
+            to_sqs_event(messages, arn, "us-east-1"), DevLambdaContext("ferry-dispatcher")
+        )
+
+        assert result["batchItemFailures"] == []
+        assert len(slow.requests_to("/slow")) == 4 and len(slow.requests_to("/fast")) == 1
+        # Sequential delivery would never have more than one request open at a time.
+        assert slow.max_in_flight >= 4, "the batch's slow deliveries overlap instead of queueing"
+    finally:
+        slow.stop()
 
 
 def test_attempt_timeout_counts_as_failed_attempt(stack, target, path, qstash, services):
@@ -236,6 +273,36 @@ BAD_REQUESTS = [
         "Upstash-Content-Based-Deduplication",
         id="bad-dedup-flag",
     ),
+    pytest.param(
+        {"headers": {"Upstash-Header-Forward": "sometimes"}},
+        400,
+        "Upstash-Header-Forward",
+        id="bad-forward-flag",
+    ),
+    pytest.param(
+        {"headers": {"Upstash-Failure-Callback": "not a url"}},
+        400,
+        "Upstash-Failure-Callback",
+        id="bad-failure-callback",
+    ),
+    pytest.param(
+        {"headers": {"Upstash-Callback": "http://127.0.0.1:1/cb", "Upstash-Callback-Method": "BREW"}},
+        400,
+        "Upstash-Callback-Method",
+        id="bad-callback-method",
+    ),
+    pytest.param(
+        {"headers": {"Upstash-Callback": "http://127.0.0.1:1/cb", "Upstash-Callback-Delay": "later"}},
+        400,
+        "Upstash-Callback-Delay",
+        id="bad-callback-delay",
+    ),
+    pytest.param(
+        {"headers": {"Upstash-Callback": "http://127.0.0.1:1/cb", "Upstash-Callback-Retry-Delay": "exec(1)"}},
+        400,
+        "Upstash-Callback-Retry-Delay",
+        id="bad-callback-retry-delay",
+    ),
     pytest.param({"route": "/v2/enqueue/bad%20queue!/"}, 400, "queue name", id="bad-queue-name"),
     pytest.param({"headers": {"Upstash-Cron": "* * * * *"}}, 400, "/v2/schedules", id="cron-on-publish"),
     pytest.param(
@@ -267,6 +334,34 @@ def test_bad_input_is_refused_with_a_clear_error_and_nothing_is_enqueued(
         ExpressionAttributeValues={":path": {"S": path + '"'}},
     )["Items"]
     assert stored == [], "a refused request leaves no message behind"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"not json", "JSON"),
+        (b'{"destination": "x"}', "array"),
+    ],
+    ids=["not-json", "not-an-array"],
+)
+def test_malformed_batch_body_is_refused_and_nothing_is_enqueued(
+    stack, target, path, services, body, message
+):
+    code, answer = post(stack, "/v2/batch", body=body, headers={"Content-Type": "application/json"})
+    assert code == 400, answer
+    assert message.lower() in answer["error"].lower() and answer.get("field")
+    time.sleep(1)
+    assert target.requests_to(path) == []
+
+
+def test_a_very_long_deduplication_id_still_deduplicates(stack, target, path, qstash):
+    dedup_id = "order-" + "x" * 3000
+    first = qstash.message.publish(url=target.url(path), body="a", deduplication_id=dedup_id)
+    second = qstash.message.publish(url=target.url(path), body="b", deduplication_id=dedup_id)
+    assert second.message_id == first.message_id and second.deduplicated
+    target.wait_for(path)
+    time.sleep(1)
+    assert len(target.requests_to(path)) == 1
 
 
 def test_unknown_route_is_a_json_404(stack):
