@@ -311,6 +311,16 @@ def test_logs_list_every_transition_with_filters_and_cursor(stack, target, path,
     assert all(len(p) <= 3 for p in pages) and len(pages) >= 3
     assert sorted(log.time for p in pages for log in p) == sorted(log.time for log in logs)
 
+    # Time range (ms, inclusive): only the events between the first ACTIVE and the first ERROR.
+    times = sorted(log.time for log in logs)
+    window = qstash.log.list(
+        filter={"message_id": response.message_id, "from_time": times[1], "to_time": times[3]}
+    ).logs
+    assert sorted(log.time for log in window) == [t for t in times if times[1] <= t <= times[3]]
+    assert len(window) < len(logs)
+    later = qstash.log.list(filter={"message_id": response.message_id, "from_time": times[-1] + 1}).logs
+    assert later == []
+
 
 # --- DLQ -----------------------------------------------------------------------------------------
 

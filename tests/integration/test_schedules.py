@@ -183,3 +183,68 @@ def test_post_pause_works_for_an_id_that_starts_like_a_url(
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
     assert qstash.schedule.get(schedule_id).paused
+
+
+def test_a_firing_carries_the_schedules_options_to_the_destination(
+    stack, target, path, qstash, clock, services, schedule_ids
+):
+    from tests.support.target import Reply
+
+    callback_path = path + "-callback"
+    target.script(path, Reply(500), Reply(200))
+    schedule_id = qstash.schedule.create(
+        destination=target.url(path),
+        cron="* * * * *",
+        body="options",
+        method="PUT",
+        headers={"X-Kind": "tick"},
+        retries=1,
+        retry_delay="0",
+        timeout="5s",
+        callback=target.url(callback_path),
+        label="sched-options",
+    )
+    schedule_ids.append(schedule_id)
+
+    aws = services.scheduler.get_schedule(GroupName="ferry-schedules", Name=schedule_id)
+    queue_arn = services.sqs.get_queue_attributes(
+        QueueUrl=stack.environ["FERRY_QUEUE_URL"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    assert aws["Target"]["Arn"] == queue_arn, "a firing is put onto Ferry's own message queue"
+    assert aws["Target"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+
+    with clock.advanced(just_before_a_minute(clock)):
+        first, second = target.wait_for(path, count=2, timeout=30)
+        qstash.schedule.pause(schedule_id)
+        target.wait_for(callback_path, count=2, timeout=30)
+    for got in (first, second):
+        assert got.method == "PUT" and got.body == b"options" and got.header("X-Kind") == "tick"
+        assert got.header("Upstash-Schedule-Id") == schedule_id
+    assert (first.header("Upstash-Retried"), second.header("Upstash-Retried")) == ("0", "1")
+    assert first.header("Upstash-Message-Id") == second.header("Upstash-Message-Id")
+    statuses = [json.loads(c.body)["status"] for c in target.requests_to(callback_path)]
+    assert statuses == [500, 200], "the callback reports every attempt"
+    message = qstash.message.get(first.header("Upstash-Message-Id"))
+    assert message.label == "sched-options"
+
+
+def test_a_schedule_for_a_queue_fires_through_that_queue(
+    stack, target, path, qstash, clock, services, schedule_ids
+):
+    queue = "sched-" + path.strip("/")[-30:]
+    schedule_id = qstash.schedule.create(
+        destination=target.url(path), cron="* * * * *", body="queued", queue=queue
+    )
+    schedule_ids.append(schedule_id)
+    with clock.advanced(just_before_a_minute(clock)):
+        [got] = target.wait_for(path, timeout=30)
+        qstash.schedule.pause(schedule_id)
+    assert got.header("Upstash-Schedule-Id") == schedule_id
+    message_id = got.header("Upstash-Message-Id")
+    wait_until(
+        lambda: [e for e in services.history.events(message_id) if e["state"] == "DELIVERED"],
+        what="delivered",
+    )
+    logs = qstash.log.list(filter={"queue": queue}).logs
+    assert {log.message_id for log in logs} == {message_id}
+    assert {log.queue for log in logs} == {queue}
