@@ -364,6 +364,21 @@ def test_keys_get(ferry, stack):
     }
 
 
+def test_keys_rotate_makes_next_current_and_shows_the_new_pair(ferry, stack):
+    from tests.integration.test_qstash_compatibility import services_keys
+
+    before = (stack.secrets.current_signing_key, stack.secrets.next_signing_key)
+    try:
+        rotated = ferry("keys", "rotate", "--json")
+        assert rotated.code == 0, rotated.err
+        pair = rotated.json()
+        assert pair["current"] == before[1] and pair["next"] not in before
+        assert ferry("keys", "get", "--json").json() == pair
+    finally:
+        services_keys(stack)(*before)
+    assert ferry("keys", "get", "--json").json() == {"current": before[0], "next": before[1]}
+
+
 # --- errors and configuration --------------------------------------------------------------------
 
 

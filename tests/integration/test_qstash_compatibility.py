@@ -367,6 +367,20 @@ def test_dlq_retry_is_a_new_message_with_a_fresh_budget(stack, target, path, qst
     assert qstash.dlq.list(filter={"url": target.url(path)}).messages == []
 
 
+def test_dlq_retry_gets_the_whole_retry_budget_again(stack, target, path, qstash, services):
+    target.always(path, Reply(500))
+    message_id = qstash.message.publish(url=target.url(path), body="b", retries=1, retry_delay="0").message_id
+    [failed] = wait_until(
+        lambda: [e for e in services.history.events(message_id) if e["state"] == "FAILED"], what="FAILED"
+    )
+    code, body = call(stack, "POST", f"/v2/dlq/retry/{failed['dlqId']}")
+    assert code == 201
+    retried = body["messageId"]
+    wait_until(lambda: "FAILED" in states(services, retried), what="FAILED again")
+    attempts = [r.header("Upstash-Retried") for r in target.requests_to(path)]
+    assert attempts == ["0", "1", "0", "1"], "two attempts before, two fresh attempts after the retry"
+
+
 def test_dlq_retry_headers_override_the_stored_publish_configuration(stack, target, path, qstash, services):
     _, dlq_id = _failed_message(qstash, target, path, services, body="configured")
     target.always(path, Reply(503))
@@ -558,3 +572,33 @@ def test_an_unknown_filter_is_refused_instead_of_widening_a_bulk_cancel(
     assert code == 400 and body["field"] == "host"
     target.wait_for(path, timeout=20)
     assert "CANCEL_REQUESTED" not in [e["state"] for e in services.history.events(pending)]
+
+
+# --- OpenAPI and retention -----------------------------------------------------------------------
+
+
+def test_openapi_document_is_served_to_token_holders_only(stack):
+    from ferry.api.openapi import document_text
+
+    code, document = call(stack, "GET", "/v2/openapi.json")
+    assert code == 200 and document == json.loads(document_text())
+    request = urllib.request.Request(stack.url + "/v2/openapi.json")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401
+
+
+def test_history_expires_after_the_configured_retention(stack, target, path, qstash, services):
+    message_id = qstash.message.publish(url=target.url(path), body="kept a while").message_id
+    target.wait_for(path)
+    wait_until(lambda: "DELIVERED" in states(services, message_id), what="DELIVERED")
+    items = services.dynamodb.query(
+        TableName=stack.environ["FERRY_TABLE_NAME"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"MSG#{message_id}"}},
+    )["Items"]
+    retention = services.settings.history_retention_days * 86_400
+    now = services.clock.now()
+    assert len(items) >= 4  # the message and its CREATED, ACTIVE, DELIVERED events
+    for item in items:
+        assert now + retention - 120 <= int(item["ttl"]["N"]) <= now + retention + 120
