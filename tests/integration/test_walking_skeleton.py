@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import urllib.request
@@ -135,7 +136,9 @@ def test_non_retryable_489_goes_to_dlq_at_once(stack, target, path, qstash, serv
     assert len(target.requests_to(path)) == 1
 
 
-def test_one_batch_delivers_its_records_concurrently_so_a_slow_target_blocks_nobody(stack, services):
+def test_one_batch_delivers_its_records_concurrently_so_a_slow_target_blocks_nobody(
+    stack, services, capsys, monkeypatch
+):
     """One Lambda-shaped SQS batch straight into the dispatcher handler (no poller in between), to a
     destination of its own: every record's request is in flight at the same time."""
     import hashlib
@@ -143,8 +146,14 @@ def test_one_batch_delivers_its_records_concurrently_so_a_slow_target_blocks_nob
     from ferry.dev.lambda_context import DevLambdaContext
     from ferry.dev.poller import to_sqs_event
     from ferry.domain.envelope import Envelope
-    from ferry.handlers import dispatcher_handler
+    from ferry.handlers import dispatcher_handler, logger
 
+    # As in Lambda (ferry dev keeps its console quiet): INFO logs and metrics on.
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    previous_level = logger.log_level
+    logger.setLevel("INFO")
+    log_lines = io.StringIO()
+    previous_stream = logger.registered_handler.setStream(log_lines)
     slow = Target()
     try:
         slow.always("/slow", Reply(200, delay=1.0))
@@ -184,7 +193,20 @@ def test_one_batch_delivers_its_records_concurrently_so_a_slow_target_blocks_nob
         assert len(slow.requests_to("/slow")) == 4 and len(slow.requests_to("/fast")) == 1
         # Sequential delivery would never have more than one request open at a time.
         assert slow.max_in_flight >= 4, "the batch's slow deliveries overlap instead of queueing"
+
+        # The handler runs under powertools: structured logs with the Lambda context, EMF metrics.
+        attempts = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+        attempts = [line for line in attempts if line.get("message") == "delivery attempt"]
+        metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+        assert len(attempts) == len(paths)
+        assert {line["function_name"] for line in attempts} == {"ferry-dispatcher"}
+        assert all("body" not in line for line in attempts), "no message bodies in logs by default"
+        [emf] = [line for line in metrics if "_aws" in line]
+        assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Ferry"
+        assert emf["Messages_delivered"] == [len(paths)]
     finally:
+        logger.registered_handler.setStream(previous_stream)
+        logger.setLevel(previous_level)
         slow.stop()
 
 
