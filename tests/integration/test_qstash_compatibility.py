@@ -543,8 +543,9 @@ def test_long_delay_travels_as_a_one_time_scheduler_schedule_and_delivers_on_tim
         services.scheduler.get_schedule(GroupName="ferry-delays", Name=response.message_id)
 
 
-def test_retry_after_on_429_sets_the_next_attempt(stack, target, path, qstash, services):
-    target.script(path, Reply(429, headers={"Retry-After": "2"}), Reply(200))
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_on_429_and_503_sets_the_next_attempt(stack, target, path, qstash, services, status):
+    target.script(path, Reply(status, headers={"Retry-After": "2"}), Reply(200))
     response = qstash.message.publish(url=target.url(path), body="x", retries=2)
     first, second = target.wait_for(path, count=2, timeout=30)
     assert second.at - first.at >= 1.5, "the default backoff (12 s) is replaced by Retry-After (2 s)"

