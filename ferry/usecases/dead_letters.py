@@ -141,9 +141,8 @@ class DeadLetters:
             try:
                 self._history.restore_dead_letter(entry)
             except Exception:
-                log.exception(
-                    "DLQ entry %s could not be put back; its envelope: %s", dlq_id, entry["envelope"]
-                )
+                # (No body in logs: the message itself is still in the SQS dead-letter queue.)
+                log.exception("DLQ entry %s (message %s) could not be put back", dlq_id, stored.id)
                 raise
             with contextlib.suppress(Exception):
                 # The new id was never returned to anyone: end its log instead of leaving it CREATED.

@@ -151,8 +151,8 @@ class DeliverMessage:
         if retried > envelope.max_retries:
             # More receives than the retry budget explains: earlier receives ended without an
             # outcome (the dispatcher crashed or timed out on this message or a batch-mate, or the
-            # invocation was throttled). Dead-letter it here,
-            # with history and failure callback, before SQS's redrive policy moves it silently.
+            # invocation was throttled). Dead-letter it here, with history and failure callback,
+            # before SQS's redrive policy moves it silently.
             unfinished = AttemptResult(status=None, error="no outcome recorded", finished_at_ms=now_ms)
             reason = (
                 f"the dispatcher did not finish {retried - envelope.max_retries} attempt(s) of this "

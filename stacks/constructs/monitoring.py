@@ -55,7 +55,7 @@ class Monitoring(Construct):
         )
         if alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
-        notify = actions.SnsAction(self.topic)
+        self._notify = actions.SnsAction(self.topic)
 
         self.alarms: list[cloudwatch.Alarm] = []
         for name, queue in dead_letter_queues.items():
@@ -67,7 +67,6 @@ class Monitoring(Construct):
                     "the reason (Ferry API /v2/dlq, `ferry dlq list`) and retry or delete them "
                     "(docs/dlq.md). Clears when no new ones arrive."
                 ),
-                notify=notify,
             )
         self._alarm(
             "SchedulerDlqNotEmpty",
@@ -76,7 +75,6 @@ class Monitoring(Construct):
                 "EventBridge Scheduler could not enqueue a schedule firing or a long-delayed message; "
                 "see docs/dlq.md (The Scheduler's DLQ)."
             ),
-            notify=notify,
         )
         self._alarm(
             "DispatcherErrors",
@@ -85,18 +83,14 @@ class Monitoring(Construct):
                 "Dispatcher invocations crashed or timed out; their messages are retried, and "
                 "dead-lettered with a reason if it keeps happening. See the function's logs."
             ),
-            notify=notify,
         )
         self._alarm(
             "ApiServerErrors",
             http_api.metric_server_error(statistic="Sum", period=PERIOD),
             description="The API answered 5xx (an AWS dependency failed); see the API function's logs.",
-            notify=notify,
         )
 
-    def _alarm(
-        self, alarm_id: str, metric: cloudwatch.IMetric, *, description: str, notify: actions.SnsAction
-    ) -> None:
+    def _alarm(self, alarm_id: str, metric: cloudwatch.IMetric, *, description: str) -> None:
         alarm = cloudwatch.Alarm(
             self,
             alarm_id,
@@ -107,5 +101,5 @@ class Monitoring(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )
-        alarm.add_alarm_action(notify)
+        alarm.add_alarm_action(self._notify)
         self.alarms.append(alarm)
