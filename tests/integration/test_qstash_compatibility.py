@@ -377,7 +377,7 @@ def test_dlq_retry_gets_the_whole_retry_budget_again(stack, target, path, qstash
     assert code == 201
     retried = body["messageId"]
     wait_until(lambda: "FAILED" in states(services, retried), what="FAILED again")
-    attempts = [r.header("Upstash-Retried") for r in target.requests_to(path)]
+    attempts = [r.header("Upstash-Retried") for r in target.wait_for(path, count=4)]
     assert attempts == ["0", "1", "0", "1"], "two attempts before, two fresh attempts after the retry"
 
 
@@ -401,7 +401,7 @@ def test_dlq_retry_headers_override_the_stored_publish_configuration(stack, targ
     failed = wait_until(
         lambda: [e for e in services.history.events(retried) if e["state"] == "FAILED"], what="FAILED again"
     )
-    attempts = target.requests_to(path)[1:]
+    attempts = target.wait_for(path, count=2)[1:]
     assert len(attempts) == 1, "Upstash-Retries: 0 on the retry request means one attempt"
     assert attempts[0].method == "PUT" and attempts[0].header("X-Run") == "second"
     assert attempts[0].body == b"configured"

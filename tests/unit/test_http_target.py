@@ -105,7 +105,8 @@ def test_a_refused_address_falls_back_to_the_next_checked_one_keeping_the_host_n
         )
         result = target.send(request(f"http://looks-public.example:{port}/hook"))
         assert result.status == 200 and result.body == b"ok"
-        [got] = server.requests_to("/hook")
+        # (The target records a request just after answering it.)
+        [got] = server.wait_for("/hook")
         assert got.header("Host") == f"looks-public.example:{port}"
     finally:
         server.stop()
