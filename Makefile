@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install dev test lint format synth bench clean
+.PHONY: install dev test lint format synth bench clean test-dev-stop
 
 install: $(STAMP)
 
@@ -21,6 +21,11 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# `ferry dev` stops within 5 s on SIGINT/SIGTERM, 20 times in a row with a delivery in flight.
+test-dev-stop: install
+	FERRY_DEV_STOP_LOOPS=20 $(BIN)/pytest tests/e2e/test_ferry_dev_process.py -q -p no:cacheprovider \
+		-k stops_within_5_seconds_every_time
 
 lint: install
 	$(BIN)/ruff check .
