@@ -49,9 +49,17 @@ print(json.dumps({
 """
 
 
-def _child(folder: Path, event_file: str = "", env: dict[str, str] | None = None) -> dict[str, Any]:
+def _child(
+    folder: Path, event_file: str = "", env: dict[str, str] | None = None, *, bytecode: bool = True
+) -> dict[str, Any]:
+    """One fresh interpreter. `bytecode=False` finds no cached byte code and writes none: what a
+    layer without `__pycache__` costs on Lambda, whose /opt is read-only."""
+    flags: list[str] = []
+    if not bytecode:
+        flags = ["-B"]
+        env = {**(env or {}), "PYTHONPYCACHEPREFIX": tempfile.mkdtemp(prefix="no-bytecode-")}
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, event_file],
+        [sys.executable, *flags, "-c", _CHILD, event_file],
         cwd=folder,
         env={**os.environ, **(env or {})},
         capture_output=True,
@@ -111,8 +119,9 @@ def _dispatcher_events(stack: Any, destination: str, count: int) -> list[dict[st
     return [to_sqs_event([m], arn, "us-east-1") for m in receive_all(sqs, queue_url, count)]
 
 
-def measure(runs: int = 7) -> dict[str, dict[str, float]]:
-    """Median import and first-call milliseconds per handler, and the import with tracing on."""
+def measure(runs: int = 7, runs_without_bytecode: int = 3) -> dict[str, dict[str, float]]:
+    """Median import and first-call milliseconds per handler; the same without byte code; and the
+    import with tracing on."""
     from ferry.dev.stack import DevStack
     from tests.support.target import Target
 
@@ -121,19 +130,20 @@ def measure(runs: int = 7) -> dict[str, dict[str, float]]:
     try:
         with DevStack(port=0, poller_concurrency=0) as stack, tempfile.TemporaryDirectory() as tmp:
             env = {**stack.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"}
+            total = runs + runs_without_bytecode
             events = {
-                "api": [_api_publish_event(stack, target.url("/cold-api"))] * runs,
-                "dispatcher": _dispatcher_events(stack, target.url("/cold-dispatch"), runs),
+                "api": [_api_publish_event(stack, target.url("/cold-api"))] * total,
+                "dispatcher": _dispatcher_events(stack, target.url("/cold-dispatch"), total),
             }
             for name, folder in HANDLERS.items():
-                samples = []
+                samples, uncompiled = [], []
                 for i, event in enumerate(events[name]):
                     path = Path(tmp) / f"{name}-{i}.json"
                     path.write_text(json.dumps(event))
-                    sample = _child(folder, str(path), env)
+                    sample = _child(folder, str(path), env, bytecode=i < runs)
                     assert sample["status"] in (None, 200, 201), sample
                     assert not sample["failures"], sample
-                    samples.append(sample)
+                    (samples if i < runs else uncompiled).append(sample)
                 traced = [
                     _child(folder, env={**env, "FERRY_TRACE_AWS_CALLS": "true"})["import_ms"]
                     for _ in range(3)
@@ -142,6 +152,8 @@ def measure(runs: int = 7) -> dict[str, dict[str, float]]:
                     "import_ms": statistics.median(s["import_ms"] for s in samples),
                     "first_call_ms": statistics.median(s["first_call_ms"] for s in samples),
                     "import_traced_ms": statistics.median(traced),
+                    "import_no_bytecode_ms": statistics.median(s["import_ms"] for s in uncompiled),
+                    "first_call_no_bytecode_ms": statistics.median(s["first_call_ms"] for s in uncompiled),
                 }
     finally:
         target.stop()
@@ -154,7 +166,9 @@ def main() -> None:
         print(
             f"{name}: import handler {figures['import_ms']:.0f} ms (median, fresh interpreter), "
             f"first invocation {figures['first_call_ms']:.0f} ms, "
-            f"import with FERRY_TRACE_AWS_CALLS=true {figures['import_traced_ms']:.0f} ms"
+            f"import with FERRY_TRACE_AWS_CALLS=true {figures['import_traced_ms']:.0f} ms; "
+            f"without byte code: import {figures['import_no_bytecode_ms']:.0f} ms, "
+            f"first invocation {figures['first_call_no_bytecode_ms']:.0f} ms"
         )
         for cumulative, module in heaviest(HANDLERS[name]):
             print(f"    {module:50s} {cumulative:7.1f} ms")
