@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 
 @dataclass(frozen=True)
@@ -37,16 +37,24 @@ class Query:
         return True
 
 
-def page(
-    items: list[dict[str, Any]], count: int, *, time_key: str = "time"
-) -> tuple[list[dict[str, Any]], str | None]:
+class Timed(Protocol):
+    """A listed record (log event, DLQ entry): it has a time in unix ms."""
+
+    @property
+    def time_ms(self) -> int: ...
+
+
+Item = TypeVar("Item", bound=Timed)
+
+
+def page(items: list[Item], count: int) -> tuple[list[Item], str | None]:
     """Cut newest-first `items` to about `count`, ending on a millisecond boundary; return the
     page and the cursor of the next one (None on the last page)."""
     if len(items) <= count:
         return items, None
-    last_time = items[count - 1][time_key]
+    last_time = items[count - 1].time_ms
     cut = count
-    while cut < len(items) and items[cut][time_key] == last_time:
+    while cut < len(items) and items[cut].time_ms == last_time:
         cut += 1
     if cut >= len(items):
         return items, None
