@@ -50,11 +50,10 @@ def aws() -> Iterator[Aws]:
     try:
         with mock_aws():
             session = boto3.session.Session(region_name="us-east-1")
+            environ = provision(session, config=CONFIG, secrets=DevSecrets())
             clients = {
-                name: session.client(name)
-                for name in ("sqs", "dynamodb", "secretsmanager", "scheduler", "iam")
+                name: session.client(name) for name in ("sqs", "dynamodb", "secretsmanager", "scheduler")
             }
-            environ = provision(**clients, config=CONFIG, secrets=DevSecrets())
             yield Aws(clients, environ)
     finally:
         for name, value in saved.items():
