@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ferry.domain.callbacks import callback_envelope
+from ferry.domain.cron_aws import is_duplicate_firing
 from ferry.domain.delivery import AttemptResult, Delivered, GiveUp, RetryLater, build_request, decide
 from ferry.domain.envelope import CallbackSpec, Envelope
 from ferry.domain.errors import NotFound
@@ -101,6 +102,14 @@ class DeliverMessage:
         now_ms = int(now * 1000)
         retried = envelope.retried_offset + max(message.receive_count - 1, 0)
 
+        second = envelope.second_firing
+        if (
+            envelope.is_schedule_template
+            and second is not None
+            and is_duplicate_firing(second.scheduled_time, second.first_expression, second.timezone)
+        ):
+            # The day-of-week schedule of a unix OR cron, on a day the day-of-month one also fires.
+            return DeliveryReport(outcome=Outcome.DROPPED, retried=0)
         if envelope.is_schedule_template and envelope.url_group and not envelope.destination:
             return self._fan_out_firing(message, envelope, now_ms)
         if envelope.is_schedule_template:
