@@ -131,7 +131,7 @@ class Schedules:
             if h.get(name):
                 raise InvalidInput(f"{name} does not apply to schedules; leave it out", field=name)
         schedule_id = h.get("Upstash-Schedule-Id") or new_schedule_id()
-        if not SCHEDULE_ID.match(schedule_id) or RESERVED_IN_SCHEDULE_ID in schedule_id:
+        if not _could_exist(schedule_id):
             raise InvalidInput(
                 f"Upstash-Schedule-Id: {schedule_id!r} may only contain letters, digits, '-', '_' and '.' "
                 "(at most 64, no '..')",
@@ -188,7 +188,7 @@ class Schedules:
         return schedule_id
 
     def get(self, schedule_id: str) -> ScheduleView:
-        stored = self._store.get(schedule_id)
+        stored = self._store.get(schedule_id) if _could_exist(schedule_id) else None
         if stored is None:
             raise NotFound(f"schedule {schedule_id!r} not found")
         second = stored.second
@@ -222,13 +222,21 @@ class Schedules:
         return views
 
     def pause(self, schedule_id: str) -> None:
-        if not self._store.set_paused(schedule_id, True):
+        if not _could_exist(schedule_id) or not self._store.set_paused(schedule_id, True):
             raise NotFound(f"schedule {schedule_id!r} not found")
 
     def resume(self, schedule_id: str) -> None:
-        if not self._store.set_paused(schedule_id, False):
+        if not _could_exist(schedule_id) or not self._store.set_paused(schedule_id, False):
             raise NotFound(f"schedule {schedule_id!r} not found")
 
     def delete(self, schedule_id: str) -> None:
-        if not self._store.delete(schedule_id):
-            raise NotFound(f"schedule {schedule_id!r} not found")
+        """Idempotent, as QStash answers (200 whether or not the schedule exists; see
+        docs/compatibility.md "Deletes")."""
+        if _could_exist(schedule_id):
+            self._store.delete(schedule_id)
+
+
+def _could_exist(schedule_id: str) -> bool:
+    """Whether a schedule could have this id: others (such as the `..` names of second Scheduler
+    schedules) are never looked up, so a second schedule cannot be read or deleted on its own."""
+    return bool(SCHEDULE_ID.match(schedule_id)) and RESERVED_IN_SCHEDULE_ID not in schedule_id

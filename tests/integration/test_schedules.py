@@ -78,6 +78,7 @@ def test_create_get_list_pause_resume_delete(stack, target, path, qstash, servic
     qstash.schedule.delete(schedule_id)
     with pytest.raises(QStashError, match="404"):
         qstash.schedule.get(schedule_id)
+    qstash.schedule.delete(schedule_id)  # idempotent: 200 for a schedule that is gone
 
 
 def test_same_schedule_id_replaces_the_whole_schedule(stack, target, path, qstash, schedule_ids):
@@ -290,6 +291,10 @@ def test_a_cron_restricting_both_day_fields_runs_on_two_scheduler_schedules_behi
         }
 
     names_of = (schedule_id, second)
+    with pytest.raises(QStashError, match="404"):
+        qstash.schedule.get(second)  # the second schedule is no QStash schedule of its own
+    qstash.schedule.delete(second)
+    assert states() == {"ENABLED"}
     qstash.schedule.pause(schedule_id)
     assert qstash.schedule.get(schedule_id).paused and states() == {"DISABLED"}
     qstash.schedule.resume(schedule_id)
