@@ -1,7 +1,8 @@
 """The dispatcher's SQS batch: powertools batch processing around the DeliverMessage use case.
 
-Standard queues: every record of the batch is delivered concurrently (one worker thread per
-record, so a slow destination never holds up the others). FIFO queues: records are delivered in
+Standard queues: every record of the batch is delivered concurrently (up to the configured
+in-invocation concurrency, by default one worker thread per record, so a slow destination never
+holds up the others). FIFO queues: records are delivered in
 order per message group, and a group stops at its first failure so order is kept.
 A record whose retry was scheduled (visibility changed) is reported in `batchItemFailures`;
 everything else is done and gets deleted by the event source mapping.
@@ -32,7 +33,8 @@ from ferry.usecases.ports import QueuedMessage
 from ferry.wiring import services
 
 logger = Logger(service="ferry")
-_executor = ThreadPoolExecutor(max_workers=10, thread_name_prefix="deliver")
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
 _outcomes: Counter[str] = Counter()
 _outcomes_lock = threading.Lock()
 
@@ -94,8 +96,19 @@ def logged_bodies(envelope: Envelope, report: DeliveryReport) -> dict[str, str]:
     return fields
 
 
+def _delivery_pool() -> ThreadPoolExecutor:
+    """The worker threads of this execution environment, as many as the deployment's in-invocation
+    concurrency (built on the first invocation, when the settings are known)."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            workers = services().settings.dispatcher_concurrency
+            _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver")
+        return _executor
+
+
 async def _deliver_record_async(record: SQSRecord) -> DeliveryReport:
-    return await asyncio.get_running_loop().run_in_executor(_executor, deliver_record, record)
+    return await asyncio.get_running_loop().run_in_executor(_delivery_pool(), deliver_record, record)
 
 
 def handle(event: dict[str, Any], context: Any, metrics: Any = None) -> dict[str, Any]:
