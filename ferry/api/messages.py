@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler import Request, Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from ferry.api import shapes
-from ferry.api.http import json_body, json_response, query_params, raw_body, request_headers
+from ferry.api.http import json_response, raw_body, refuse_null_body, request_headers
+from ferry.api.refusals import forwards_query
+from ferry.api.requests import BatchItem, MessageFilters, MessageIds
+from ferry.api.routing import ApiServices, Routes
 from ferry.api.shapes import bulk_body
 from ferry.domain.destination import destination_from_path, is_url
 from ferry.domain.errors import FerryError, InvalidInput
 from ferry.domain.publish_request import QUEUE_NAME
-from ferry.domain.queries import Query
 from ferry.domain.url_groups import GROUP_NAME
-from ferry.wiring import services
+from ferry.usecases.messages import MAX_BULK
+from ferry.wiring import Services
 
-router = Router()
+routes = Routes()
 
 PUBLISH = "/v2/publish/"
 ENQUEUE = "/v2/enqueue/"
@@ -35,10 +38,17 @@ def _destination(raw: str, query: str) -> str:
     return destination
 
 
-def _publish(destination: str, headers: dict[str, str], body: bytes, queue: str | None = None) -> Any:
+def _publish(
+    svc: Services,
+    event: Any,
+    destination: str,
+    headers: dict[str, str],
+    body: bytes,
+    queue: str | None = None,
+) -> Any:
     """The publish response body: an object for a URL, a bare array (one per endpoint) for a group."""
-    publish = services().publish
-    caller_ip = router.current_event.request_context.http.source_ip
+    publish = svc.publish
+    caller_ip = event.request_context.http.source_ip
     if destination and not is_url(destination):
         results = publish.to_group(
             group=destination, headers=headers, body=body, caller_ip=caller_ip, queue=queue
@@ -48,21 +58,23 @@ def _publish(destination: str, headers: dict[str, str], body: bytes, queue: str 
     return result.to_body()
 
 
-def _respond(body: Any) -> Response:
+def _respond(body: Any) -> Response[Any]:
     duplicate = isinstance(body, dict) and body.get("deduplicated")
     return json_response(body, status=202 if duplicate else 200)
 
 
-@router.post(PUBLISH + ".+")
-def publish() -> Response:
-    event = router.current_event
+@routes.post(PUBLISH + ".+")
+@forwards_query
+def publish(request: Request, svc: ApiServices) -> Response[Any]:
+    event = request.resolved_event
     destination = _destination(event.path[len(PUBLISH) :], event.raw_query_string or "")
-    return _respond(_publish(destination, request_headers(event), raw_body(event)))
+    return _respond(_publish(svc, event, destination, request_headers(event), raw_body(event)))
 
 
-@router.post(ENQUEUE + ".+")
-def enqueue() -> Response:
-    event = router.current_event
+@routes.post(ENQUEUE + ".+")
+@forwards_query
+def enqueue(request: Request, svc: ApiServices) -> Response[Any]:
+    event = request.resolved_event
     queue, _, rest = event.path[len(ENQUEUE) :].partition("/")
     if not QUEUE_NAME.match(queue):
         raise InvalidInput(
@@ -70,65 +82,59 @@ def enqueue() -> Response:
             field="queueName",
         )
     destination = _destination(rest, event.raw_query_string or "")
-    return _respond(_publish(destination, request_headers(event), raw_body(event), queue=queue))
+    return _respond(_publish(svc, event, destination, request_headers(event), raw_body(event), queue=queue))
 
 
-@router.post("/v2/batch")
-def batch() -> Response:
-    items = json_body(router.current_event, required=True)
-    if not isinstance(items, list):
-        raise InvalidInput("the batch body must be a JSON array of messages", field="body")
+@routes.post("/v2/batch")
+def batch(
+    request: Request, svc: ApiServices, items: Annotated[list[BatchItem], Body(max_length=1000)]
+) -> Response[Any]:
+    event = request.resolved_event
     results: list[Any] = []
     for index, item in enumerate(items):
         try:
-            results.append(_batch_item(index, item))
+            results.append(_batch_item(svc, event, index, item))
         except FerryError as exc:
             # One bad item refuses only itself; its slot says why.
             results.append({**exc.to_body(), "index": index, "status": exc.status})
     return json_response(results)
 
 
-def _batch_item(index: int, item: Any) -> Any:
-    if not isinstance(item, dict):
-        raise InvalidInput(f"batch item {index} must be an object with a destination", field="destination")
-    destination = item.get("destination")
-    if not isinstance(destination, str) or not (is_url(destination) or GROUP_NAME.match(destination)):
+def _batch_item(svc: Services, event: Any, index: int, item: BatchItem) -> Any:
+    destination = item.destination
+    if not (is_url(destination) or GROUP_NAME.match(destination)):
         raise InvalidInput(
             f"batch item {index}: destination {destination!r} is neither an http(s) URL nor a URL group name",
             field="destination",
         )
-    headers = item.get("headers") or {}
-    body = item.get("body")
-    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        raise InvalidInput(f"batch item {index}: headers must be an object of strings", field="headers")
-    if body is not None and not isinstance(body, str):
-        raise InvalidInput(f"batch item {index}: body must be a string or null", field="body")
-    queue = item.get("queue")
-    if queue is not None and (not isinstance(queue, str) or not QUEUE_NAME.match(queue)):
+    queue = item.queue
+    if queue is not None and not QUEUE_NAME.match(queue):
         raise InvalidInput(f"batch item {index}: queue {queue!r} is not a valid queue name", field="queue")
-    return _publish(destination, headers, (body or "").encode(), queue=queue)
+    return _publish(svc, event, destination, item.headers, (item.body or "").encode(), queue=queue)
 
 
-@router.get("/v2/messages/<message_id>")
-def get_message(message_id: str) -> Response:
-    envelope, state = services().messages.get(message_id)
+@routes.get("/v2/messages/<message_id>")
+def get_message(message_id: str, svc: ApiServices) -> Response[Any]:
+    envelope, state = svc.messages.get(message_id)
     return json_response(shapes.message(envelope, state))
 
 
-@router.delete("/v2/messages/<message_id>")
-def cancel_message(message_id: str) -> Response:
-    return json_response({"cancelled": services().messages.cancel(message_id)})
+@routes.delete("/v2/messages/<message_id>")
+def cancel_message(message_id: str, svc: ApiServices) -> Response[Any]:
+    return json_response({"cancelled": svc.messages.cancel(message_id)})
 
 
-@router.delete("/v2/messages")
-def cancel_messages() -> Response:
-    event = router.current_event
-    params = query_params(event)
-    body = json_body(event) or {}
-    if not isinstance(body, dict):
-        raise InvalidInput('the body must be a JSON object like {"messageIds": [...]}', field="body")
-    ids = list(body.get("messageIds") or [])
-    ids += [i for i in params.get("messageIds", "").split(",") if i]
-    query = Query.parse({k: v for k, v in params.items() if k != "messageIds"})
-    run = services().messages.cancel_many(ids=ids, query=query)
+@routes.delete("/v2/messages")
+def cancel_messages(
+    request: Request,
+    svc: ApiServices,
+    filters: Annotated[MessageFilters, Query()],
+    body: Annotated[MessageIds | None, Body()] = None,
+) -> Response[Any]:
+    """By ids (body or `?messageIds=`), else every pending message matching the filters; no
+    filters and no body is "cancel all", exactly as both SDKs send it."""
+    refuse_null_body(request, body)
+    ids = [*(body.messageIds if body else ()), *(filters.messageIds or ())]
+    query = filters.model_copy(update={"messageIds": None}).to_query(max_count=MAX_BULK)
+    run = svc.messages.cancel_many(ids=ids, query=query)
     return json_response(bulk_body({"cancelled": sum(run.results)}, run))

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 
-router = Router()
+from ferry.api.routing import Routes
+
+routes = Routes()
 
 DOCUMENT_PATH = "/v2/openapi.json"
 
@@ -24,6 +26,6 @@ def document_text() -> str:
     return files("ferry.api").joinpath("openapi.json").read_text(encoding="utf-8")
 
 
-@router.get(DOCUMENT_PATH)
-def openapi_document() -> Response:
+@routes.get(DOCUMENT_PATH)
+def openapi_document() -> Response[Any]:
     return Response(status_code=200, content_type="application/json", body=document_text())

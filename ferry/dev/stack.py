@@ -34,6 +34,8 @@ class DevStack:
     config: FerryConfig = DEFAULT_CONFIG
     log_level: str = "WARNING"
     poller_concurrency: int = 2
+    # Concurrent API invocations at most (the API function's concurrency limit in AWS).
+    api_concurrency: int = 64
     emulator: Emulator | None = None
     gateway: Gateway | None = None
     pollers: list[SqsPoller] = field(default_factory=list)
@@ -56,17 +58,17 @@ class DevStack:
         env = {**self.emulator.environ(), **_POWERTOOLS_DEV_ENV, "POWERTOOLS_LOG_LEVEL": self.log_level}
         os.environ.update(env)
         session = boto3.session.Session()
-        clients = {
-            name: session.client(name) for name in ("sqs", "dynamodb", "secretsmanager", "scheduler", "iam")
-        }
-        env.update(provision(**clients, config=self.config, secrets=self.secrets))
+        clients = {name: session.client(name) for name in ("sqs", "scheduler")}
+        env.update(provision(session, config=self.config, secrets=self.secrets))
         os.environ.update(env)
         self.environ = env
         wiring.reset_services(self.clock)
 
         from ferry.handlers import api_handler, dispatcher_handler
 
-        self.gateway = Gateway(api_handler, host=self.host, port=self.port)
+        self.gateway = Gateway(
+            api_handler, host=self.host, port=self.port, max_concurrency=self.api_concurrency
+        )
         self.gateway.start()
         settings = self.config.dispatcher
         # One poller on the FIFO queue: SQS itself never hands out two batches of one message
