@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install dev test lint format synth bench clean test-dev-stop
+.PHONY: install dev test test-fast lint format synth bench clean test-dev-stop
 
 install: $(STAMP)
 
@@ -26,6 +26,11 @@ test: install
 test-dev-stop: install
 	FERRY_DEV_STOP_LOOPS=20 $(BIN)/pytest tests/e2e/test_ferry_dev_process.py -q -p no:cacheprovider \
 		-k stops_within_5_seconds_every_time
+
+# Unit tests and the in-memory side of the contract tests: no emulator, no sockets to AWS (< 30 s).
+# The cron property tests run a tenth of their examples here; `make test` runs them all.
+test-fast: install
+	FERRY_CRON_EXAMPLES=0.1 $(BIN)/pytest -q -p no:cacheprovider tests/unit tests/contract -m "not adapter" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
