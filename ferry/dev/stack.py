@@ -60,6 +60,13 @@ class DevStack:
         self.emulator.start()
         env = {**self.emulator.environ(), **_POWERTOOLS_DEV_ENV, "POWERTOOLS_LOG_LEVEL": self.log_level}
         os.environ.update(env)
+        settings = self.config.dispatcher
+        concurrency = settings.max_concurrency if self.poller_concurrency is None else self.poller_concurrency
+        # Every dispatcher "instance" shares this process, and so the deliveries' worker pool
+        # (ferry.sqs_batch): size it for all of them at once, so one invocation's slow
+        # destinations never hold up another's deliveries (in AWS each instance has its own).
+        if Env.DISPATCHER_CONCURRENCY not in os.environ:
+            env[Env.DISPATCHER_CONCURRENCY] = str(max(1, concurrency) * min(settings.batch_size, 10))
         session = boto3.session.Session()
         clients = {name: session.client(name) for name in ("sqs", "scheduler")}
         env.update(provision(session, config=self.config, secrets=self.secrets))
@@ -79,8 +86,6 @@ class DevStack:
             api_handler, host=self.host, port=self.port, max_concurrency=self.api_concurrency
         )
         self.gateway.start()
-        settings = self.config.dispatcher
-        concurrency = settings.max_concurrency if self.poller_concurrency is None else self.poller_concurrency
         for queue_url, batch_size in (
             (env[Env.QUEUE_URL], settings.batch_size),
             (env[Env.FIFO_QUEUE_URL], settings.fifo_batch_size),
