@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ferry.domain.envelope import Envelope
+from ferry.domain.limits import SQS_MAX_DELAY_SECONDS
 from ferry.usecases.ports import QueuedMessage
 
 # Message attributes on dead-lettered messages: the reason is visible in the SQS console too.
@@ -50,7 +51,9 @@ class SqsQueue:
                 MessageDeduplicationId=envelope.id,
             )
         else:
-            params.update(QueueUrl=self.queue_url, DelaySeconds=max(0, min(delay_seconds, 900)))
+            params.update(
+                QueueUrl=self.queue_url, DelaySeconds=max(0, min(delay_seconds, SQS_MAX_DELAY_SECONDS))
+            )
         self._sqs.send_message(**params)
 
     def retry_later(self, message: QueuedMessage, *, delay_seconds: int) -> None:

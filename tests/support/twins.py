@@ -36,7 +36,7 @@ class World:
         ids = count(1)
         self.new_id = lambda: f"msg_{next(ids):04d}"
         self.history = InMemoryHistory()
-        self.queue = InMemoryQueue(self.clock, limits=self.limits)
+        self.queue = InMemoryQueue(self.clock)
         self.target = InMemoryTarget()
         self.keys = InMemoryKeys()
         self.dedup = InMemoryDedup(self.clock)

@@ -3,9 +3,7 @@ body the publisher redacted."""
 
 from __future__ import annotations
 
-import dataclasses
-
-from ferry.config import RuntimeSettings
+from ferry.config import Env, RuntimeSettings
 from ferry.domain.delivery import AttemptResult
 from ferry.domain.envelope import Envelope, RedactSpec
 from ferry.sqs_batch import logged_bodies
@@ -24,9 +22,19 @@ REPORT = DeliveryReport(
 )
 
 
+def _environment(**extra: str) -> dict[str, str]:
+    """Every variable the handlers read, as the stack sets them, without FERRY_LOG_BODIES."""
+    names = [n for n in vars(Env).values() if isinstance(n, str) and n.startswith("FERRY_")]
+    environ = {name: "x" for name in names if name != Env.LOG_BODIES}
+    environ.update({Env.SECRETS_MAX_AGE: "60", Env.HISTORY_RETENTION_DAYS: "7"}, **extra)
+    return environ
+
+
 def test_message_bodies_are_not_logged_by_default():
-    defaults = {f.name: f.default for f in dataclasses.fields(RuntimeSettings)}
-    assert defaults["log_bodies"] is False
+    # What production reads: the environment, not the dataclass default.
+    assert RuntimeSettings.from_env(_environment()).log_bodies is False
+    assert RuntimeSettings.from_env(_environment(FERRY_LOG_BODIES="no")).log_bodies is False
+    assert RuntimeSettings.from_env(_environment(FERRY_LOG_BODIES="true")).log_bodies is True
 
 
 def test_opted_in_log_holds_the_first_kilobyte_of_both_bodies():

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 
 from ferry.domain.envelope import Envelope
-from ferry.domain.limits import Limits
+from ferry.domain.limits import SQS_MAX_DELAY_SECONDS
 from ferry.usecases.ports import Clock, QueuedMessage
 
 STANDARD = "memory://queue"
@@ -38,12 +38,9 @@ class DeadLettered:
 
 
 class InMemoryQueue:
-    def __init__(
-        self, clock: Clock, *, visibility_timeout_seconds: int = 1_980, limits: Limits | None = None
-    ):
+    def __init__(self, clock: Clock, *, visibility_timeout_seconds: int = 1_980) -> None:
         self._clock = clock
         self._visibility = visibility_timeout_seconds
-        self._max_delay = (limits or Limits()).max_sqs_delay_seconds
         self._messages: list[_Stored] = []
         self.dead_letters: list[DeadLettered] = []
         self._ids = itertools.count(1)
@@ -61,7 +58,7 @@ class InMemoryQueue:
                     f"sqs-{number}", envelope.to_json(), FIFO, self._clock.now(), group=envelope.queue
                 )
             else:
-                delay = max(0, min(delay_seconds, self._max_delay))
+                delay = max(0, min(delay_seconds, SQS_MAX_DELAY_SECONDS))
                 stored = _Stored(f"sqs-{number}", envelope.to_json(), STANDARD, self._clock.now() + delay)
             self._messages.append(stored)
 
