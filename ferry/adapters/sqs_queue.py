@@ -6,7 +6,7 @@ from typing import Any
 
 from ferry.domain.envelope import Envelope
 from ferry.domain.limits import SQS_MAX_DELAY_SECONDS
-from ferry.usecases.ports import QueuedMessage
+from ferry.usecases.ports import QueuedMessage, ReceivedMessage
 
 # Message attributes on dead-lettered messages: the reason is visible in the SQS console too.
 ATTR_REASON = "ferry-failure-reason"
@@ -86,4 +86,15 @@ class SqsQueue:
         if dlq_url.endswith(".fifo"):
             params["MessageGroupId"] = envelope.queue or envelope.id
             params["MessageDeduplicationId"] = dlq_id
+        self._sqs.send_message(**params)
+
+    def dead_letter_unreadable(self, message: ReceivedMessage, *, reason: str) -> None:
+        dlq_url = self._dlq_of[message.queue_url]
+        params: dict[str, Any] = {
+            "QueueUrl": dlq_url,
+            "MessageBody": message.body,
+            "MessageAttributes": {ATTR_REASON: {"DataType": "String", "StringValue": reason[:1000]}},
+        }
+        if dlq_url.endswith(".fifo"):
+            params["MessageGroupId"] = params["MessageDeduplicationId"] = message.sqs_message_id
         self._sqs.send_message(**params)

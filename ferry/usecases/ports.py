@@ -36,6 +36,27 @@ class QueuedMessage:
     sqs_message_id: str
 
 
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """A message as a queue hands it over, its body not yet read as an envelope."""
+
+    body: str
+    receive_count: int
+    receipt_handle: str
+    queue_url: str
+    sqs_message_id: str
+
+    def read(self) -> QueuedMessage:
+        """The message with its envelope; raises ValueError when the body is not an envelope."""
+        return QueuedMessage(
+            envelope=Envelope.from_json(self.body),
+            receive_count=self.receive_count,
+            receipt_handle=self.receipt_handle,
+            queue_url=self.queue_url,
+            sqs_message_id=self.sqs_message_id,
+        )
+
+
 # (The DLQ entry record; the old name stays for existing imports.)
 DeadLetter = DeadLetterEntry
 
@@ -58,6 +79,10 @@ class MessageQueue(Protocol):
         dlq_id: str,
         response_status: int | None,
     ) -> None: ...
+
+    def dead_letter_unreadable(self, message: ReceivedMessage, *, reason: str) -> None:
+        """Move a message that is not an envelope to its queue's DLQ as it is, with the reason."""
+        ...
 
 
 class GroupEndpoints(Protocol):
