@@ -121,6 +121,14 @@ def test_a_message_of_a_named_queue_goes_to_the_fifo_queue(driver):
     assert received.envelope == sent and received.queue_url.endswith(".fifo")
 
 
+def test_a_message_sent_twice_to_a_named_queue_is_received_once(driver):
+    # (A send repeated after a crash must not deliver the message twice.)
+    sent = envelope(queue="orders")
+    driver.queue.send(sent, delay_seconds=0)
+    driver.queue.send(sent, delay_seconds=0)
+    assert [m.envelope.id for m in driver.receive()] == [sent.id]
+
+
 def test_a_delayed_message_is_not_received_before_its_delay(driver):
     driver.queue.send(envelope(), delay_seconds=60)
     assert driver.receive() == []

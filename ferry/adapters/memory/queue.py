@@ -13,6 +13,7 @@ from ferry.usecases.ports import Clock, QueuedMessage, ReceivedMessage
 
 STANDARD = "memory://queue"
 FIFO = "memory://queue.fifo"
+FIFO_DEDUP_SECONDS = 300
 
 
 @dataclass
@@ -44,6 +45,7 @@ class InMemoryQueue:
         self._messages: list[_Stored] = []
         self.dead_letters: list[DeadLettered] = []
         self.unreadable: list[tuple[str, str]] = []
+        self._fifo_sent: dict[str, float] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -51,11 +53,29 @@ class InMemoryQueue:
         return FIFO if source.endswith(".fifo") else STANDARD
 
     def send(self, envelope: Envelope, *, delay_seconds: int) -> None:
-        self.send_raw(envelope.to_json(), queue=envelope.queue, delay_seconds=delay_seconds)
+        self.send_raw(
+            envelope.to_json(),
+            queue=envelope.queue,
+            delay_seconds=delay_seconds,
+            deduplication_id=envelope.id,
+        )
 
-    def send_raw(self, body: str, *, queue: str | None = None, delay_seconds: int = 0) -> None:
+    def send_raw(
+        self,
+        body: str,
+        *,
+        queue: str | None = None,
+        delay_seconds: int = 0,
+        deduplication_id: str | None = None,
+    ) -> None:
         """Put any body on the queue (what another writer, or corruption, could leave there)."""
         with self._lock:
+            now = self._clock.now()
+            if queue and deduplication_id:
+                # FIFO deduplication: a repeated id within five minutes is accepted and dropped.
+                if self._fifo_sent.get(deduplication_id, -FIFO_DEDUP_SECONDS) > now - FIFO_DEDUP_SECONDS:
+                    return
+                self._fifo_sent[deduplication_id] = now
             number = next(self._ids)
             if queue:
                 # FIFO queues take no per-message delay; the group is the queue name.
