@@ -197,7 +197,7 @@ class EnforceCrashBudget:
 
 class Attempt:
     """Sign the request and send it. A request that cannot be put on the wire (a header the HTTP
-    client refuses, a body that cannot be decoded) is not sent: its result says so, and the
+    client refuses, a stored body that cannot be decoded) is not sent: its result says so, and the
     decision dead-letters it at once instead of leaving it to SQS redeliveries."""
 
     def __init__(self, *, target: HttpTarget, keys: SigningKeys, clock: Clock, jwt_lifetime_seconds: int):
@@ -205,17 +205,18 @@ class Attempt:
         self._jwt_lifetime = jwt_lifetime_seconds
 
     def __call__(self, delivery: Delivery, proceed: Proceed) -> DeliveryReport:
-        signing_key = self._keys.current()
         try:
-            request = build_request(
-                delivery.envelope,
-                retried=delivery.retried,
-                signing_key=signing_key,
-                now=delivery.now,
-                jwt_lifetime_seconds=self._jwt_lifetime,
-            )
-        except ValueError as exc:  # (UnicodeError and binascii.Error are ValueErrors too)
-            return proceed(self._not_sent(delivery, f"the stored message is malformed: {exc}"))
+            delivery.envelope.body_bytes()
+        except ValueError as exc:  # (binascii.Error is one): a base64 body that is not base64
+            return proceed(self._not_sent(delivery, f"the stored body cannot be decoded: {exc}"))
+        # (Outside the check above: a signing-key problem is an outage to retry, not the message's.)
+        request = build_request(
+            delivery.envelope,
+            retried=delivery.retried,
+            signing_key=self._keys.current(),
+            now=delivery.now,
+            jwt_lifetime_seconds=self._jwt_lifetime,
+        )
         if problem := unsendable_reason(request):
             return proceed(self._not_sent(delivery, problem))
         result = self._target.send(request)
