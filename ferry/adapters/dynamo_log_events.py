@@ -7,14 +7,12 @@ over all of them.
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from ferry.adapters.dynamo_table import DynamoTable, Retention
+from ferry.adapters.dynamo_table import DynamoTable, Retention, response_attributes, response_of
 from ferry.domain.history import LogEvent, State
 from ferry.domain.queries import Query
 
@@ -57,9 +55,7 @@ def _event_item(event: LogEvent, seq: int, tag: str, ttl: int) -> dict[str, Any]
         "url": event.url,
         "retried": event.retried,
         "ttl": ttl,
-        "responseStatus": stored.response_status,
-        "responseHeader": json.dumps(dict(stored.response_headers)) if stored.response_headers else None,
-        "responseBody": base64.b64encode(stored.response_body).decode() if stored.response_body else None,
+        **response_attributes(stored.response_status, stored.response_headers, stored.response_body),
         "error": stored.error,
         "nextDeliveryTime": stored.next_delivery_ms,
         "dlqId": stored.dlq_id,
@@ -79,9 +75,7 @@ def _event(values: dict[str, Any]) -> LogEvent:
         time_ms=values["time"],
         url=values["url"],
         retried=values.get("retried", 0),
-        response_status=values.get("responseStatus"),
-        response_headers=json.loads(values["responseHeader"]) if "responseHeader" in values else {},
-        response_body=base64.b64decode(values["responseBody"]) if "responseBody" in values else None,
+        **response_of(values),
         error=values.get("error"),
         next_delivery_ms=values.get("nextDeliveryTime"),
         dlq_id=values.get("dlqId"),
