@@ -193,6 +193,7 @@ class Services:
             clock=self.clock,
             limits=s.config.limits,
             allow_private_destinations=s.allow_private_destinations,
+            url_groups=self.url_groups,
         )
 
     @cached_property
