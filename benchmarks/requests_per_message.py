@@ -48,7 +48,9 @@ class PerMessage:
     strong_reads: float
     api_invocations: float
     api_billed_ms: float
+    api_cpu_ms: float
     dispatcher_invocations: float
+    dispatcher_records: float
 
     @property
     def wru(self) -> float:
@@ -60,6 +62,10 @@ class PerMessage:
 
     def service_requests(self, service: str) -> float:
         return sum(v for k, v in self.requests.items() if k.startswith(f"{service}:"))
+
+    @property
+    def receive_and_delete(self) -> float:
+        return self.requests.get("sqs:ReceiveMessage", 0) + self.requests.get("sqs:DeleteMessageBatch", 0)
 
     @property
     def aws_requests(self) -> float:
@@ -92,30 +98,39 @@ class TimedHandler:
         self._lock = threading.Lock()
         self.invocations = 0
         self.billed_ms = 0
+        self.cpu_ms = 0.0
+        self.records = 0
         self.in_flight = 0
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         with self._lock:
             self.in_flight += 1
-        started = time.perf_counter()
+            self.records += len(event.get("Records") or [])
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             return self._handler(event, context)
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
+            # The handler's own CPU (its AWS calls run in its thread; worker threads' do not count).
+            cpu_ms = (time.thread_time() - cpu) * 1000
             with self._lock:
                 self.in_flight -= 1
                 self.invocations += 1
                 self.billed_ms += math.ceil(elapsed_ms)
+                self.cpu_ms += cpu_ms
 
     def reset(self) -> None:
         with self._lock:
-            self.invocations = self.billed_ms = 0
+            self.invocations = self.billed_ms = self.records = 0
+            self.cpu_ms = 0.0
 
 
 class Bench:
     """One `ferry dev` stack with metered clients, timed handlers and a loopback destination."""
 
     def __init__(self) -> None:
+        # Quiet handlers (their loggers read the level when ferry.handlers is first imported).
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         import ferry.handlers
         from tests.support.target import Target
 
@@ -215,8 +230,10 @@ def deliveries(bench: Bench, *, level: str, n: int, body_bytes: int, fail_first:
         scenario=scenario,
         body_bytes=body_bytes,
         api_invocations=bench.api.invocations / n,
-        api_billed_ms=bench.api.billed_ms / n,
+        api_billed_ms=bench.api.billed_ms / max(bench.api.invocations, 1),
+        api_cpu_ms=bench.api.cpu_ms / max(bench.api.invocations, 1),
         dispatcher_invocations=bench.dispatcher.invocations / n,
+        dispatcher_records=bench.dispatcher.records / n,
     )
 
 
@@ -299,7 +316,8 @@ def report(runs: list[PerMessage], ops: dict[str, list[Operation]]) -> None:
             f"\n[{r.level}] {r.scenario}, {r.body_bytes} B body, {r.messages} messages: "
             f"{r.aws_requests:.2f} AWS requests, {r.wru:.2f} WRU ({r.table_wru:.2f} table + "
             f"{r.index_wru:.2f} index), {r.rru:.2f} RRU ({r.strong_reads:.2f} strongly consistent reads), "
-            f"publish handler {r.api_billed_ms:.1f} ms, {r.dispatcher_invocations:.2f} dispatcher invocations"
+            f"publish handler {r.api_billed_ms:.1f} ms ({r.api_cpu_ms:.1f} ms CPU), "
+            f"{r.dispatcher_invocations:.2f} dispatcher invocations"
         )
         for name, count in r.requests.items():
             print(f"    {name:40s} {count:6.2f}")
