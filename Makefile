@@ -49,7 +49,10 @@ synth: install node_modules
 	PATH="$(CURDIR)/$(BIN):$$PATH" npx cdk synth --quiet
 
 bench: install
-	$(BIN)/python -m benchmarks.batch_concurrency
+	$(BIN)/python -m benchmarks.cold_start
+	$(BIN)/python -m benchmarks.layer_size
+	$(BIN)/python -m benchmarks.dispatcher_duration --quick
+	$(BIN)/python -m benchmarks.requests_per_message --quick
 
 clean:
 	rm -rf $(VENV) cdk.out node_modules layers/ferry/build .pytest_cache .ruff_cache
