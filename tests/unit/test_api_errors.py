@@ -69,3 +69,26 @@ def test_an_unauthenticated_malformed_request_is_401_not_400():
     api = api_whose_storage_raises(AssertionError("never reached"))
     event = http_event("DELETE", "/v2/messages", body='{"messageId": ["x"]}')
     assert api.handle(event, None)["statusCode"] == 401
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded"],
+)
+def test_a_json_route_refuses_other_body_types_with_400(content_type):
+    # Found by schemathesis: multipart without a boundary raised a bare ValueError (a 500).
+    api = api_whose_storage_raises(AssertionError("never reached"))
+    headers = {**TOKEN, "Content-Type": content_type}
+    event = http_event("DELETE", "/v2/messages", headers=headers, body="messageIds=a")
+    response = api.handle(event, None)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["field"] == "body"
+
+
+def test_a_body_that_is_not_utf8_is_invalid_json_not_a_500():
+    # Found by schemathesis: powertools decoded the body as UTF-8 and raised UnicodeDecodeError.
+    api = api_whose_storage_raises(AssertionError("never reached"))
+    event = http_event("DELETE", "/v2/messages", headers=TOKEN, body=b'{"messageIds": ["\xc0"]}')
+    response = api.handle(event, None)
+    assert response["statusCode"] == 400
+    assert "UTF-8" in json.loads(response["body"])["error"]
