@@ -6,28 +6,17 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
+from ferry.adapters.schedules import StoredSchedule
 from ferry.api.app import build_api
 from ferry.config import DEFAULT_CONFIG
-from ferry.domain.envelope import Envelope
 from ferry.domain.queries import Query
 from ferry.usecases.schedules import Schedules
 from tests.support.api_events import http_event
 from tests.support.twins import World
-
-
-@dataclass
-class StoredSchedule:
-    schedule_id: str
-    cron: str
-    expression: str
-    timezone: str
-    template: Envelope
-    paused: bool
-    created_at_ms: int
 
 
 @dataclass
@@ -49,7 +38,7 @@ class InMemorySchedules:
     def set_paused(self, schedule_id: str, paused: bool) -> bool:
         if schedule_id not in self.items:
             return False
-        self.items[schedule_id].paused = paused
+        self.items[schedule_id] = replace(self.items[schedule_id], paused=paused)
         return True
 
     def delete(self, schedule_id: str) -> bool:
