@@ -56,3 +56,9 @@ bench: install
 
 clean:
 	rm -rf $(VENV) cdk.out node_modules layers/ferry/build .pytest_cache .ruff_cache
+
+# A longer schemathesis run against the generated OpenAPI document (the suite runs 50 examples
+# per operation; this runs 1,000).
+.PHONY: fuzz
+fuzz: install
+	FERRY_FUZZ_EXAMPLES=$${FERRY_FUZZ_EXAMPLES:-1000} $(BIN)/pytest tests/fuzz -q -p no:cacheprovider
