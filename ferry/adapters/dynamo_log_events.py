@@ -44,6 +44,21 @@ def time_bounds(query: Query) -> tuple[str, dict[str, Any]]:
     return "", {}
 
 
+# The message's fields a log event repeats: (stored attribute, LogEvent attribute).
+_MESSAGE_FIELDS = (
+    ("method", "method"),
+    ("maxRetries", "max_retries"),
+    ("timeout", "timeout"),
+    ("callback", "callback"),
+    ("failureCallback", "failure_callback"),
+    ("retryDelayExpr", "retry_delay"),
+    ("endpointName", "endpoint_name"),
+    ("parallelism", "parallelism"),
+    ("rate", "rate"),
+    ("period", "period"),
+)
+
+
 def _event_item(event: LogEvent, seq: int, tag: str, ttl: int) -> dict[str, Any]:
     stored = event.stored()
     return {
@@ -69,6 +84,7 @@ def _event_item(event: LogEvent, seq: int, tag: str, ttl: int) -> dict[str, Any]
         "topicName": stored.topic_name,
         "callerIp": stored.caller_ip,
         "flowControlKey": stored.flow_control_key,
+        **{name: getattr(stored, attribute) for name, attribute in _MESSAGE_FIELDS},
     }
 
 
@@ -91,6 +107,7 @@ def _event(values: dict[str, Any]) -> LogEvent:
         topic_name=values.get("topicName"),
         caller_ip=values.get("callerIp"),
         flow_control_key=values.get("flowControlKey"),
+        **{attribute: values.get(name) for name, attribute in _MESSAGE_FIELDS},
     )
 
 
