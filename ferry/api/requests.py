@@ -111,14 +111,17 @@ class Filters(QueryString):
         )
 
 
-class LogFilters(Filters):
-    messageIds: list[Id] | None = None
-    state: list[StateName] | None = None
+HttpStatus = Annotated[int, Field(ge=100, le=599)]
 
 
 class DlqFilters(Filters):
     dlqIds: list[Id] | None = None
-    responseStatus: list[Annotated[int, Field(ge=100, le=599)]] | None = None
+    responseStatus: list[HttpStatus] | None = None
+
+
+class LogFilters(DlqFilters):
+    messageIds: list[Id] | None = None
+    state: list[StateName] | None = None
 
 
 class MessageFilters(Filters):

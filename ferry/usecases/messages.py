@@ -13,6 +13,8 @@ from ferry.usecases.ports import Clock, History
 
 # Upper bound of messages one bulk cancel looks at (a guard, not a product limit).
 MAX_BULK = 10_000
+# A message's creation, and the events after which a cancel has nothing left to do.
+_CREATED_OR_PAST_IT = ("CREATED", "CANCEL_REQUESTED", *sorted(TERMINAL_STATES))
 
 
 class Messages:
@@ -45,14 +47,18 @@ class Messages:
         return run_bulk(ids, self._cancel_id, clock=self._clock, budget_seconds=remaining)
 
     def _candidate_ids(self, query: Query) -> list[str]:
-        created_only = Query(
-            filters={**query.filters, "state": ("CREATED",)},
+        """Pending messages matching the filters, without those already cancelled or finished, so
+        that repeating an incomplete bulk cancel continues with the rest instead of starting over."""
+        seen = Query(
+            filters={**query.filters, "state": _CREATED_OR_PAST_IT},
             from_ms=query.from_ms,
             to_ms=query.to_ms,
-            count=MAX_BULK,
+            count=3 * MAX_BULK,
         )
-        events = self._history.query_events(created_only)[:MAX_BULK]
-        return list(dict.fromkeys(event.message_id for event in events))
+        events = self._history.query_events(seen)
+        past = {event.message_id for event in events if event.state != State.CREATED}
+        created = (event.message_id for event in events if event.state == State.CREATED)
+        return [message_id for message_id in dict.fromkeys(created) if message_id not in past][:MAX_BULK]
 
     def _cancel_id(self, message_id: str) -> int:
         envelope = self._history.get_envelope(message_id)

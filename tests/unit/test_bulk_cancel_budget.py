@@ -43,3 +43,34 @@ def test_a_quick_listing_leaves_the_budget_to_the_cancels():
     messages = Messages(history=slow, clock=world.clock, bulk_budget_seconds=20)
     run = messages.cancel_many(query=Query())
     assert run.complete and sum(run.results) == len(ids)
+
+
+class SlowCancels:
+    """The history, except that requesting a cancel takes a second of the (manual) clock."""
+
+    def __init__(self, history, clock) -> None:
+        self._history, self._clock = history, clock
+
+    def request_cancel(self, *args, **kwargs):
+        self._clock.advance(1)
+        return self._history.request_cancel(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._history, name)
+
+
+def test_repeating_an_incomplete_cancel_all_continues_with_the_rest():
+    world = World()
+    ids = pending(world, 40)
+    messages = Messages(
+        history=SlowCancels(world.history, world.clock), clock=world.clock, bulk_budget_seconds=5
+    )
+    cancelled = []
+    for _ in range(40):
+        run = messages.cancel_many(query=Query())
+        cancelled.append(sum(run.results))
+        if run.complete:
+            break
+    assert run.complete, cancelled
+    assert sum(cancelled) == len(ids)
+    assert all(n > 0 for n in cancelled[:-1]), f"a repeat made no progress: {cancelled}"
