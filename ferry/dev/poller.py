@@ -142,12 +142,23 @@ class SqsPoller:
             self._slots.release()
 
     def _receive(self) -> list[dict[str, Any]]:
+        """One batch: a (long-polled) receive, then more receives without waiting while the last
+        came back full, up to `batch_size` (the mapping gathers batches above SQS's 10 per
+        receive; without its batching window here, so no message waits to fill a batch)."""
+        messages = self._receive_some(self._wait)
+        while len(messages) < self._batch_size and len(messages) % 10 == 0 and messages:
+            more = self._receive_some(0)
+            messages.extend(more)
+            if len(more) < 10:
+                break
+        return messages
+
+    def _receive_some(self, wait_seconds: int) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(
             QueueUrl=self._queue_url,
-            # SQS hands out at most 10 per receive (the event source mapping gathers bigger
-            # batches over its batching window; here each receive is one batch).
+            # SQS hands out at most 10 per receive.
             MaxNumberOfMessages=min(self._batch_size, 10),
-            WaitTimeSeconds=self._wait,
+            WaitTimeSeconds=wait_seconds,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
