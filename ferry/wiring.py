@@ -73,6 +73,7 @@ class Services:
             retention_days=self.settings.history_retention_days,
             dlq_retention_days=config.queue_retention_days,
             clock=self.clock,
+            level=self.settings.history_level,
         )
 
     @cached_property
