@@ -5,7 +5,7 @@ Semantics kept from the real thing:
 - batches of up to `batch_size`, partial batch responses; when the handler raises, nothing is
   deleted (the whole batch comes back after the visibility timeout);
 - no head-of-line blocking: the mapping starts another invocation for the next batch while
-  earlier ones still wait on their destinations, up to `max_concurrency` invocations in flight
+  earlier ones still wait on their destinations, up to `concurrency` invocations in flight
   (the mapping's maximum concurrency), each in a thread of its own like a Lambda instance;
 - a FIFO queue never hands out a message group that is in flight (the emulator enforces it, as
   SQS does), so groups run in parallel and each group in order.
@@ -65,7 +65,7 @@ class SqsPoller:
         queue_url: str,
         handler: Handler,
         batch_size: int = 10,
-        max_concurrency: int = 2,
+        concurrency: int = 2,
         wait_seconds: int = 1,
         region: str = "us-east-1",
     ) -> None:
@@ -79,7 +79,7 @@ class SqsPoller:
         # poll FIFO queues briefly instead, and wait here between empty receives.
         self._wait = 0 if self._fifo else wait_seconds
         self._idle_wait = 0.05 if self._fifo else 0.0
-        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._slots = threading.BoundedSemaphore(concurrency)
         self._stop = threading.Event()
         self._in_flight: set[threading.Thread] = set()
         self._lock = threading.Lock()

@@ -54,7 +54,7 @@ def url(sqs: Any, request: pytest.FixtureRequest) -> str:
 
 def test_a_new_invocation_starts_while_an_earlier_one_is_still_busy_up_to_the_maximum(sqs, url):
     handler = HeldDispatcher()
-    poller = SqsPoller(sqs, queue_url=url, handler=handler, batch_size=1, max_concurrency=3, wait_seconds=0)
+    poller = SqsPoller(sqs, queue_url=url, handler=handler, batch_size=1, concurrency=3, wait_seconds=0)
     poller.start()
     try:
         for i in range(5):
@@ -73,7 +73,7 @@ def test_a_new_invocation_starts_while_an_earlier_one_is_still_busy_up_to_the_ma
 def test_what_the_handler_reports_as_failed_stays_in_the_queue_and_the_rest_is_deleted(sqs, url):
     handler = HeldDispatcher(failing={"bad"})
     handler.release.set()
-    poller = SqsPoller(sqs, queue_url=url, handler=handler, batch_size=10, max_concurrency=1, wait_seconds=0)
+    poller = SqsPoller(sqs, queue_url=url, handler=handler, batch_size=10, concurrency=1, wait_seconds=0)
     for body in ("good", "bad"):
         sqs.send_message(QueueUrl=url, MessageBody=body)
     poller.start()
@@ -87,7 +87,7 @@ def test_what_the_handler_reports_as_failed_stays_in_the_queue_and_the_rest_is_d
 
 def test_stop_gives_up_on_an_invocation_that_outlives_its_timeout(sqs, url):
     handler = HeldDispatcher()
-    poller = SqsPoller(sqs, queue_url=url, handler=handler, batch_size=1, max_concurrency=1, wait_seconds=0)
+    poller = SqsPoller(sqs, queue_url=url, handler=handler, batch_size=1, concurrency=1, wait_seconds=0)
     poller.start()
     sqs.send_message(QueueUrl=url, MessageBody="slow")
     wait_until(lambda: handler.in_flight == 1, what="the invocation to start")
