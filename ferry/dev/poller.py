@@ -5,7 +5,7 @@ Semantics kept from the real thing:
 - batches of up to `batch_size`, partial batch responses; when the handler raises, nothing is
   deleted (the whole batch comes back after the visibility timeout);
 - no head-of-line blocking: the mapping starts another invocation for the next batch while
-  earlier ones still wait on their destinations, up to `max_concurrency` invocations in flight
+  earlier ones still wait on their destinations, up to `concurrency` invocations in flight
   (the mapping's maximum concurrency), each in a thread of its own like a Lambda instance;
 - a FIFO queue never hands out a message group that is in flight (the emulator enforces it, as
   SQS does), so groups run in parallel and each group in order.
@@ -65,7 +65,7 @@ class SqsPoller:
         queue_url: str,
         handler: Handler,
         batch_size: int = 10,
-        max_concurrency: int = 2,
+        concurrency: int = 2,
         wait_seconds: int = 1,
         region: str = "us-east-1",
     ) -> None:
@@ -79,7 +79,7 @@ class SqsPoller:
         # poll FIFO queues briefly instead, and wait here between empty receives.
         self._wait = 0 if self._fifo else wait_seconds
         self._idle_wait = 0.05 if self._fifo else 0.0
-        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._slots = threading.BoundedSemaphore(concurrency)
         self._stop = threading.Event()
         self._in_flight: set[threading.Thread] = set()
         self._lock = threading.Lock()
@@ -142,12 +142,23 @@ class SqsPoller:
             self._slots.release()
 
     def _receive(self) -> list[dict[str, Any]]:
+        """One batch: a (long-polled) receive, then more receives without waiting while the last
+        came back full, up to `batch_size` (the mapping gathers batches above SQS's 10 per
+        receive; without its batching window here, so no message waits to fill a batch)."""
+        messages = self._receive_some(self._wait)
+        while len(messages) < self._batch_size and len(messages) % 10 == 0 and messages:
+            more = self._receive_some(0)
+            messages.extend(more)
+            if len(more) < 10:
+                break
+        return messages
+
+    def _receive_some(self, wait_seconds: int) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(
             QueueUrl=self._queue_url,
-            # SQS hands out at most 10 per receive (the event source mapping gathers bigger
-            # batches over its batching window; here each receive is one batch).
+            # SQS hands out at most 10 per receive.
             MaxNumberOfMessages=min(self._batch_size, 10),
-            WaitTimeSeconds=self._wait,
+            WaitTimeSeconds=wait_seconds,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )

@@ -97,7 +97,7 @@ class DevStack:
                 queue_url=queue_url,
                 handler=dispatcher_handler,
                 batch_size=batch_size,
-                max_concurrency=concurrency,
+                concurrency=concurrency,
             )
             poller.start()
             self.pollers.append(poller)

@@ -114,7 +114,17 @@ STATE_MACHINE_PROPERTIES = {
 def dev() -> Iterator[dict[str, Any]]:
     """ferry dev's provisioning, run on the emulator in this process, read back through the AWS APIs."""
     with mock_aws():
-        session = boto3.session.Session(region_name=REGION)
+        # An account of its own: a `ferry dev` of this test session may already be running on the
+        # process's emulator (its mock is shared), with these very names in the default account.
+        credentials = boto3.client("sts", region_name=REGION).assume_role(
+            RoleArn="arn:aws:iam::000000000042:role/resource-declaration-test", RoleSessionName="test"
+        )["Credentials"]
+        session = boto3.session.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=REGION,
+        )
         env = provision(session, config=DEFAULT_CONFIG, secrets=DevSecrets())
         yield {"env": env, **read_back(session)}
 

@@ -45,14 +45,16 @@ def sqs() -> Iterator[Any]:
         yield boto3.client("sqs", region_name="us-east-1")
 
 
-def queue(sqs: Any) -> str:
-    return sqs.create_queue(QueueName="jobs", Attributes={"VisibilityTimeout": "600"})["QueueUrl"]
+@pytest.fixture
+def url(sqs: Any, request: pytest.FixtureRequest) -> str:
+    # A queue of the test's own: the process's emulator may be shared with a running `ferry dev`.
+    name = "poller-" + request.node.name[-60:].replace("_", "-")
+    return sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "600"})["QueueUrl"]
 
 
-def test_a_new_invocation_starts_while_an_earlier_one_is_still_busy_up_to_the_maximum(sqs):
-    url = queue(sqs)
+def test_a_new_invocation_starts_while_an_earlier_one_is_still_busy_up_to_the_maximum(sqs, url):
     handler = HeldDispatcher()
-    poller = SqsPoller(sqs, queue_url=url, handler=handler, batch_size=1, max_concurrency=3, wait_seconds=0)
+    poller = SqsPoller(sqs, queue_url=url, handler=handler, batch_size=1, concurrency=3, wait_seconds=0)
     poller.start()
     try:
         for i in range(5):
@@ -68,11 +70,10 @@ def test_a_new_invocation_starts_while_an_earlier_one_is_still_busy_up_to_the_ma
     assert sorted(handler.bodies) == [f"m{i}" for i in range(5)]
 
 
-def test_what_the_handler_reports_as_failed_stays_in_the_queue_and_the_rest_is_deleted(sqs):
-    url = queue(sqs)
+def test_what_the_handler_reports_as_failed_stays_in_the_queue_and_the_rest_is_deleted(sqs, url):
     handler = HeldDispatcher(failing={"bad"})
     handler.release.set()
-    poller = SqsPoller(sqs, queue_url=url, handler=handler, batch_size=10, max_concurrency=1, wait_seconds=0)
+    poller = SqsPoller(sqs, queue_url=url, handler=handler, batch_size=10, concurrency=1, wait_seconds=0)
     for body in ("good", "bad"):
         sqs.send_message(QueueUrl=url, MessageBody=body)
     poller.start()
@@ -84,10 +85,9 @@ def test_what_the_handler_reports_as_failed_stays_in_the_queue_and_the_rest_is_d
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1", "only the failed one is left"
 
 
-def test_stop_gives_up_on_an_invocation_that_outlives_its_timeout(sqs):
-    url = queue(sqs)
+def test_stop_gives_up_on_an_invocation_that_outlives_its_timeout(sqs, url):
     handler = HeldDispatcher()
-    poller = SqsPoller(sqs, queue_url=url, handler=handler, batch_size=1, max_concurrency=1, wait_seconds=0)
+    poller = SqsPoller(sqs, queue_url=url, handler=handler, batch_size=1, concurrency=1, wait_seconds=0)
     poller.start()
     sqs.send_message(QueueUrl=url, MessageBody="slow")
     wait_until(lambda: handler.in_flight == 1, what="the invocation to start")
