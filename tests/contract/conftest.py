@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from ferry.adapters.memory.clock import ManualClock
-from ferry.config import Env, FerryConfig
+from ferry.config import Env, FerryConfig, Names
 
 KINDS = ["memory", pytest.param("moto", marks=pytest.mark.adapter)]
-CONFIG = FerryConfig()
+# Names of their own: `ferry dev`'s emulator runs moto in this process too (integration tests),
+# and nested `mock_aws` contexts share one set of backends.
+CONFIG = FerryConfig(names=Names(prefix="ferry-contract"))
 
 
 @dataclass
@@ -30,9 +32,10 @@ class Aws:
             raise AttributeError(name) from None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def aws() -> Iterator[Aws]:
-    """The resources `ferry dev` provisions, created in moto in-process (no socket, no network)."""
+    """The resources `ferry dev` provisions, created in moto in-process (no socket, no network);
+    stopped when the contract tests are done, before any other package's tests start."""
     import boto3
     from moto import mock_aws
 
