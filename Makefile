@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install dev test test-fast lint format synth bench clean test-dev-stop
+.PHONY: install dev test test-fast lint format synth bench qstash-suite clean test-dev-stop
 
 install: $(STAMP)
 
@@ -54,5 +54,16 @@ bench: install
 	$(BIN)/python -m benchmarks.dispatcher_duration --quick
 	$(BIN)/python -m benchmarks.requests_per_message --quick
 
+# The official qstash-py suite against `ferry dev`, loopback only (needs root for `unshare -n`;
+# docs/compatibility.md has the current result). QSTASH_PY_REPO: a clone to use instead of GitHub.
+qstash-suite: install
+	$(BIN)/python scripts/qstash_sdk_suite.py $(if $(QSTASH_PY_REPO),--repo $(QSTASH_PY_REPO))
+
 clean:
 	rm -rf $(VENV) cdk.out node_modules layers/ferry/build .pytest_cache .ruff_cache
+
+# A longer schemathesis run against the generated OpenAPI document (the suite runs 50 examples
+# per operation; this runs 1,000).
+.PHONY: fuzz
+fuzz: install
+	FERRY_FUZZ_EXAMPLES=$${FERRY_FUZZ_EXAMPLES:-1000} $(BIN)/pytest tests/fuzz -q -p no:cacheprovider

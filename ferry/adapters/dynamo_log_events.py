@@ -57,6 +57,21 @@ def time_bounds(query: Query) -> tuple[str, dict[str, Any]]:
     return "", {}
 
 
+# The message's fields a log event repeats: (stored attribute, LogEvent attribute).
+_MESSAGE_FIELDS = (
+    ("method", "method"),
+    ("maxRetries", "max_retries"),
+    ("timeout", "timeout"),
+    ("callback", "callback"),
+    ("failureCallback", "failure_callback"),
+    ("retryDelayExpr", "retry_delay"),
+    ("endpointName", "endpoint_name"),
+    ("parallelism", "parallelism"),
+    ("rate", "rate"),
+    ("period", "period"),
+)
+
+
 def indexed(state: State, level: str) -> bool:
     """Whether an item whose (last) event is in `state` enters the time index at `level`."""
     return level == "full" or state not in SUCCESS_PATH
@@ -82,6 +97,7 @@ def event_fields(event: LogEvent, seq: int, tag: str, ttl: int, *, level: str) -
         "topicName": stored.topic_name,
         "callerIp": stored.caller_ip,
         "flowControlKey": stored.flow_control_key,
+        **{name: getattr(stored, attribute) for name, attribute in _MESSAGE_FIELDS},
     }
     if indexed(event.state, level):
         fields["gsi1pk"] = f"LOG#{log_shard(event.message_id)}"
@@ -152,6 +168,7 @@ def _event(values: dict[str, Any]) -> LogEvent:
         topic_name=values.get("topicName"),
         caller_ip=values.get("callerIp"),
         flow_control_key=values.get("flowControlKey"),
+        **{attribute: values.get(name) for name, attribute in _MESSAGE_FIELDS},
     )
 
 
