@@ -34,8 +34,10 @@ class Aws:
 
 @pytest.fixture(scope="package")
 def aws() -> Iterator[Aws]:
-    """The resources `ferry dev` provisions, created in moto in-process (no socket, no network);
-    stopped when the contract tests are done, before any other package's tests start."""
+    """The resources `ferry dev` provisions, created in moto in-process (no socket, no network).
+    Package-scoped: moto's in-process mock is one per process, and `ferry dev`'s emulator (the
+    integration tests' stack) must start from an empty account after this suite; the names of
+    their own (CONFIG) keep the two apart when both run at once."""
     import boto3
     from moto import mock_aws
 
