@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from ferry.adapters.memory.clock import ManualClock
-from ferry.config import Env, FerryConfig
+from ferry.config import Env, FerryConfig, Names
 
 KINDS = ["memory", pytest.param("moto", marks=pytest.mark.adapter)]
-CONFIG = FerryConfig()
+# Names of their own: `ferry dev`'s emulator runs moto in this process too (integration tests),
+# and nested `mock_aws` contexts share one set of backends.
+CONFIG = FerryConfig(names=Names(prefix="ferry-contract"))
 
 
 @dataclass
@@ -34,7 +36,8 @@ class Aws:
 def aws() -> Iterator[Aws]:
     """The resources `ferry dev` provisions, created in moto in-process (no socket, no network).
     Package-scoped: moto's in-process mock is one per process, and `ferry dev`'s emulator (the
-    integration tests' stack) must start from an empty account after this suite."""
+    integration tests' stack) must start from an empty account after this suite; the names of
+    their own (CONFIG) keep the two apart when both run at once."""
     import boto3
     from moto import mock_aws
 
