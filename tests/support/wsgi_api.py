@@ -26,10 +26,10 @@ class InMemorySchedules:
     clock: Any
     items: dict[str, StoredSchedule] = field(default_factory=dict)
 
-    def put(self, schedule_id, *, cron, expression, timezone, template, paused=False) -> None:
+    def put(self, schedule_id, *, cron, expression, timezone, template, paused=False, second=None) -> None:
         created = int(self.clock.now() * 1000)
         self.items[schedule_id] = StoredSchedule(
-            schedule_id, cron, expression, timezone, template, paused, created
+            schedule_id, cron, expression, timezone, template, paused, created, second
         )
 
     def get(self, schedule_id: str) -> StoredSchedule | None:
@@ -71,6 +71,7 @@ class TwinApi:
                 clock=w.clock,
                 limits=w.limits,
                 allow_private_destinations=False,
+                url_groups=w.groups,
             ),
             settings=SimpleNamespace(config=DEFAULT_CONFIG),
         )
