@@ -71,6 +71,7 @@ class TwinApi:
                 clock=w.clock,
                 limits=w.limits,
                 allow_private_destinations=False,
+                url_groups=w.groups,
             ),
             settings=SimpleNamespace(config=DEFAULT_CONFIG),
         )
