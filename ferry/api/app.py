@@ -72,9 +72,19 @@ app.use(middlewares=[require_token])
 
 # --- routes: one router per capability --------------------------------------------------------
 
-from ferry.api import dlq, keys, logs, messages, openapi, schedules, url_groups  # noqa: E402  (after `app`)
+from ferry.api import (  # noqa: E402  (after `app`)
+    dlq,
+    flow_control,
+    keys,
+    logs,
+    messages,
+    openapi,
+    queues,
+    schedules,
+    url_groups,
+)
 
-for router_module in (messages, dlq, logs, keys, schedules, url_groups, openapi):
+for router_module in (messages, dlq, logs, keys, schedules, url_groups, openapi, queues, flow_control):
     app.include_router(router_module.router)
 
 

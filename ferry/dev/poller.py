@@ -8,6 +8,7 @@ is deleted (the whole batch comes back after the visibility timeout).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -59,7 +60,11 @@ class SqsPoller:
         concurrency: int = 2,
         wait_seconds: int = 1,
         region: str = "us-east-1",
+        receive_lock: threading.Lock | None = None,
     ) -> None:
+        # Shared by the pollers of one FIFO queue: moto's receive is not atomic, and two concurrent
+        # receives could each take a message of the same group, which SQS never hands out.
+        self._receive_lock = receive_lock or contextlib.nullcontext()
         self._sqs = sqs
         self._queue_url = queue_url
         self._handler = handler
@@ -94,13 +99,14 @@ class SqsPoller:
                 self._stop.wait(1)
 
     def poll_once(self) -> int:
-        response = self._sqs.receive_message(
-            QueueUrl=self._queue_url,
-            MaxNumberOfMessages=self._batch_size,
-            WaitTimeSeconds=self._wait,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
+        with self._receive_lock:
+            response = self._sqs.receive_message(
+                QueueUrl=self._queue_url,
+                MaxNumberOfMessages=self._batch_size,
+                WaitTimeSeconds=self._wait,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
         messages = response.get("Messages") or []
         if not messages:
             return 0

@@ -7,6 +7,7 @@ same environment variables the CDK stack sets; only the event sources are stand-
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 
 from ferry.config import DEFAULT_CONFIG, FerryConfig
@@ -34,6 +35,7 @@ class DevStack:
     config: FerryConfig = DEFAULT_CONFIG
     log_level: str = "WARNING"
     poller_concurrency: int = 2
+    fifo_poller_concurrency: int = 4
     emulator: Emulator | None = None
     gateway: Gateway | None = None
     pollers: list[SqsPoller] = field(default_factory=list)
@@ -69,12 +71,13 @@ class DevStack:
         self.gateway = Gateway(api_handler, host=self.host, port=self.port)
         self.gateway.start()
         settings = self.config.dispatcher
-        # One poller on the FIFO queue: SQS itself never hands out two batches of one message
-        # group at once, but moto's receive is not atomic across concurrent callers.
-        fifo_concurrency = min(self.poller_concurrency, 1)
-        for queue_url, concurrency, batch_size in (
-            (env["FERRY_QUEUE_URL"], self.poller_concurrency, settings.batch_size),
-            (env["FERRY_FIFO_QUEUE_URL"], fifo_concurrency, settings.fifo_batch_size),
+        # FIFO pollers take one message each (batches of one), so they are the parallel queue lanes
+        # of `ferry dev`; they receive one at a time (moto's receive is not atomic across callers,
+        # SQS's is), so no two of them ever hold messages of the same group.
+        fifo_concurrency = self.fifo_poller_concurrency
+        for queue_url, concurrency, batch_size, lock in (
+            (env["FERRY_QUEUE_URL"], self.poller_concurrency, settings.batch_size, None),
+            (env["FERRY_FIFO_QUEUE_URL"], fifo_concurrency, settings.fifo_batch_size, threading.Lock()),
         ):
             poller = SqsPoller(
                 clients["sqs"],
@@ -82,6 +85,7 @@ class DevStack:
                 handler=dispatcher_handler,
                 batch_size=batch_size,
                 concurrency=concurrency,
+                receive_lock=lock,
             )
             poller.start()
             self.pollers.append(poller)

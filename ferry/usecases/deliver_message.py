@@ -22,6 +22,7 @@ from ferry.domain.delivery import AttemptResult, Delivered, GiveUp, RetryLater, 
 from ferry.domain.envelope import CallbackSpec, Envelope
 from ferry.domain.errors import NotFound
 from ferry.domain.history import TERMINAL_STATES, LogEvent, State
+from ferry.usecases.flow_control_gate import Admitted, Held, LimitGate
 from ferry.usecases.ports import (
     Clock,
     DeadLetter,
@@ -84,7 +85,9 @@ class DeliverMessage:
         default_timeout_seconds: int = 300,
         groups: GroupEndpoints | None = None,
         new_id: Callable[[], str] = new_message_id,
+        gate: LimitGate | None = None,
     ) -> None:
+        self._gate = gate
         self._groups = groups
         self._target = target
         self._keys = keys
@@ -115,7 +118,9 @@ class DeliverMessage:
                 self._history.message_created(envelope, created)
                 self._history.schedule_fired(envelope.schedule_id or "", envelope.id, now_ms)
             if envelope.queue:
-                # Scheduler sends to the standard queue; a queue's firing joins its FIFO group here.
+                # Scheduler sends to the standard queue; a queue's firing joins its FIFO lane here.
+                if self._gate is not None:
+                    envelope = self._gate.admit(envelope)
                 self._queue.send(envelope, delay_seconds=0)
                 return DeliveryReport(outcome=Outcome.REQUEUED, retried=0)
 
@@ -148,6 +153,49 @@ class DeliverMessage:
             # Received again after its outcome was recorded: the invocation that delivered it
             # crashed or timed out before SQS deleted it (e.g. a slow batch-mate). Not again.
             return DeliveryReport(outcome=Outcome.DROPPED, retried=retried)
+        # --- limits (queues, flow control): take a slot or wait without spending an attempt ---
+        admitted = Admitted()
+        if self._gate is not None and self._gate.applies(envelope):
+            entry = self._gate.enter(message, envelope, retried=retried)
+            if isinstance(entry, Held):
+                return self._hold(message, envelope, retried, entry)
+            admitted = entry
+            retried -= entry.held_receives
+        released: list[bool] = []
+
+        def release(result: AttemptResult | None = None) -> None:
+            # Once per attempt, and as soon as the answer is in: the next message may start.
+            if self._gate is not None and admitted.leases and not released:
+                released.append(True)
+                self._gate.leave(admitted, result)
+
+        try:
+            return self._attempt(message, envelope, retried, now, now_ms, release)
+        finally:
+            release()
+
+    def _hold(self, message: QueuedMessage, envelope: Envelope, retried: int, held: Held) -> DeliveryReport:
+        """Not now (queue paused or full, key at its limit, backpressure): a FIFO head is hidden and
+        keeps its place (the gate counted the receive as held, not as an attempt); any other message
+        goes back on the queue with its attempts carried in `retried_offset`."""
+        seconds = max(1, math.ceil(held.seconds))
+        reason = f"held: {held.reason}"
+        if envelope.queue:
+            self._queue.retry_later(message, delay_seconds=min(seconds, MAX_VISIBILITY_SECONDS))
+            return DeliveryReport(outcome=Outcome.RETRY_SCHEDULED, retried=retried, reason=reason)
+        hop = envelope.model_copy(update={"retried_offset": retried})
+        self._queue.send(hop, delay_seconds=min(seconds, MAX_SEND_DELAY_SECONDS))
+        return DeliveryReport(outcome=Outcome.REQUEUED, retried=retried, reason=reason)
+
+    def _attempt(
+        self,
+        message: QueuedMessage,
+        envelope: Envelope,
+        retried: int,
+        now: float,
+        now_ms: int,
+        release: Callable[[AttemptResult | None], None],
+    ) -> DeliveryReport:
         if retried > envelope.max_retries:
             # More receives than the retry budget explains: earlier receives ended without an
             # outcome (the dispatcher crashed or timed out on this message or a batch-mate, or the
@@ -168,6 +216,7 @@ class DeliverMessage:
             jwt_lifetime_seconds=self._jwt_lifetime,
         )
         result = self._target.send(request)
+        release(result)
         finished = self._clock.now()
         finished_ms = int(finished * 1000)
         decision = decide(envelope, retried=retried, result=result, now=finished)
