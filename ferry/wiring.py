@@ -141,11 +141,17 @@ class Services:
             jwt_lifetime_seconds=self.settings.config.limits.jwt_lifetime_seconds,
             default_timeout_seconds=self.settings.config.limits.default_timeout_seconds,
             groups=self.url_groups,
-            gate=self.gate,
+            limit_steps=[self.enforce_limits],
         )
 
     @cached_property
-    def limits(self):
+    def enforce_limits(self):
+        from ferry.usecases.flow_control_step import EnforceLimits
+
+        return EnforceLimits(gate=self.gate, queue=self.queue, limits=self.settings.config.limits)
+
+    @cached_property
+    def limit_store(self):
         from ferry.adapters.limit_store import DynamoLimits
 
         return DynamoLimits(self.dynamodb, table_name=self.settings.table_name)
@@ -154,13 +160,13 @@ class Services:
     def gate(self):
         from ferry.usecases.flow_control_gate import LimitGate
 
-        return LimitGate(store=self.limits, clock=self.clock)
+        return LimitGate(store=self.limit_store, clock=self.clock)
 
     @cached_property
     def queues(self):
         from ferry.usecases.queues import Queues
 
-        return Queues(store=self.limits, clock=self.clock)
+        return Queues(store=self.limit_store, clock=self.clock)
 
     @cached_property
     def flow_control(self):
@@ -168,7 +174,7 @@ class Services:
 
         d = self.settings.config.dispatcher
         return FlowControls(
-            store=self.limits, clock=self.clock, parallelism_max=d.max_concurrency * d.batch_size
+            store=self.limit_store, clock=self.clock, parallelism_max=d.max_concurrency * d.batch_size
         )
 
     @cached_property

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler import Request, Response
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from ferry.api.http import json_response, query_params
 from ferry.api.queues import parse_model
+from ferry.api.routing import ApiServices, Routes
 from ferry.domain import flow_control as fc
 from ferry.domain.durations import parse_duration
-from ferry.wiring import services
 
-router = Router()
+routes = Routes()
 
 
 class PinQuery(BaseModel):
@@ -57,52 +56,52 @@ class ListQuery(BaseModel):
     search: str | None = None
 
 
-@router.get("/v2/flowControl")
-def list_keys() -> Response:
-    query = parse_model(ListQuery, query_params(router.current_event))
+@routes.get("/v2/flowControl")
+def list_keys(request: Request, svc: ApiServices) -> Response:
+    query = parse_model(ListQuery, query_params(request.resolved_event))
     assert isinstance(query, ListQuery)
-    return json_response(services().flow_control.list(query.search))
+    return json_response(svc.flow_control.list(query.search))
 
 
-@router.get("/v2/flowControl/<key>")
-def get_key(key: str) -> Response:
-    return json_response(services().flow_control.get(key))
+@routes.get("/v2/flowControl/<key>")
+def get_key(key: str, svc: ApiServices) -> Response:
+    return json_response(svc.flow_control.get(key))
 
 
-@router.post("/v2/flowControl/<key>/pause")
-def pause_key(key: str) -> Response:
-    services().flow_control.pause(key)
+@routes.post("/v2/flowControl/<key>/pause")
+def pause_key(key: str, svc: ApiServices) -> Response:
+    svc.flow_control.pause(key)
     return json_response({})
 
 
-@router.post("/v2/flowControl/<key>/resume")
-def resume_key(key: str) -> Response:
-    services().flow_control.resume(key)
+@routes.post("/v2/flowControl/<key>/resume")
+def resume_key(key: str, svc: ApiServices) -> Response:
+    svc.flow_control.resume(key)
     return json_response({})
 
 
-@router.post("/v2/flowControl/<key>/pin")
-def pin_key(key: str) -> Response:
-    query = parse_model(PinQuery, query_params(router.current_event))
+@routes.post("/v2/flowControl/<key>/pin")
+def pin_key(key: str, request: Request, svc: ApiServices) -> Response:
+    query = parse_model(PinQuery, query_params(request.resolved_event))
     assert isinstance(query, PinQuery)
-    services().flow_control.pin(key, parallelism=query.parallelism, rate=query.rate, period=query.period)
+    svc.flow_control.pin(key, parallelism=query.parallelism, rate=query.rate, period=query.period)
     return json_response({})
 
 
-@router.post("/v2/flowControl/<key>/unpin")
-def unpin_key(key: str) -> Response:
-    query = parse_model(UnpinQuery, query_params(router.current_event))
+@routes.post("/v2/flowControl/<key>/unpin")
+def unpin_key(key: str, request: Request, svc: ApiServices) -> Response:
+    query = parse_model(UnpinQuery, query_params(request.resolved_event))
     assert isinstance(query, UnpinQuery)
-    services().flow_control.unpin(key, parallelism=query.parallelism == "true", rate=query.rate == "true")
+    svc.flow_control.unpin(key, parallelism=query.parallelism == "true", rate=query.rate == "true")
     return json_response({})
 
 
-@router.post("/v2/flowControl/<key>/resetRate")
-def reset_rate(key: str) -> Response:
-    services().flow_control.reset_rate(key)
+@routes.post("/v2/flowControl/<key>/resetRate")
+def reset_rate(key: str, svc: ApiServices) -> Response:
+    svc.flow_control.reset_rate(key)
     return json_response({})
 
 
-@router.get("/v2/globalParallelism")
-def global_parallelism() -> Response:
-    return json_response(services().flow_control.global_parallelism())
+@routes.get("/v2/globalParallelism")
+def global_parallelism(svc: ApiServices) -> Response:
+    return json_response(svc.flow_control.global_parallelism())

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler import Request, Response
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, ValidationError
 
 from ferry.api.http import json_body, json_response
+from ferry.api.routing import ApiServices, Routes
 from ferry.domain.errors import InvalidInput
 from ferry.domain.queues import DEFAULT_PARALLELISM
-from ferry.wiring import services
 
-router = Router()
+routes = Routes()
 
 
 class QueueUpsert(BaseModel):
@@ -34,37 +33,37 @@ def parse_model(model: type[BaseModel], data: object) -> BaseModel:
         raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
 
 
-@router.post("/v2/queues")
-def upsert_queue() -> Response:
-    body = parse_model(QueueUpsert, json_body(router.current_event, required=True))
+@routes.post("/v2/queues")
+def upsert_queue(request: Request, svc: ApiServices) -> Response:
+    body = parse_model(QueueUpsert, json_body(request.resolved_event, required=True))
     assert isinstance(body, QueueUpsert)
-    services().queues.upsert(body.queueName, parallelism=body.parallelism, paused=body.paused)
+    svc.queues.upsert(body.queueName, parallelism=body.parallelism, paused=body.paused)
     return json_response({})
 
 
-@router.get("/v2/queues")
-def list_queues() -> Response:
-    return json_response(services().queues.list())
+@routes.get("/v2/queues")
+def list_queues(svc: ApiServices) -> Response:
+    return json_response(svc.queues.list())
 
 
-@router.get("/v2/queues/<queue_name>")
-def get_queue(queue_name: str) -> Response:
-    return json_response(services().queues.get(queue_name))
+@routes.get("/v2/queues/<queue_name>")
+def get_queue(queue_name: str, svc: ApiServices) -> Response:
+    return json_response(svc.queues.get(queue_name))
 
 
-@router.delete("/v2/queues/<queue_name>")
-def delete_queue(queue_name: str) -> Response:
-    services().queues.delete(queue_name)
+@routes.delete("/v2/queues/<queue_name>")
+def delete_queue(queue_name: str, svc: ApiServices) -> Response:
+    svc.queues.delete(queue_name)
     return json_response({})
 
 
-@router.post("/v2/queues/<queue_name>/pause")
-def pause_queue(queue_name: str) -> Response:
-    services().queues.pause(queue_name)
+@routes.post("/v2/queues/<queue_name>/pause")
+def pause_queue(queue_name: str, svc: ApiServices) -> Response:
+    svc.queues.pause(queue_name)
     return json_response({})
 
 
-@router.post("/v2/queues/<queue_name>/resume")
-def resume_queue(queue_name: str) -> Response:
-    services().queues.resume(queue_name)
+@routes.post("/v2/queues/<queue_name>/resume")
+def resume_queue(queue_name: str, svc: ApiServices) -> Response:
+    svc.queues.resume(queue_name)
     return json_response({})

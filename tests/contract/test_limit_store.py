@@ -13,9 +13,9 @@ import pytest
 from moto import mock_aws
 
 from ferry.adapters.limit_store import DynamoLimits
+from ferry.adapters.memory.limits import InMemoryLimitStore
 from ferry.domain import flow_control as fc
 from ferry.domain.flow_control import Lease
-from ferry.usecases.flow_control_store import InMemoryLimitStore
 
 TABLE = "ferry-table"
 
