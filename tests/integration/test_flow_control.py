@@ -189,3 +189,37 @@ def test_bad_flow_control_input_is_refused_naming_the_field_and_nothing_is_enque
         assert status == 400 and answer["field"] == field, (query, answer)
     time.sleep(1)
     assert target.requests_to(path) == []
+
+
+def test_a_dispatcher_killed_mid_delivery_leaks_no_slot(stack, clock, services, target: Target, path):
+    """The crash is simulated exactly: a dispatcher takes the key's only slot and never gives it back
+    (no `leave`, as when Lambda dies mid-attempt). The next message waits, then starts once the
+    lease expires (attempt timeout + margin), moved forward with the stack's clock."""
+    from ferry.domain.envelope import Envelope, FlowControl
+    from ferry.usecases.flow_control_gate import Admitted
+    from ferry.usecases.ports import QueuedMessage
+
+    key = key_of(path)
+    crashed = Envelope(
+        id="msg_crashed",
+        destination=target.url(path),
+        created_at=0,
+        not_before=0,
+        max_retries=0,
+        timeout=2,
+        flow_control=FlowControl(key=key, parallelism=1, period=1),
+    )
+    message = QueuedMessage(
+        envelope=crashed,
+        receive_count=1,
+        receipt_handle="r-crashed",
+        queue_url="q",
+        sqs_message_id="s-crashed",
+    )
+    assert isinstance(services.gate.enter(message, crashed, retried=0), Admitted)
+
+    publish(stack, target.url(path), b"next", key, "parallelism=1")
+    time.sleep(3)
+    assert target.requests_to(path) == [], "the slot is still leased"
+    with clock.advanced(crashed.timeout + services.gate.lease_margin_seconds):
+        target.wait_for(path, 1, timeout=20)
