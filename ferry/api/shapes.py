@@ -100,6 +100,7 @@ def log_entry(item: dict[str, Any]) -> dict[str, Any]:
         ("scheduleId", "scheduleId"),
         ("topicName", "topicName"),
         ("dlqId", "dlqId"),
+        ("flowControlKey", "flowControlKey"),
     ):
         if source in item:
             entry[target] = item[source]

@@ -223,3 +223,16 @@ def test_a_dispatcher_killed_mid_delivery_leaks_no_slot(stack, clock, services, 
     assert target.requests_to(path) == [], "the slot is still leased"
     with clock.advanced(crashed.timeout + services.gate.lease_margin_seconds):
         target.wait_for(path, 1, timeout=20)
+
+
+def test_the_flow_control_key_is_in_logs_and_their_filter(stack, target: Target, path):
+    key = key_of(path)
+    message_id = publish(stack, target.url(path), b"x", key, "rate=100")
+    target.wait_for(path, 1)
+
+    def delivered_events():
+        _, answer = api(stack, "GET", f"/v2/events?flowControlKey={key}")
+        return [e for e in answer["events"] if e["state"] == "DELIVERED"]
+
+    [event] = wait_until(delivered_events, what="the DELIVERED event under the key")
+    assert event["messageId"] == message_id and event["flowControlKey"] == key
