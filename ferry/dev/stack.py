@@ -36,6 +36,8 @@ class DevStack:
     log_level: str = "WARNING"
     poller_concurrency: int = 2
     fifo_poller_concurrency: int = 4
+    # Concurrent API invocations at most (the API function's concurrency limit in AWS).
+    api_concurrency: int = 64
     emulator: Emulator | None = None
     gateway: Gateway | None = None
     pollers: list[SqsPoller] = field(default_factory=list)
@@ -66,7 +68,9 @@ class DevStack:
 
         from ferry.handlers import api_handler, dispatcher_handler
 
-        self.gateway = Gateway(api_handler, host=self.host, port=self.port)
+        self.gateway = Gateway(
+            api_handler, host=self.host, port=self.port, max_concurrency=self.api_concurrency
+        )
         self.gateway.start()
         settings = self.config.dispatcher
         # FIFO pollers take one message each (batches of one), so they are the parallel queue lanes

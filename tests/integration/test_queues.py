@@ -17,6 +17,8 @@ from tests.support.waiting import wait_until
 def api(stack, method: str, path: str, body: object | None = None, headers: dict | None = None):
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
     request = urllib.request.Request(stack.url + path, data=data, method=method)
+    if body is not None and not isinstance(body, bytes):
+        request.add_header("Content-Type", "application/json")
     request.add_header("Authorization", f"Bearer {stack.secrets.api_token}")
     for name, value in (headers or {}).items():
         request.add_header(name, value)
