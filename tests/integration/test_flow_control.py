@@ -148,6 +148,17 @@ def test_period_defaults_to_one_second_in_message_gets(stack, qstash, target: Ta
     )
     got = [qstash.message.get(r.message_id).flow_control for r in results]
     assert [(f.parallelism, f.rate, f.period) for f in got] == [(None, 1, 1), (None, 23, 5403), (5, None, 1)]
+    schedule_id = qstash.schedule.create_json(
+        cron="1 1 1 1 *",
+        destination=target.url(path),
+        body={},
+        flow_control=FlowControl(key="k", parallelism=2),
+    )
+    try:
+        control = qstash.schedule.get(schedule_id).flow_control
+        assert (control.key, control.parallelism, control.rate, control.period) == ("k", 2, None, 1)
+    finally:
+        qstash.schedule.delete(schedule_id)
 
 
 def test_bad_flow_control_input_is_refused_naming_the_field_and_nothing_is_enqueued(
