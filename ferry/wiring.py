@@ -164,9 +164,10 @@ class Services:
 
     @cached_property
     def queues(self):
+        from ferry.adapters.sqs_heads import SqsHeldHeads
         from ferry.usecases.queues import Queues
 
-        return Queues(store=self.limit_store, clock=self.clock)
+        return Queues(store=self.limit_store, clock=self.clock, heads=SqsHeldHeads(self.sqs))
 
     @cached_property
     def flow_control(self):

@@ -145,6 +145,9 @@ class LimitState:
     # (FIFO heads held by a limit, so holding never counts against a retry budget).
     enqueued: int = 0
     held: dict[str, int] = field(default_factory=dict)
+    # Queues only: paused FIFO heads hidden for long (message id -> [queue url, receipt handle]),
+    # woken by resume so a long pause costs few receives and resume is immediate.
+    parked: dict[str, list[str]] = field(default_factory=dict)
 
     def live_leases(self, now_ms: int) -> dict[str, int]:
         return {lid: exp for lid, exp in self.leases.items() if exp > now_ms}
@@ -250,12 +253,17 @@ def set_paused(state: LimitState, paused: bool, now_ms: int) -> LimitState:
     return replace(state, paused=paused, updated_ms=now_ms)
 
 
-def hold_seconds(wait: Wait, *, held_before: int, waiting: int, parallelism: int | None) -> float:
+def hold_seconds(
+    wait: Wait, *, held_before: int, waiting: int, parallelism: int | None, parked: bool = False
+) -> float:
     """How long a held message stays hidden before it asks again: exactly until the window or the
     block ends when that is known; otherwise a backoff that grows with the times it was held and
-    with the queue of waiters per slot, so waiting messages never poll in a hot loop."""
+    with the queue of waiters per slot, so waiting messages never poll in a hot loop. A parked
+    head (paused queue; resume wakes it) backs off up to SQS's visibility limit instead."""
     if wait.seconds is not None:
         return max(wait.seconds, 0.2)
+    if parked:
+        return float(min(MAX_PARKED_SECONDS, 2 ** min(held_before, 16)))
     per_slot = waiting / max(parallelism or 1, 1)
     return float(min(MAX_HOLD_SECONDS, max(2 ** min(held_before, 10), 1 + per_slot * 0.5)))
 
@@ -263,3 +271,5 @@ def hold_seconds(wait: Wait, *, held_before: int, waiting: int, parallelism: int
 # A held message asks again at least this often (pause and full slots): resume and freed slots
 # are noticed within it.
 MAX_HOLD_SECONDS = 30
+# SQS hides a received message at most 12 h from its receipt (a margin for the time already spent).
+MAX_PARKED_SECONDS = 43_200 - 600

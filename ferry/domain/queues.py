@@ -49,19 +49,41 @@ def message_group(queue: str, lane: int) -> str:
     return queue if lane == 0 else f"{queue}~{lane}"
 
 
-def note_held(state: LimitState, message_id: str) -> tuple[int, LimitState]:
-    """A FIFO head was held (paused, full, rate): count it so the hold is not a retry."""
+# Held-receive counts kept at most (one per lane head in normal operation; the cap bounds the item
+# if heads are lost, e.g. a queue deleted and recreated while its messages were held).
+MAX_HELD_ENTRIES = 500
+
+
+def note_held(
+    state: LimitState, message_id: str, *, parked_at: tuple[str, str] | None = None
+) -> tuple[int, LimitState]:
+    """A FIFO head was held (paused, full, rate): count it so the hold is not a retry. A head held
+    because the queue is paused is parked: its receipt is kept so that resume can wake it."""
     count = state.held.get(message_id, 0)
-    return count, replace(state, held={**state.held, message_id: count + 1})
+    held = {**state.held, message_id: count + 1}
+    if len(held) > MAX_HELD_ENTRIES:
+        held = dict(list(held.items())[-MAX_HELD_ENTRIES:])
+    parked = {k: v for k, v in state.parked.items() if k in held}
+    if parked_at is not None:
+        parked[message_id] = list(parked_at)
+    return count, replace(state, held=held, parked=parked)
 
 
 def take_held(state: LimitState, message_id: str) -> tuple[int, LimitState]:
     """The receives this message spent held, forgotten as it starts."""
-    if message_id not in state.held:
+    if message_id not in state.held and message_id not in state.parked:
         return 0, state
-    return state.held[message_id], replace(
-        state, held={k: v for k, v in state.held.items() if k != message_id}
+    return state.held.get(message_id, 0), replace(
+        state,
+        held={k: v for k, v in state.held.items() if k != message_id},
+        parked={k: v for k, v in state.parked.items() if k != message_id},
     )
+
+
+def unpark(state: LimitState) -> tuple[list[tuple[str, str]], LimitState]:
+    """The parked heads to wake (queue url, receipt handle), forgotten in the state."""
+    woken = [(url, receipt) for url, receipt in state.parked.values()]
+    return woken, replace(state, parked={})
 
 
 def queue_body(state: LimitState, now_ms: int) -> dict[str, object]:

@@ -94,12 +94,16 @@ class LimitGate:
         taken: list[tuple[Kind, str, str]] = []
         held = 0
         if envelope.queue:
+            parked_at = (message.queue_url, message.receipt_handle)
             queue_taken = self.store.update(
-                "queue", envelope.queue, self._take_queue(envelope.id, lease_id, now_ms, lease_ms, retried)
+                "queue",
+                envelope.queue,
+                self._take_queue(envelope.id, lease_id, now_ms, lease_ms, retried, parked_at),
             )
             if queue_taken is not None:
                 if isinstance(queue_taken.decision, Wait):
-                    return self._held(queue_taken.decision, queue_taken.held, queue_taken.state)
+                    parked = queue_taken.decision.reason == "paused"
+                    return self._held(queue_taken.decision, queue_taken.held, queue_taken.state, parked)
                 taken.append(("queue", envelope.queue, lease_id))
                 held = queue_taken.held
         if envelope.flow_control is not None:
@@ -138,13 +142,16 @@ class LimitGate:
     # --- the pure steps, applied by the store ---------------------------------------------------
 
     @staticmethod
-    def _take_queue(message_id: str, lease_id: str, now_ms: int, lease_ms: int, retried: int):
+    def _take_queue(
+        message_id: str, lease_id: str, now_ms: int, lease_ms: int, retried: int, parked_at: tuple[str, str]
+    ):
         def change(state: LimitState | None) -> tuple[_Taken | None, LimitState | None]:
             if state is None:
                 return None, None  # a deleted queue: its remaining messages drain by FIFO lane alone
             decision, after = fc.acquire(state, lease_id=lease_id, now_ms=now_ms, lease_ms=lease_ms)
             if isinstance(decision, Wait):
-                count, after = queues.note_held(after, message_id)
+                park = parked_at if decision.reason == "paused" else None
+                count, after = queues.note_held(after, message_id, parked_at=park)
                 return _Taken(decision, count, after), after
             held, after = queues.take_held(after, message_id)
             if retried - held == 0:
@@ -178,12 +185,13 @@ class LimitGate:
         return change
 
     @staticmethod
-    def _held(wait: Wait, held_before: int, state: LimitState | None) -> Held:
+    def _held(wait: Wait, held_before: int, state: LimitState | None, parked: bool = False) -> Held:
         seconds = fc.hold_seconds(
             wait,
             held_before=held_before,
             waiting=state.waiting if state else 0,
             parallelism=state.parallelism if state else None,
+            parked=parked,
         )
         return Held(reason=wait.reason, seconds=seconds)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from typing import Protocol
 
 from ferry.domain import flow_control as fc
 from ferry.domain import queues
@@ -12,10 +12,17 @@ from ferry.usecases.flow_control_store import LimitStore
 from ferry.usecases.ports import Clock
 
 
+class HeldHeads(Protocol):
+    def wake(self, queue_url: str, receipt_handle: str) -> None:
+        """Make a hidden queue message visible now (it may already be gone: then nothing)."""
+        ...
+
+
 class Queues:
-    def __init__(self, *, store: LimitStore, clock: Clock) -> None:
+    def __init__(self, *, store: LimitStore, clock: Clock, heads: HeldHeads | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._heads = heads
 
     def _now_ms(self) -> int:
         return int(self._clock.now() * 1000)
@@ -62,11 +69,18 @@ class Queues:
         queues.check_queue_name(name, field="queueName")
         now_ms = self._now_ms()
 
-        def change(state: LimitState | None) -> tuple[bool, LimitState | None]:
+        def change(state: LimitState | None) -> tuple[list[tuple[str, str]] | None, LimitState | None]:
             if state is None:
-                return False, None
-            # Held heads ask again soon after a resume (hold backoff is capped), none are lost.
-            return True, replace(fc.set_paused(state, paused, now_ms), held=state.held)
+                return None, None
+            changed = fc.set_paused(state, paused, now_ms)
+            if paused:
+                return [], changed
+            return queues.unpark(changed)
 
-        if not self._store.update("queue", name, change):
+        parked = self._store.update("queue", name, change)
+        if parked is None:
             raise NotFound(f"queue {name!r} does not exist", field="queueName")
+        # Paused heads hide for long (few receives while paused); resume shows them again now. A
+        # head not woken (a failed call) still shows up when its hold ends: nothing is lost.
+        for queue_url, receipt in parked if self._heads else ():
+            self._heads.wake(queue_url, receipt)

@@ -173,3 +173,15 @@ def test_forty_messages_through_a_paused_then_resumed_queue_end_exactly_once(
         _status, answer = api(stack, "GET", f"/v2/events?messageId={message_id}&count=100")
         terminal = [e["state"] for e in answer["events"] if e["state"] in ("DELIVERED", "FAILED")]
         assert len(terminal) == 1, (message_id, terminal)
+
+
+def test_resume_wakes_a_long_paused_head_at_once(stack, qstash, target: Target, path, queue_name):
+    """Paused heads back off for longer and longer (few receives while paused); resume makes them
+    visible again immediately instead of at the end of their hold."""
+    qstash.queue.upsert(queue_name, paused=True)
+    enqueue(stack, queue_name, target.url(path), b"late")
+    time.sleep(12)  # held for 1, 2, 4 and (from about 10 s on) 8 s
+    resumed = time.time()
+    qstash.queue.resume(queue_name)
+    [received] = target.wait_for(path, 1, timeout=30)
+    assert received.at - resumed < 4, received.at - resumed

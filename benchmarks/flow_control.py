@@ -1,0 +1,166 @@
+"""Benchmark: what queues and flow control cost, and how accurate the rate limiter is, on `ferry dev`.
+
+1. AWS requests and DynamoDB capacity units per message, and SQS receives per message, for N
+   messages: without limits; with a flow-control key (parallelism 2, so most messages wait); on a
+   queue of parallelism 2.
+2. The rate limiter over 30 s: a key with rate=10 per 1 s and more messages than 30 s can start;
+   starts per second and the most starts seen in any sliding 1 s window.
+
+Every AWS call of the real handlers is counted (botocore), as in benchmarks.requests_per_message;
+DynamoDB units are computed from the item sizes (1 WCU per KB written, 1 RCU per 4 KB read
+strongly consistent), which is what DynamoDB on-demand bills.
+
+Run: `.venv/bin/python -m benchmarks.flow_control`
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+import urllib.request
+from collections import Counter
+
+from botocore.client import BaseClient
+
+from benchmarks import requests_per_message as counting
+from ferry.dev.stack import DevStack
+from tests.support.target import Reply, Target
+
+N = 40
+RATE, RATE_SECONDS = 10, 30
+_receives: Counter[str] = Counter()
+_units = {"read": 0.0, "write": 0.0}
+_lock = threading.Lock()
+
+
+def _counting(self, operation_name, api_params):  # type: ignore[no-untyped-def]
+    """Count the call (benchmarks.requests_per_message) and the DynamoDB units of limit items."""
+    result = counting._counting(self, operation_name, api_params)
+    if self.meta.service_model.service_name == "dynamodb":
+        with _lock:
+            if operation_name == "PutItem":
+                size = sum(len(k) + len(json.dumps(v)) for k, v in api_params["Item"].items())
+                _units["write"] += math.ceil(size / 1024)
+            elif operation_name == "GetItem":
+                item = result.get("Item") or {}
+                size = sum(len(k) + len(json.dumps(v)) for k, v in item.items())
+                _units["read"] += max(1, math.ceil(size / 4096))
+            elif operation_name == "BatchWriteItem":
+                for requests in api_params["RequestItems"].values():
+                    for request in requests:
+                        item = request.get("PutRequest", {}).get("Item", {})
+                        size = sum(len(k) + len(json.dumps(v)) for k, v in item.items())
+                        _units["write"] += math.ceil(size / 1024)
+    return result
+
+
+def _count_receives() -> None:
+    """Count how often each message reaches the dispatcher (held ones come back)."""
+    from ferry.usecases.deliver_message import DeliverMessage
+
+    original = DeliverMessage.__call__
+
+    def counted(self, message):  # type: ignore[no-untyped-def]
+        with _lock:
+            _receives[message.envelope.id] += 1
+        return original(self, message)
+
+    DeliverMessage.__call__ = counted  # type: ignore[method-assign]
+
+
+def _post(stack: DevStack, path: str, body: bytes, headers: dict[str, str]) -> str:
+    request = urllib.request.Request(stack.url + path, data=body, method="POST")
+    request.add_header("Authorization", f"Bearer {stack.secrets.api_token}")
+    for name, value in headers.items():
+        request.add_header(name, value)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["messageId"]
+
+
+def measure(stack: DevStack, target: Target, name: str, route: str, headers: dict[str, str]) -> None:
+    from ferry.wiring import services
+
+    path = f"/{name}"
+    target.always(path, Reply(delay=0.2))
+    time.sleep(1.5)
+    with _lock:
+        counting._calls.clear()
+        _receives.clear()
+        _units.update(read=0.0, write=0.0)
+    started = time.time()
+    ids = [_post(stack, route + target.url(path), b"m", headers) for _ in range(N)]
+    target.wait_for(path, count=N, timeout=300)
+    history = services().history
+    while not all((history.state(i) or "") == "DELIVERED" for i in ids):
+        time.sleep(0.2)
+    elapsed = time.time() - started
+    with _lock:
+        calls = Counter({k: v for k, v in counting._calls.items() if not k.startswith("scheduler:")})
+        calls.subtract({"dynamodb:Query": len(ids)})  # the benchmark's own completion checks
+        calls = +calls
+        receives = [_receives[i] for i in ids]
+        units = dict(_units)
+    total = sum(calls.values())
+    print(f"\n{name}: {total / N:.2f} AWS requests per message ({elapsed:.1f} s for {N})")
+    for key, count in sorted(calls.items()):
+        print(f"  {key:40s} {count / N:6.2f}/msg")
+    print(
+        f"  DynamoDB units per message: {units['write'] / N:.2f} WCU, {units['read'] / N:.2f} RCU"
+        f" (the benchmark's completion reads excluded only from the request count)"
+    )
+    print(f"  receives per message: mean {sum(receives) / N:.2f}, max {max(receives)}")
+
+
+def rate_accuracy(stack: DevStack, target: Target) -> None:
+    path = "/rate"
+    headers = {
+        "Upstash-Flow-Control-Key": "bench-rate",
+        "Upstash-Flow-Control-Value": f"rate={RATE}, period=1",
+    }
+    total = RATE * RATE_SECONDS + 60
+    for _ in range(total):
+        _post(stack, "/v2/publish/" + target.url(path), b"r", headers)
+    first = target.wait_for(path, 1, timeout=60)[0].at
+    time.sleep(RATE_SECONDS + 1)
+    starts = sorted(r.at for r in target.requests_to(path) if r.at < first + RATE_SECONDS)
+    windows = [sum(1 for t in starts[i:] if t < s + 1.0) for i, s in enumerate(starts)]
+    per_second = Counter(int(t - first) for t in starts)
+    print(f"\nrate limiter: rate={RATE}/s over {RATE_SECONDS} s, {total} messages waiting")
+    print(
+        f"  starts in {RATE_SECONDS} s: {len(starts)} (ideal {RATE * RATE_SECONDS}); "
+        f"mean {len(starts) / RATE_SECONDS:.2f}/s"
+    )
+    print(f"  most starts in any sliding 1 s window: {max(windows)} (limit {RATE})")
+    print(f"  starts per whole second: min {min(per_second.values())}, max {max(per_second.values())}")
+
+
+def main() -> None:
+    BaseClient._make_api_call = _counting
+    _count_receives()
+    target = Target()
+    try:
+        with DevStack(port=0) as stack:
+            measure(stack, target, "plain", "/v2/publish/", {})
+            key = {"Upstash-Flow-Control-Key": "bench", "Upstash-Flow-Control-Value": "parallelism=2"}
+            measure(stack, target, "flow-control-parallelism-2", "/v2/publish/", key)
+            status = urllib.request.Request(
+                stack.url + "/v2/queues",
+                data=json.dumps({"queueName": "bench", "parallelism": 2}).encode(),
+                method="POST",
+                headers={
+                    "Authorization": f"Bearer {stack.secrets.api_token}",
+                    "Content-Type": "application/json",
+                },
+            )
+            urllib.request.urlopen(status, timeout=10).close()
+            measure(stack, target, "queue-parallelism-2", "/v2/enqueue/bench/", {})
+            rate_accuracy(stack, target)
+    finally:
+        BaseClient._make_api_call = counting._original
+        target.stop()
+
+
+if __name__ == "__main__":
+    main()
