@@ -10,13 +10,14 @@ Every AWS call of the real handlers is counted (botocore), as in benchmarks.requ
 DynamoDB units are computed from the item sizes (1 WCU per KB written, 1 RCU per 4 KB read
 strongly consistent), which is what DynamoDB on-demand bills.
 
-Run: `.venv/bin/python -m benchmarks.flow_control`
+Run: `.venv/bin/python -m benchmarks.flow_control` (add `rate` for the rate limiter part only)
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import threading
 import time
 import urllib.request
@@ -137,11 +138,15 @@ def rate_accuracy(stack: DevStack, target: Target) -> None:
 
 
 def main() -> None:
+    only_rate = sys.argv[1:] == ["rate"]
     BaseClient._make_api_call = _counting
     _count_receives()
     target = Target()
     try:
         with DevStack(port=0) as stack:
+            if only_rate:
+                rate_accuracy(stack, target)
+                return
             measure(stack, target, "plain", "/v2/publish/", {})
             key = {"Upstash-Flow-Control-Key": "bench", "Upstash-Flow-Control-Value": "parallelism=2"}
             measure(stack, target, "flow-control-parallelism-2", "/v2/publish/", key)

@@ -254,20 +254,33 @@ def set_paused(state: LimitState, paused: bool, now_ms: int) -> LimitState:
 
 
 def hold_seconds(
-    wait: Wait, *, held_before: int, waiting: int, parallelism: int | None, parked: bool = False
+    wait: Wait, *, held_before: int, state: LimitState | None, parked: bool = False, spread: float = 0.0
 ) -> float:
-    """How long a held message stays hidden before it asks again: exactly until the window or the
-    block ends when that is known; otherwise a backoff that grows with the times it was held and
-    with the queue of waiters per slot, so waiting messages never poll in a hot loop. A parked
-    head (paused queue; resume wakes it) backs off up to SQS's visibility limit instead."""
+    """How long a held message stays hidden before it asks again, so waiting never polls in a hot
+    loop. `spread` (0 to 1, random per message) spreads the waiters over the time their turns take.
+
+    * rate: until the oldest start leaves the window, plus the spread over the time the waiters
+      ahead need at this rate (waiting / rate periods), so each period sees about `rate` asking;
+    * backpressure: exactly until the block ends;
+    * paused queue head (parked; resume wakes it): 1, 2, 4, ... s up to SQS's visibility limit;
+    * pause, full slots: a backoff that grows with the holds and the waiters per slot, at most
+      MAX_HOLD_SECONDS.
+    """
+    waiting = state.waiting if state else 0
+    if wait.reason == "rate" and wait.seconds is not None and state is not None and state.rate:
+        turns = waiting / state.rate * state.period
+        return max(wait.seconds, 0.2) + spread * min(turns, MAX_RATE_SPREAD_SECONDS)
     if wait.seconds is not None:
         return max(wait.seconds, 0.2)
     if parked:
         return float(min(MAX_PARKED_SECONDS, 2 ** min(held_before, 16)))
-    per_slot = waiting / max(parallelism or 1, 1)
-    return float(min(MAX_HOLD_SECONDS, max(2 ** min(held_before, 10), 1 + per_slot * 0.5)))
+    per_slot = waiting / max((state.parallelism if state else None) or 1, 1)
+    backoff = max(2 ** min(held_before, 10), 1 + per_slot * 0.5)
+    return float(min(MAX_HOLD_SECONDS, backoff * (1 + spread * 0.5)))
 
 
+# A rate waiter is spread over at most this long (SQS delays a re-sent message at most 15 minutes).
+MAX_RATE_SPREAD_SECONDS = 900
 # A held message asks again at least this often (pause and full slots): resume and freed slots
 # are noticed within it.
 MAX_HOLD_SECONDS = 30

@@ -9,6 +9,7 @@ mid-attempt loses its slot when the lease expires (attempt timeout + margin), ne
 from __future__ import annotations
 
 import hashlib
+import random
 from dataclasses import dataclass, replace
 
 from ferry.domain import flow_control as fc
@@ -187,11 +188,7 @@ class LimitGate:
     @staticmethod
     def _held(wait: Wait, held_before: int, state: LimitState | None, parked: bool = False) -> Held:
         seconds = fc.hold_seconds(
-            wait,
-            held_before=held_before,
-            waiting=state.waiting if state else 0,
-            parallelism=state.parallelism if state else None,
-            parked=parked,
+            wait, held_before=held_before, state=state, parked=parked, spread=random.random()
         )
         return Held(reason=wait.reason, seconds=seconds)
 

@@ -90,11 +90,21 @@ def test_pinning_and_reset_rate_start_a_new_period():
 
 
 def test_a_held_message_backs_off_instead_of_polling():
-    assert fc.hold_seconds(Wait("rate", 0.3), held_before=0, waiting=0, parallelism=None) == 0.3
-    first = fc.hold_seconds(Wait("paused"), held_before=0, waiting=0, parallelism=None)
-    later = fc.hold_seconds(Wait("paused"), held_before=4, waiting=0, parallelism=None)
-    crowded = fc.hold_seconds(Wait("parallelism"), held_before=0, waiting=1_000, parallelism=2)
+    idle = state(parallelism=2)
+    assert fc.hold_seconds(Wait("backpressure", 1.5), held_before=0, state=idle) == 1.5
+    first = fc.hold_seconds(Wait("paused"), held_before=0, state=idle)
+    later = fc.hold_seconds(Wait("paused"), held_before=4, state=idle)
+    crowded = fc.hold_seconds(Wait("parallelism"), held_before=0, state=state(parallelism=2, waiting=1_000))
     assert first == 1 and later == 16 and crowded == fc.MAX_HOLD_SECONDS
+    # A parked (paused queue) head backs off up to SQS's visibility limit; resume wakes it.
+    assert fc.hold_seconds(Wait("paused"), held_before=20, state=idle, parked=True) == fc.MAX_PARKED_SECONDS
+
+
+def test_rate_waiters_are_spread_over_the_periods_their_turns_take():
+    busy = state(rate=10, period=1, waiting=100)
+    soonest = fc.hold_seconds(Wait("rate", 0.3), held_before=0, state=busy, spread=0.0)
+    latest = fc.hold_seconds(Wait("rate", 0.3), held_before=0, state=busy, spread=1.0)
+    assert soonest == 0.3 and latest == 0.3 + 10  # 100 waiting at 10 per second
 
 
 @pytest.mark.parametrize(
