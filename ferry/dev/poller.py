@@ -102,7 +102,9 @@ class SqsPoller:
         with self._receive_lock:
             response = self._sqs.receive_message(
                 QueueUrl=self._queue_url,
-                MaxNumberOfMessages=self._batch_size,
+                # SQS hands out at most 10 per receive (the event source mapping gathers bigger
+                # batches over its batching window; here each receive is one batch).
+                MaxNumberOfMessages=min(self._batch_size, 10),
                 WaitTimeSeconds=self._wait,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],

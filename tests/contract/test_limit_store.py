@@ -5,65 +5,41 @@ missing unless the change creates them, and list/delete see what was written."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import uuid
 from dataclasses import replace
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from ferry.adapters.limit_store import DynamoLimits
 from ferry.adapters.memory.limits import InMemoryLimitStore
+from ferry.config import Env
 from ferry.domain import flow_control as fc
 from ferry.domain.flow_control import Lease
 
-TABLE = "ferry-table"
+
+@pytest.fixture
+def store(kind: str, request: pytest.FixtureRequest):
+    if kind == "memory":
+        return InMemoryLimitStore()
+    aws = request.getfixturevalue("aws")
+    return DynamoLimits(aws.dynamodb, table_name=aws.environ[Env.TABLE_NAME])
 
 
-def _dynamo() -> Iterator[DynamoLimits]:
-    with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "gsi1",
-                    "KeySchema": [
-                        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-        )
-        yield DynamoLimits(ddb, table_name=TABLE)
+@pytest.fixture
+def k() -> str:
+    """A name of this test's own (the moto table is shared by the session)."""
+    return "t" + uuid.uuid4().hex[:12]
 
 
-@pytest.fixture(params=["dynamo", "memory"])
-def store(request):
-    if request.param == "memory":
-        yield InMemoryLimitStore()
-    else:
-        yield from _dynamo()
+def test_a_missing_state_reads_as_none_and_stays_missing_if_the_change_says_so(store, k):
+    assert store.get("fc", k) is None
+    assert store.update("fc", k, lambda s: ("untouched", None)) == "untouched"
+    assert store.get("fc", k) is None and k not in [s.name for s in store.list("fc")]
 
 
-def test_a_missing_state_reads_as_none_and_stays_missing_if_the_change_says_so(store):
-    assert store.get("fc", "k") is None
-    assert store.update("fc", "k", lambda s: ("untouched", None)) == "untouched"
-    assert store.get("fc", "k") is None and store.list("fc") == []
-
-
-def test_a_written_state_round_trips_with_every_field(store):
+def test_a_written_state_round_trips_with_every_field(store, k):
     written = replace(
-        fc.new_state("fc", "k", 1),
+        fc.new_state("fc", k, 1),
         parallelism=2,
         rate=3,
         period=60,
@@ -74,24 +50,26 @@ def test_a_written_state_round_trips_with_every_field(store):
         blocked_until_ms=7,
         waiting=4,
         held={"m": 2},
+        parked={"m": ["url", "receipt"]},
     )
-    store.update("fc", "k", lambda s: (None, written))
-    assert store.get("fc", "k") == written
+    store.update("fc", k, lambda s: (None, written))
+    assert store.get("fc", k) == written
 
 
-def test_queues_and_keys_are_listed_apart_and_deleted(store):
-    store.update("fc", "same", lambda s: (None, fc.new_state("fc", "same", 0)))
-    store.update("queue", "same", lambda s: (None, fc.new_state("queue", "same", 0)))
-    store.update("queue", "other", lambda s: (None, fc.new_state("queue", "other", 0)))
-    assert sorted(s.name for s in store.list("queue")) == ["other", "same"]
-    assert [s.kind for s in store.list("fc")] == ["fc"]
-    assert store.delete("queue", "same") is True
-    assert store.delete("queue", "same") is False
-    assert store.get("fc", "same") is not None and store.get("queue", "same") is None
+def test_queues_and_keys_are_listed_apart_and_deleted(store, k):
+    same, other = k + "-same", k + "-other"
+    store.update("fc", same, lambda s: (None, fc.new_state("fc", same, 0)))
+    store.update("queue", same, lambda s: (None, fc.new_state("queue", same, 0)))
+    store.update("queue", other, lambda s: (None, fc.new_state("queue", other, 0)))
+    assert sorted(s.name for s in store.list("queue") if s.name.startswith(k)) == [other, same]
+    assert [s.kind for s in store.list("fc") if s.name.startswith(k)] == ["fc"]
+    assert store.delete("queue", same) is True
+    assert store.delete("queue", same) is False
+    assert store.get("fc", same) is not None and store.get("queue", same) is None
 
 
-def test_concurrent_acquires_never_grant_more_slots_than_the_parallelism(store):
-    store.update("fc", "k", lambda s: (None, replace(fc.new_state("fc", "k", 0), parallelism=3)))
+def test_concurrent_acquires_never_grant_more_slots_than_the_parallelism(store, k):
+    store.update("fc", k, lambda s: (None, replace(fc.new_state("fc", k, 0), parallelism=3)))
     granted: list[str] = []
     lock = threading.Lock()
 
@@ -100,7 +78,7 @@ def test_concurrent_acquires_never_grant_more_slots_than_the_parallelism(store):
             decision, after = fc.acquire(state, lease_id=f"l{i}", now_ms=1, lease_ms=60_000)
             return decision, after
 
-        decision = store.update("fc", "k", change)
+        decision = store.update("fc", k, change)
         if isinstance(decision, Lease):
             with lock:
                 granted.append(decision.lease_id)
@@ -111,4 +89,4 @@ def test_concurrent_acquires_never_grant_more_slots_than_the_parallelism(store):
     for t in threads:
         t.join()
     assert len(granted) == 3
-    assert sorted(store.get("fc", "k").leases) == sorted(granted)
+    assert sorted(store.get("fc", k).leases) == sorted(granted)
