@@ -49,24 +49,32 @@ def _queues_upsert(client: FerryClient, args: argparse.Namespace) -> int:
     return _done("saved", "queue")(client, args)
 
 
-def _queues_list(client: FerryClient, args: argparse.Namespace) -> int:
-    from ferry import cli
+def _listing(
+    path: str,
+    row: Callable[[dict[str, Any]], list[Any]],
+    query: Callable[[argparse.Namespace], dict[str, Any]] | None = None,
+) -> Handler:
+    """A list command: the API's array as a table (one `row` per item), or as it is with --json."""
 
-    queues = client.request("GET", "/v2/queues") or []
+    def run(client: FerryClient, args: argparse.Namespace) -> int:
+        from ferry import cli
 
-    def human(rows: list[dict[str, Any]]) -> None:
-        cli._table(
-            [
-                q["name"],
-                "paused" if q.get("paused") else "active",
-                f"parallelism {q.get('parallelism')}",
-                f"lag {q.get('lag', 0)}",
-                f"in flight {q.get('inFlight', 0)}",
-            ]
-            for q in rows
-        )
+        items = client.request("GET", path, query=query(args) if query else None) or []
+        return cli._show(args, items, lambda rows: cli._table(row(item) for item in rows))
 
-    return cli._show(args, queues, human)
+    return run
+
+
+_queues_list = _listing(
+    "/v2/queues",
+    lambda q: [
+        q["name"],
+        "paused" if q.get("paused") else "active",
+        f"parallelism {q.get('parallelism')}",
+        f"lag {q.get('lag', 0)}",
+        f"in flight {q.get('inFlight', 0)}",
+    ],
+)
 
 
 def _queues_get(client: FerryClient, args: argparse.Namespace) -> int:
@@ -75,24 +83,17 @@ def _queues_get(client: FerryClient, args: argparse.Namespace) -> int:
     return cli._show(args, client.request("GET", f"/v2/queues/{_name(args.queue)}"), cli._print_record)
 
 
-def _keys_list(client: FerryClient, args: argparse.Namespace) -> int:
-    from ferry import cli
-
-    keys = client.request("GET", "/v2/flowControl", query={"search": args.search}) or []
-
-    def human(rows: list[dict[str, Any]]) -> None:
-        cli._table(
-            [
-                k["flowControlKey"],
-                "paused" if k.get("isPaused") else "active",
-                f"parallelism {k.get('parallelismCount', 0)}/{k.get('parallelismMax') or '-'}",
-                f"rate {k.get('rateCount', 0)}/{k.get('rateMax') or '-'} per {k.get('ratePeriod', 1)}s",
-                f"waiting {k.get('waitListSize', 0)}",
-            ]
-            for k in rows
-        )
-
-    return cli._show(args, keys, human)
+_keys_list = _listing(
+    "/v2/flowControl",
+    lambda k: [
+        k["flowControlKey"],
+        "paused" if k.get("isPaused") else "active",
+        f"parallelism {k.get('parallelismCount', 0)}/{k.get('parallelismMax') or '-'}",
+        f"rate {k.get('rateCount', 0)}/{k.get('rateMax') or '-'} per {k.get('ratePeriod', 1)}s",
+        f"waiting {k.get('waitListSize', 0)}",
+    ],
+    query=lambda args: {"search": args.search},
+)
 
 
 def _keys_get(client: FerryClient, args: argparse.Namespace) -> int:

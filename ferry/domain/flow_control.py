@@ -36,20 +36,20 @@ class FlowControlValue:
     period: int = DEFAULT_PERIOD_SECONDS
 
 
-def check_parallelism(value: object, *, field: str) -> int:
+def _whole_number(value: object, *, field: str, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{field} must be a whole number, not {value!r}", field=field)
-    if not 1 <= value <= MAX_PARALLELISM:
-        raise InvalidInput(f"{field} must be between 1 and {MAX_PARALLELISM}, not {value}", field=field)
+    if not 1 <= value <= maximum:
+        raise InvalidInput(f"{field} must be between 1 and {maximum}, not {value}", field=field)
     return value
+
+
+def check_parallelism(value: object, *, field: str) -> int:
+    return _whole_number(value, field=field, maximum=MAX_PARALLELISM)
 
 
 def check_rate(value: object, *, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{field} must be a whole number, not {value!r}", field=field)
-    if not 1 <= value <= MAX_RATE:
-        raise InvalidInput(f"{field} must be between 1 and {MAX_RATE}, not {value}", field=field)
-    return value
+    return _whole_number(value, field=field, maximum=MAX_RATE)
 
 
 def check_period(seconds: int, *, field: str) -> int:

@@ -8,12 +8,7 @@ import pytest
 from ferry.adapters.memory.limits import InMemoryLimitStore
 from ferry.adapters.memory.target import answers
 from ferry.domain.delivery import AttemptResult
-from ferry.usecases.deliver_message import DeliverMessage
 from ferry.usecases.delivery_pipeline import Outcome
-from ferry.usecases.flow_control_gate import LimitGate
-from ferry.usecases.flow_control_step import EnforceLimits
-from ferry.usecases.publish_message import PublishMessage
-from ferry.usecases.queues import Queues
 from tests.support.twins import URL, World
 
 OK = AttemptResult(status=200)
@@ -21,33 +16,11 @@ FC = {"Upstash-Flow-Control-Key": "k", "Upstash-Flow-Control-Value": "parallelis
 
 
 class LimitedWorld(World):
-    """The twins' world with the gate wired in, as `ferry.wiring` does."""
+    """The twins' world with queue and flow-control limits."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.store = InMemoryLimitStore()
-        self.gate = LimitGate(store=self.store, clock=self.clock, lease_margin_seconds=10)
-        self.queues = Queues(store=self.store, clock=self.clock)
-        self.publish = PublishMessage(
-            queue=self.queue,
-            history=self.history,
-            dedup=self.dedup,
-            clock=self.clock,
-            limits=self.limits,
-            allow_private_destinations=False,
-            new_id=self.new_id,
-            gate=self.gate,
-        )
-        self.deliver = DeliverMessage(
-            target=self.target,
-            keys=self.keys,
-            history=self.history,
-            queue=self.queue,
-            clock=self.clock,
-            new_id=self.new_id,
-            limits=self.limits,
-            limit_steps=[EnforceLimits(gate=self.gate, queue=self.queue, limits=self.limits)],
-        )
+    def __init__(self) -> None:
+        super().__init__(limit_store=InMemoryLimitStore())
+        self.store = self.limit_store
 
     def enqueue(self, queue: str, headers: dict[str, str] | None = None) -> str:
         return self.publish(destination=URL, headers=headers or {}, body=b"x", queue=queue).message_id
