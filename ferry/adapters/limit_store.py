@@ -16,7 +16,7 @@ from dataclasses import asdict
 from typing import Any, TypeVar
 
 from ferry.domain.flow_control import Kind, LimitState
-from ferry.usecases.flow_control_store import Change
+from ferry.usecases.flow_control_store import Change, StoreBusy
 
 T = TypeVar("T")
 _PK = {"queue": "QUEUE#", "fc": "FC#"}
@@ -35,10 +35,6 @@ def decode(text: str) -> LimitState:
     body["starts"] = tuple(body.get("starts") or ())
     known = LimitState.__dataclass_fields__
     return LimitState(**{k: v for k, v in body.items() if k in known})
-
-
-class ConflictError(RuntimeError):
-    """Too many concurrent writers on one key; the caller's message is retried by SQS."""
 
 
 class DynamoLimits:
@@ -87,7 +83,7 @@ class DynamoLimits:
                 return answer
             except self._ddb.exceptions.ConditionalCheckFailedException:
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-        raise ConflictError(f"{kind} {name}: too many concurrent updates")
+        raise StoreBusy(f"{kind} {name}: too many concurrent updates")
 
     def delete(self, kind: Kind, name: str) -> bool:
         response = self._ddb.delete_item(

@@ -9,7 +9,9 @@ mid-attempt loses its slot when the lease expires (attempt timeout + margin), ne
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ferry.domain import flow_control as fc
@@ -18,9 +20,10 @@ from ferry.domain.backoff import retry_after_seconds
 from ferry.domain.delivery import AttemptResult
 from ferry.domain.envelope import Envelope
 from ferry.domain.flow_control import FlowControlValue, Kind, Lease, LimitState, Wait
-from ferry.usecases.flow_control_store import LimitStore
+from ferry.usecases.flow_control_store import LimitStore, StoreBusy
 from ferry.usecases.ports import Clock, QueuedMessage
 
+log = logging.getLogger("ferry.limits")
 # Statuses that mean "slow down" for the whole key, not only for this message.
 BACKPRESSURE_STATUSES = frozenset({429, 503})
 
@@ -86,7 +89,14 @@ class LimitGate:
     # --- delivery side --------------------------------------------------------------------------
 
     def enter(self, message: QueuedMessage, envelope: Envelope, *, retried: int) -> Admitted | Held:
-        now_ms = self._now_ms()
+        """Take a slot of every limit of the message, or say how long it must wait. A limit too
+        contended to answer holds the message briefly (it asks again), never fails it."""
+        try:
+            return self._enter(message, envelope, retried=retried)
+        except StoreBusy:
+            return Held(reason="contention", seconds=1 + random.random() * 2)
+
+    def _enter(self, message: QueuedMessage, envelope: Envelope, *, retried: int) -> Admitted | Held:
         # One lease per receive: two receives of one message (moto's racy FIFO receive, or a
         # redelivery) are two claimants, so only one of them may start.
         receipt = hashlib.sha256(message.receipt_handle.encode()).hexdigest()[:12]
@@ -99,7 +109,7 @@ class LimitGate:
             queue_taken = self.store.update(
                 "queue",
                 envelope.queue,
-                self._take_queue(envelope.id, lease_id, now_ms, lease_ms, retried, parked_at),
+                self._take_queue(envelope.id, lease_id, self._now_ms, lease_ms, retried, parked_at),
             )
             if queue_taken is not None:
                 if isinstance(queue_taken.decision, Wait):
@@ -109,9 +119,16 @@ class LimitGate:
                 held = queue_taken.held
         if envelope.flow_control is not None:
             first = retried - held == 0
-            key_taken = self.store.update(
-                "fc", envelope.flow_control.key, self._take_key(envelope, lease_id, now_ms, lease_ms, first)
-            )
+            try:
+                key_taken = self.store.update(
+                    "fc",
+                    envelope.flow_control.key,
+                    self._take_key(envelope, lease_id, self._now_ms, lease_ms, first),
+                )
+            except StoreBusy:
+                if taken:
+                    self.store.update("queue", envelope.queue or "", self._give_back(envelope.id, lease_id))
+                raise
             if isinstance(key_taken.decision, Wait):
                 held_before = 0
                 if taken:
@@ -138,15 +155,27 @@ class LimitGate:
                 freed = fc.release(state, lease_id)
                 return None, fc.block(freed, until_ms=blocked_until) if blocked_until else freed
 
-            self.store.update(kind, name, give)
+            try:
+                self.store.update(kind, name, give)
+            except StoreBusy:
+                # The lease then expires on its own (attempt timeout + margin): nothing is lost.
+                log.warning("could not release a %s slot of %s (contention); it expires", kind, name)
 
     # --- the pure steps, applied by the store ---------------------------------------------------
 
     @staticmethod
     def _take_queue(
-        message_id: str, lease_id: str, now_ms: int, lease_ms: int, retried: int, parked_at: tuple[str, str]
+        message_id: str,
+        lease_id: str,
+        clock_ms: Callable[[], int],
+        lease_ms: int,
+        retried: int,
+        parked_at: tuple[str, str],
     ):
+        # The clock is read on every try: a write retried after a conflict must not record a start
+        # at the earlier time (the rate window would then let more through than the rate).
         def change(state: LimitState | None) -> tuple[_Taken | None, LimitState | None]:
+            now_ms = clock_ms()
             if state is None:
                 return None, None  # a deleted queue: its remaining messages drain by FIFO lane alone
             decision, after = fc.acquire(state, lease_id=lease_id, now_ms=now_ms, lease_ms=lease_ms)
@@ -162,11 +191,12 @@ class LimitGate:
         return change
 
     @staticmethod
-    def _take_key(envelope: Envelope, lease_id: str, now_ms: int, lease_ms: int, first: bool):
+    def _take_key(envelope: Envelope, lease_id: str, clock_ms: Callable[[], int], lease_ms: int, first: bool):
         key = envelope.flow_control.key if envelope.flow_control else ""
         value = _value(envelope)
 
         def change(state: LimitState | None) -> tuple[_Taken, LimitState]:
+            now_ms = clock_ms()
             base = fc.configure(state or fc.new_state("fc", key, now_ms), value, now_ms)
             decision, after = fc.acquire(base, lease_id=lease_id, now_ms=now_ms, lease_ms=lease_ms)
             if isinstance(decision, Lease) and first:

@@ -17,6 +17,10 @@ T = TypeVar("T")
 Change = Callable[[LimitState | None], tuple[T, LimitState | None]]
 
 
+class StoreBusy(RuntimeError):
+    """Too many concurrent writers on one state: the change was not applied."""
+
+
 class LimitStore(Protocol):
     def get(self, kind: Kind, name: str) -> LimitState | None: ...
 
