@@ -115,7 +115,7 @@ def measure(stack: DevStack, target: Target, name: str, route: str, headers: dic
 
 
 def _record_grants() -> dict[str, int]:
-    """The limiter's own start times (lease id -> grant time in ms; a retried write keeps the last)."""
+    """The limiter's own start times (lease id -> grant time in ms, as the last try decided)."""
     from ferry.domain import flow_control
 
     grants: dict[str, int] = {}
@@ -123,9 +123,13 @@ def _record_grants() -> dict[str, int]:
 
     def recording(state, *, lease_id, now_ms, lease_ms):  # type: ignore[no-untyped-def]
         decision, after = original(state, lease_id=lease_id, now_ms=now_ms, lease_ms=lease_ms)
-        if state.name == "bench-rate" and isinstance(decision, flow_control.Lease):
+        if state.name == "bench-rate":
+            # The last try decides (an earlier try's grant may have lost its conditional write).
             with _lock:
-                grants[lease_id] = now_ms
+                if isinstance(decision, flow_control.Lease):
+                    grants[lease_id] = now_ms
+                else:
+                    grants.pop(lease_id, None)
         return decision, after
 
     flow_control.acquire = recording  # type: ignore[assignment]
