@@ -6,9 +6,8 @@
 2. The rate limiter over 30 s: a key with rate=10 per 1 s and more messages than 30 s can start;
    starts per second and the most starts seen in any sliding 1 s window.
 
-Every AWS call of the real handlers is counted (botocore), as in benchmarks.requests_per_message;
-DynamoDB units are computed from the item sizes (1 WCU per KB written, 1 RCU per 4 KB read
-strongly consistent), which is what DynamoDB on-demand bills.
+Every AWS call of the real handlers and of the dev poller is counted;
+requests and DynamoDB units are metered by benchmarks/aws_meter.py (DynamoDB on-demand rules).
 
 Run: `.venv/bin/python -m benchmarks.flow_control` (add `rate` for the rate limiter part only)
 """
@@ -16,45 +15,21 @@ Run: `.venv/bin/python -m benchmarks.flow_control` (add `rate` for the rate limi
 from __future__ import annotations
 
 import json
-import math
 import sys
 import threading
 import time
 import urllib.request
 from collections import Counter
 
-from botocore.client import BaseClient
-
-from benchmarks import requests_per_message as counting
+from benchmarks.aws_meter import AwsMeter
 from ferry.dev.stack import DevStack
 from tests.support.target import Reply, Target
 
 N = 40
 RATE, RATE_SECONDS = 10, 30
 _receives: Counter[str] = Counter()
-_units = {"read": 0.0, "write": 0.0}
 _lock = threading.Lock()
-
-
-def _counting(self, operation_name, api_params):  # type: ignore[no-untyped-def]
-    """Count the call (benchmarks.requests_per_message) and the DynamoDB units of limit items."""
-    result = counting._counting(self, operation_name, api_params)
-    if self.meta.service_model.service_name == "dynamodb":
-        with _lock:
-            if operation_name == "PutItem":
-                size = sum(len(k) + len(json.dumps(v)) for k, v in api_params["Item"].items())
-                _units["write"] += math.ceil(size / 1024)
-            elif operation_name == "GetItem":
-                item = result.get("Item") or {}
-                size = sum(len(k) + len(json.dumps(v)) for k, v in item.items())
-                _units["read"] += max(1, math.ceil(size / 4096))
-            elif operation_name == "BatchWriteItem":
-                for requests in api_params["RequestItems"].values():
-                    for request in requests:
-                        item = request.get("PutRequest", {}).get("Item", {})
-                        size = sum(len(k) + len(json.dumps(v)) for k, v in item.items())
-                        _units["write"] += math.ceil(size / 1024)
-    return result
+meter = AwsMeter(ignore_services=("scheduler",))
 
 
 def _count_receives() -> None:
@@ -87,30 +62,24 @@ def measure(stack: DevStack, target: Target, name: str, route: str, headers: dic
     target.always(path, Reply(delay=0.2))
     time.sleep(1.5)
     with _lock:
-        counting._calls.clear()
         _receives.clear()
-        _units.update(read=0.0, write=0.0)
+    meter.reset()
     started = time.time()
     ids = [_post(stack, route + target.url(path), b"m", headers) for _ in range(N)]
     target.wait_for(path, count=N, timeout=300)
     history = services().history
-    while not all((history.state(i) or "") == "DELIVERED" for i in ids):
-        time.sleep(0.2)
+    with meter.uncounted():  # the benchmark's own completion checks
+        while not all((history.state(i) or "") == "DELIVERED" for i in ids):
+            time.sleep(0.2)
     elapsed = time.time() - started
+    tally = meter.reset()
     with _lock:
-        calls = Counter({k: v for k, v in counting._calls.items() if not k.startswith("scheduler:")})
-        calls.subtract({"dynamodb:Query": len(ids)})  # the benchmark's own completion checks
-        calls = +calls
         receives = [_receives[i] for i in ids]
-        units = dict(_units)
-    total = sum(calls.values())
+    total = sum(tally.requests.values())
     print(f"\n{name}: {total / N:.2f} AWS requests per message ({elapsed:.1f} s for {N})")
-    for key, count in sorted(calls.items()):
+    for key, count in sorted(tally.requests.items()):
         print(f"  {key:40s} {count / N:6.2f}/msg")
-    print(
-        f"  DynamoDB units per message: {units['write'] / N:.2f} WCU, {units['read'] / N:.2f} RCU"
-        f" (the benchmark's completion reads excluded only from the request count)"
-    )
+    print(f"  DynamoDB units per message: {tally.wru / N:.2f} WRU, {tally.rru / N:.2f} RRU")
     print(f"  receives per message: mean {sum(receives) / N:.2f}, max {max(receives)}")
 
 
@@ -175,18 +144,17 @@ def rate_accuracy(stack: DevStack, target: Target) -> None:
 
 def main() -> None:
     only_rate = sys.argv[1:] == ["rate"]
-    BaseClient._make_api_call = _counting
     _count_receives()
     target = Target()
     try:
-        with DevStack(port=0) as stack:
+        with meter.installed(), DevStack(port=0) as stack:
             if only_rate:
                 rate_accuracy(stack, target)
                 return
             measure(stack, target, "plain", "/v2/publish/", {})
             key = {"Upstash-Flow-Control-Key": "bench", "Upstash-Flow-Control-Value": "parallelism=2"}
             measure(stack, target, "flow-control-parallelism-2", "/v2/publish/", key)
-            status = urllib.request.Request(
+            upsert = urllib.request.Request(
                 stack.url + "/v2/queues",
                 data=json.dumps({"queueName": "bench", "parallelism": 2}).encode(),
                 method="POST",
@@ -195,11 +163,10 @@ def main() -> None:
                     "Content-Type": "application/json",
                 },
             )
-            urllib.request.urlopen(status, timeout=10).close()
+            urllib.request.urlopen(upsert, timeout=10).close()
             measure(stack, target, "queue-parallelism-2", "/v2/enqueue/bench/", {})
             rate_accuracy(stack, target)
     finally:
-        BaseClient._make_api_call = counting._original
         target.stop()
 
 

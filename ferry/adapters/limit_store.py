@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -41,6 +42,17 @@ class DynamoLimits:
     def __init__(self, client: Any, *, table_name: str) -> None:
         self._ddb = client
         self._table = table_name
+        # Writers of one key in this process take turns: the dispatcher delivers a batch in
+        # threads, and conflicting conditional writes among them would only be wasted requests.
+        # (It also makes `ferry dev` exact: moto's conditional writes are not atomic across threads.)
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+
+    def _lock_of(self, kind: Kind, name: str) -> threading.Lock:
+        with self._locks_lock:
+            if len(self._key_locks) > 10_000:
+                self._key_locks.clear()  # bounded; a lock dropped while held only costs a conflict
+            return self._key_locks.setdefault((kind, name), threading.Lock())
 
     @staticmethod
     def _key(kind: Kind, name: str) -> dict[str, Any]:
@@ -58,6 +70,10 @@ class DynamoLimits:
         return self._read(kind, name)[0]
 
     def update(self, kind: Kind, name: str, change: Change[T]) -> T:
+        with self._lock_of(kind, name):
+            return self._update(kind, name, change)
+
+    def _update(self, kind: Kind, name: str, change: Change[T]) -> T:
         for attempt in range(MAX_TRIES):
             current, version = self._read(kind, name)
             answer, updated = change(current)

@@ -90,3 +90,25 @@ def test_concurrent_acquires_never_grant_more_slots_than_the_parallelism(store, 
         t.join()
     assert len(granted) == 3
     assert sorted(store.get("fc", k).leases) == sorted(granted)
+
+
+def test_a_write_that_lost_a_race_is_decided_again_on_the_new_state(kind, request, k):
+    """Two dispatcher instances (two adapters, as two Lambdas): the other one takes the last slot
+    between this one's read and write; the conditional write fails, and the retry sees it taken."""
+    if kind == "memory":
+        pytest.skip("the twin applies a change under one lock; there is no read-to-write window")
+    aws = request.getfixturevalue("aws")
+    mine = DynamoLimits(aws.dynamodb, table_name=aws.environ[Env.TABLE_NAME])
+    other = DynamoLimits(aws.dynamodb, table_name=aws.environ[Env.TABLE_NAME])
+    mine.update("fc", k, lambda s: (None, replace(fc.new_state("fc", k, 0), parallelism=1)))
+    tries = []
+
+    def take(state):
+        tries.append(state)
+        if len(tries) == 1:  # the other instance wins the slot in between
+            other.update("fc", k, lambda s: fc.acquire(s, lease_id="other", now_ms=1, lease_ms=60_000))
+        return fc.acquire(state, lease_id="mine", now_ms=1, lease_ms=60_000)
+
+    decision = mine.update("fc", k, take)
+    assert len(tries) == 2 and decision == fc.Wait("parallelism")
+    assert list(mine.get("fc", k).leases) == ["other"]
