@@ -160,7 +160,9 @@ class Services:
     def enforce_limits(self):
         from ferry.usecases.flow_control_step import EnforceLimits
 
-        return EnforceLimits(gate=self.gate, queue=self.queue, limits=self.settings.config.limits)
+        return EnforceLimits(
+            gate=self.gate, queue=self.queue, limits=self.settings.config.limits, history=self.history
+        )
 
     @cached_property
     def limit_store(self):

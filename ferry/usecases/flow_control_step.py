@@ -14,16 +14,20 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from ferry.domain.history import State
 from ferry.domain.limits import Limits
 from ferry.usecases.delivery_pipeline import Delivery, DeliveryReport, Outcome, Proceed
+from ferry.usecases.delivery_recorder import event
 from ferry.usecases.delivery_steps import MAX_VISIBILITY_SECONDS
 from ferry.usecases.flow_control_gate import Held, LimitGate
-from ferry.usecases.ports import MessageQueue
+from ferry.usecases.ports import History, MessageQueue
 
 
 class EnforceLimits:
-    def __init__(self, *, gate: LimitGate, queue: MessageQueue, limits: Limits):
-        self._gate, self._queue, self._limits = gate, queue, limits
+    def __init__(
+        self, *, gate: LimitGate, queue: MessageQueue, limits: Limits, history: History | None = None
+    ):
+        self._gate, self._queue, self._limits, self._history = gate, queue, limits, history
 
     def __call__(self, delivery: Delivery, proceed: Proceed) -> DeliveryReport:
         envelope = delivery.envelope
@@ -43,6 +47,23 @@ class EnforceLimits:
     def _hold(self, delivery: Delivery, held: Held) -> DeliveryReport:
         seconds = max(1, math.ceil(held.seconds))
         reason = f"held: {held.reason}"
+        if held.reason == "backpressure" and self._history is not None:
+            # Visible in the message's log: it waits because its destination asked the key to slow
+            # down (one event per hold; holds for parallelism or rate are not logged).
+            self._history.record(
+                delivery.envelope,
+                [
+                    event(
+                        delivery.envelope,
+                        State.RETRY,
+                        delivery.now_ms,
+                        delivery.retried,
+                        error="held: the destination answered 429/503 to a message of this key; "
+                        "no message of the key starts before the Retry-After",
+                        next_delivery_ms=delivery.now_ms + seconds * 1000,
+                    )
+                ],
+            )
         if delivery.envelope.queue:
             self._queue.retry_later(delivery.message, delay_seconds=min(seconds, MAX_VISIBILITY_SECONDS))
             return DeliveryReport(outcome=Outcome.RETRY_SCHEDULED, retried=delivery.retried, reason=reason)

@@ -52,7 +52,9 @@ class World:
         if self.limit_store is not None:
             self.gate = LimitGate(store=self.limit_store, clock=self.clock, lease_margin_seconds=10)
             self.queues = Queues(store=self.limit_store, clock=self.clock)
-            limit_steps.append(EnforceLimits(gate=self.gate, queue=self.queue, limits=self.limits))
+            limit_steps.append(
+                EnforceLimits(gate=self.gate, queue=self.queue, limits=self.limits, history=self.history)
+            )
         self.publish = PublishMessage(
             queue=self.queue,
             history=self.history,

@@ -72,9 +72,12 @@ def test_a_429_blocks_every_message_of_the_key_for_its_retry_after():
     world.send(headers=headers)
     [refused] = world.dispatch()
     assert refused.outcome is Outcome.RETRY_SCHEDULED
-    world.send(headers=headers)
+    waiting = world.send(headers=headers)
     [held] = world.dispatch()
     assert held.reason == "held: backpressure" and len(world.target.requests) == 1
+    # The wait is in the waiting message's log, not counted as an attempt.
+    [logged] = [e for e in world.history.events(waiting) if e.state == "RETRY"]
+    assert "429/503" in logged.error and logged.retried == 0
     world.clock.advance(31)
     outcomes = sorted(str(r.outcome) for r in world.dispatch())
     assert outcomes == ["delivered", "delivered"]
