@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ferry import cli_flow
 from ferry.client import DEFAULT_TOKEN, DEFAULT_URL, ApiError, FerryClient
 
 
@@ -601,6 +602,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(func=_dev)
 
     _add_api_commands(commands)
+    cli_flow.add_commands(commands)
     return parser
 
 

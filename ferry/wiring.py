@@ -118,6 +118,7 @@ class Services:
             allow_private_destinations=self.settings.allow_private_destinations,
             delays=self.delays,
             groups=self.url_groups,
+            gate=self.gate,
         )
 
     @cached_property
@@ -152,6 +153,43 @@ class Services:
             jwt_lifetime_seconds=self.settings.config.limits.jwt_lifetime_seconds,
             default_timeout_seconds=self.settings.config.limits.default_timeout_seconds,
             groups=self.url_groups,
+            limit_steps=[self.enforce_limits],
+        )
+
+    @cached_property
+    def enforce_limits(self):
+        from ferry.usecases.flow_control_step import EnforceLimits
+
+        return EnforceLimits(
+            gate=self.gate, queue=self.queue, limits=self.settings.config.limits, history=self.history
+        )
+
+    @cached_property
+    def limit_store(self):
+        from ferry.adapters.limit_store import DynamoLimits
+
+        return DynamoLimits(self.dynamodb, table_name=self.settings.table_name)
+
+    @cached_property
+    def gate(self):
+        from ferry.usecases.flow_control_gate import LimitGate
+
+        return LimitGate(store=self.limit_store, clock=self.clock)
+
+    @cached_property
+    def queues(self):
+        from ferry.adapters.sqs_heads import SqsHeldHeads
+        from ferry.usecases.queues import Queues
+
+        return Queues(store=self.limit_store, clock=self.clock, heads=SqsHeldHeads(self.sqs))
+
+    @cached_property
+    def flow_control(self):
+        from ferry.usecases.flow_control import FlowControls
+
+        d = self.settings.config.dispatcher
+        return FlowControls(
+            store=self.limit_store, clock=self.clock, parallelism_max=d.max_concurrency * d.batch_size
         )
 
     @cached_property

@@ -6,6 +6,7 @@ from typing import Any
 
 from ferry.domain.envelope import Envelope
 from ferry.domain.limits import SQS_MAX_DELAY_SECONDS
+from ferry.domain.queues import message_group
 from ferry.usecases.ports import QueuedMessage, ReceivedMessage
 
 # Message attributes on dead-lettered messages: the reason is visible in the SQS console too.
@@ -41,11 +42,12 @@ class SqsQueue:
             "MessageAttributes": {ATTR_MESSAGE_ID: {"DataType": "String", "StringValue": envelope.id}},
         }
         if envelope.queue:
-            # Named queues: FIFO, one message group per queue, so a queue delivers one message at a
-            # time in order. Dedup is Ferry's own (DynamoDB), so every send gets a unique id.
+            # Named queues: FIFO, one message group per lane (parallelism N = N lanes), so each lane
+            # delivers one message at a time in order. Dedup is Ferry's own (DynamoDB), so every
+            # send gets a unique id.
             params.update(
                 QueueUrl=self.fifo_queue_url,
-                MessageGroupId=envelope.queue,
+                MessageGroupId=message_group(envelope.queue, envelope.lane),
                 # The message id: a send repeated after a crash (within SQS's 5-minute window) is
                 # dropped by SQS instead of delivered twice.
                 MessageDeduplicationId=envelope.id,

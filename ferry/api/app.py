@@ -25,7 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from ferry.api import dlq, keys, logs, messages, openapi, schedules, url_groups
+from ferry.api import dlq, flow_control, keys, logs, messages, openapi, queues, schedules, url_groups
 from ferry.api.http import parse_json_body, raw_body
 from ferry.api.refusals import (
     RETRY_AFTER_SECONDS,
@@ -50,6 +50,8 @@ ROUTES: tuple[Routes, ...] = (
     schedules.routes,
     url_groups.routes,
     openapi.routes,
+    queues.routes,
+    flow_control.routes,
 )
 
 

@@ -91,6 +91,9 @@ class Envelope(_Model):
     labels: tuple[str, ...] = ()
     redact: RedactSpec | None = None
     queue: str | None = None
+    # The queue's FIFO lane (message group `<queue>~<lane>`, lane 0 = `<queue>`): parallelism N
+    # spreads a queue over N lanes (ferry.domain.queues).
+    lane: int = 0
     flow_control: FlowControl | None = None
     url_group: str | None = None
     endpoint_name: str | None = None

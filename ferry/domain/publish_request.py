@@ -17,6 +17,7 @@ from ferry.domain.destination import check_destination
 from ferry.domain.durations import parse_duration
 from ferry.domain.envelope import CallbackSpec, Envelope, FlowControl, RedactSpec
 from ferry.domain.errors import InvalidInput, PayloadTooLarge
+from ferry.domain.flow_control import check_key, parse_flow_control_value
 from ferry.domain.http_headers import (
     NOT_FORWARDED,
     HeaderView,
@@ -27,13 +28,11 @@ from ferry.domain.http_headers import (
     method_header,
 )
 from ferry.domain.limits import Limits
+from ferry.domain.queues import QUEUE_NAME
 
 __all__ = ["QUEUE_NAME", "HeaderView", "PublishPlan", "canonical_header", "parse_publish"]
 
-# Queue names become SQS MessageGroupIds (at most 128 characters); QStash allows these characters.
-QUEUE_NAME = re.compile(r"^[A-Za-z0-9._\-]{1,80}$")
 _LABEL = re.compile(r"^[A-Za-z0-9._\-]{1,256}$")
-_FLOW_KEY = re.compile(r"^[A-Za-z0-9._\-]{1,256}$")
 _CALLBACK_OPTIONS = {"method", "timeout", "retries", "retry-delay", "delay"}
 _CALLBACK_CONFIG_FAMILIES = (
     "workflow-",
@@ -276,40 +275,17 @@ def _redact(h: HeaderView) -> RedactSpec | None:
 
 def _flow_control(h: HeaderView) -> FlowControl | None:
     key = h.get("Upstash-Flow-Control-Key")
+    raw = h.get("Upstash-Flow-Control-Value")
     if not key:
-        return None
-    field = "Upstash-Flow-Control-Key"
-    if not _FLOW_KEY.match(key):
-        raise InvalidInput(
-            f"{field}: {key!r} may only contain letters, digits, '-', '_' and '.'", field=field
-        )
-    values: dict[str, int] = {}
-    raw = h.get("Upstash-Flow-Control-Value") or ""
-    field = "Upstash-Flow-Control-Value"
-    for part in (p.strip() for p in raw.split(",")):
-        if not part:
-            continue
-        name, sep, value = (s.strip() for s in part.partition("="))
-        if not sep or name.lower() not in ("parallelism", "rate", "period"):
+        if raw:
             raise InvalidInput(
-                f"{field}: {part!r} is not parallelism=<n>, rate=<n> or period=<duration>", field=field
+                "Upstash-Flow-Control-Value needs Upstash-Flow-Control-Key: limits apply per key",
+                field="Upstash-Flow-Control-Key",
             )
-        if name.lower() == "period":
-            values["period"] = parse_duration(value, field=field)
-        else:
-            try:
-                values[name.lower()] = int(value)
-            except ValueError:
-                raise InvalidInput(
-                    f"{field}: {name} must be a whole number, not {value!r}", field=field
-                ) from None
-            if values[name.lower()] < 1:
-                raise InvalidInput(f"{field}: {name} must be at least 1", field=field)
-    if "parallelism" not in values and "rate" not in values:
-        raise InvalidInput(
-            f"{field}: give parallelism=<n>, rate=<n> or both with a flow-control key", field=field
-        )
-    return FlowControl(key=key, **values)
+        return None
+    check_key(key, field="Upstash-Flow-Control-Key")
+    value = parse_flow_control_value(raw or "")
+    return FlowControl(key=key, parallelism=value.parallelism, rate=value.rate, period=value.period)
 
 
 def _content_hash(destination: str, body: bytes, forwarded: Mapping[str, str]) -> str:

@@ -61,6 +61,7 @@ class DeliverMessage:
         new_id: Callable[[], str] = new_message_id,
         limits: Limits | None = None,
         around_attempt: Sequence[DeliveryStep] = (),
+        limit_steps: Sequence[DeliveryStep] = (),
     ) -> None:
         limits = limits or Limits()
         self._clock = clock
@@ -83,6 +84,9 @@ class DeliverMessage:
             StopIfCancelled(history=history),
             HoldUntilDue(queue=queue, limits=limits),
             SkipIfFinished(history=history),
+            # Queue and flow-control limits (ferry.usecases.flow_control_step): before the crash
+            # budget, because only they know how many receives were spent held, not attempted.
+            *limit_steps,
             EnforceCrashBudget(recorder=recorder),
             # Plug-ins (flow control, workflow outcome reporting):
             *around_attempt,

@@ -11,6 +11,7 @@ from ferry.domain.errors import InvalidInput, Unavailable
 from ferry.domain.history import LogEvent, State
 from ferry.domain.limits import Limits
 from ferry.domain.publish_request import parse_publish
+from ferry.usecases.flow_control_gate import LimitGate
 from ferry.usecases.ports import Clock, DedupStore, DelayedDelivery, GroupEndpoints, History, MessageQueue
 
 
@@ -44,7 +45,9 @@ class PublishMessage:
         delays: DelayedDelivery | None = None,
         groups: GroupEndpoints | None = None,
         new_id: Callable[[], str] = new_message_id,
+        gate: LimitGate | None = None,
     ) -> None:
+        self._gate = gate
         self._queue = queue
         self._groups = groups
         self._delays = delays
@@ -91,6 +94,9 @@ class PublishMessage:
         # History first: an accepted message is always traceable, even if the enqueue below fails
         # (the caller then gets a 503 and nothing is delivered).
         try:
+            if self._gate is not None and self._gate.applies(envelope):
+                # Joins its queue (lane, lag) and flow-control key (configuration, wait list).
+                envelope = self._gate.admit(envelope)
             self._history.message_created(envelope, created)
             self._enqueue(envelope, plan.delay_seconds)
         except Exception as exc:

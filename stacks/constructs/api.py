@@ -111,6 +111,8 @@ class Api(Construct):
 
         for queue in storage.queues:
             queue.grant_send_messages(self.function)
+        # Resuming a queue shows its paused heads again at once (docs/flow-control.md).
+        storage.fifo_queue.grant(self.function, "sqs:ChangeMessageVisibility")
         storage.grant_table_read_write(self.function)
         for secret in secrets.all:
             secret.grant_read(self.function)

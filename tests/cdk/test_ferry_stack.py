@@ -483,6 +483,10 @@ def test_api_function_permissions(synth: Synth):
         _key(ref(secret_id(synth, NAMES.signing_key_current_secret))),
         _key(ref(secret_id(synth, NAMES.signing_key_next_secret))),
     }
+    # Resume wakes paused queue heads: visibility on the FIFO queue only.
+    assert {resource for action, resource in grants if action == "sqs:ChangeMessageVisibility"} == {
+        _key(arn(queue_id(synth, NAMES.fifo_queue)))
+    }
     # The API never consumes messages (the dispatcher does).
     assert not {action for action, _ in grants if action in {"sqs:ReceiveMessage", "sqs:DeleteMessage"}}
 

@@ -19,8 +19,12 @@ from ferry.domain.limits import Limits
 from ferry.usecases.dead_letters import DeadLetters
 from ferry.usecases.deliver_message import DeliverMessage, DeliveryReport
 from ferry.usecases.delivery_pipeline import DeliveryStep
+from ferry.usecases.flow_control_gate import LimitGate
+from ferry.usecases.flow_control_step import EnforceLimits
+from ferry.usecases.flow_control_store import LimitStore
 from ferry.usecases.messages import Messages
 from ferry.usecases.publish_message import PublishMessage
+from ferry.usecases.queues import Queues
 from ferry.usecases.url_groups import UrlGroups
 
 URL = "https://target.example/hook"
@@ -31,6 +35,8 @@ class World:
     limits: Limits = field(default_factory=Limits)
     around_attempt: Sequence[DeliveryStep] = ()
     clock: ManualClock = field(default_factory=ManualClock)
+    # Queue and flow-control limits, wired in as ferry.wiring does (None: no limits step).
+    limit_store: LimitStore | None = None
 
     def __post_init__(self) -> None:
         ids = count(1)
@@ -41,6 +47,14 @@ class World:
         self.keys = InMemoryKeys()
         self.dedup = InMemoryDedup(self.clock)
         self.groups = UrlGroups(store=InMemoryUrlGroups(), clock=self.clock, allow_private_destinations=False)
+        self.gate = None
+        limit_steps: list[DeliveryStep] = []
+        if self.limit_store is not None:
+            self.gate = LimitGate(store=self.limit_store, clock=self.clock, lease_margin_seconds=10)
+            self.queues = Queues(store=self.limit_store, clock=self.clock)
+            limit_steps.append(
+                EnforceLimits(gate=self.gate, queue=self.queue, limits=self.limits, history=self.history)
+            )
         self.publish = PublishMessage(
             queue=self.queue,
             history=self.history,
@@ -50,6 +64,7 @@ class World:
             allow_private_destinations=False,
             groups=self.groups,
             new_id=self.new_id,
+            gate=self.gate,
         )
         self.deliver = DeliverMessage(
             target=self.target,
@@ -61,6 +76,7 @@ class World:
             new_id=self.new_id,
             limits=self.limits,
             around_attempt=self.around_attempt,
+            limit_steps=limit_steps,
         )
         self.messages = Messages(history=self.history, clock=self.clock)
         self.dead_letters = DeadLetters(

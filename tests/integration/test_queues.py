@@ -1,0 +1,187 @@
+"""Queues against `ferry dev` with a real HTTP target: parallelism is a hard cap seen at the target,
+parallelism 1 keeps publish order through retries, pause holds without loss."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import urllib.request
+
+import pytest
+
+from tests.support.target import Reply, Target
+from tests.support.waiting import wait_until
+
+
+def api(stack, method: str, path: str, body: object | None = None, headers: dict | None = None):
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    request = urllib.request.Request(stack.url + path, data=data, method=method)
+    if body is not None and not isinstance(body, bytes):
+        request.add_header("Content-Type", "application/json")
+    request.add_header("Authorization", f"Bearer {stack.secrets.api_token}")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def enqueue(stack, queue: str, url: str, body: bytes, **headers: str) -> str:
+    status, answer = api(stack, "POST", f"/v2/enqueue/{queue}/{url}", body, headers)
+    assert status in (200, 201), answer
+    return answer["messageId"]
+
+
+def max_concurrency(requests, duration: float) -> int:
+    """The most deliveries the target was serving at once, from its request records."""
+    events = sorted([(r.at - duration, 1) for r in requests] + [(r.at, -1) for r in requests])
+    now = peak = 0
+    for _, step in events:
+        now += step
+        peak = max(peak, now)
+    return peak
+
+
+@pytest.fixture
+def queue_name(path: str) -> str:
+    return path.strip("/")[:60].replace("-", "_")
+
+
+def test_the_queues_api_upserts_lists_pauses_and_deletes(stack, qstash, queue_name):
+    qstash.queue.upsert(queue_name, parallelism=2)
+    got = qstash.queue.get(queue_name)
+    assert (got.name, got.parallelism, got.paused, got.lag) == (queue_name, 2, False, 0)
+    qstash.queue.pause(queue_name)
+    assert qstash.queue.get(queue_name).paused is True
+    qstash.queue.resume(queue_name)
+    assert qstash.queue.get(queue_name).paused is False
+    assert queue_name in [q.name for q in qstash.queue.list()]
+    qstash.queue.delete(queue_name)
+    assert queue_name not in [q.name for q in qstash.queue.list()]
+    assert api(stack, "GET", f"/v2/queues/{queue_name}")[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"queueName": "q", "parallelism": 0}, "parallelism"),
+        ({"queueName": "q", "parallelism": -3}, "parallelism"),
+        ({"queueName": "q", "parallelism": 1.5}, "parallelism"),
+        ({"queueName": "q", "parallelism": "2"}, "parallelism"),
+        ({"queueName": "q", "parallelism": 101}, "parallelism"),
+        ({"queueName": "bad name!", "parallelism": 1}, "queueName"),
+        ({"queueName": "q", "speed": 1}, "speed"),
+        ({"parallelism": 1}, "queueName"),
+    ],
+)
+def test_bad_queue_input_is_refused_naming_the_field_and_changes_nothing(stack, body, field):
+    status, answer = api(stack, "POST", "/v2/queues", body)
+    assert status == 400 and answer["field"] == field, answer
+    assert api(stack, "GET", "/v2/queues/q")[0] == 404
+
+
+def test_enqueue_to_an_unknown_queue_creates_it_and_to_a_deleted_one_recreates_it(
+    stack, qstash, target: Target, path, queue_name
+):
+    enqueue(stack, queue_name, target.url(path), b"1")
+    target.wait_for(path, 1)
+    assert qstash.queue.get(queue_name).parallelism == 1
+    qstash.queue.delete(queue_name)
+    enqueue(stack, queue_name, target.url(path), b"2")
+    target.wait_for(path, 2)
+    assert qstash.queue.get(queue_name).name == queue_name
+
+
+def test_parallelism_three_caps_deliveries_at_three_and_uses_more_than_one(
+    stack, qstash, target: Target, path, queue_name
+):
+    target.always(path, Reply(delay=0.7))
+    qstash.queue.upsert(queue_name, parallelism=3)
+    started = time.time()
+    for i in range(12):
+        enqueue(stack, queue_name, target.url(path), str(i).encode())
+    received = target.wait_for(path, 12, timeout=30)
+    elapsed = time.time() - started
+    peak = max_concurrency(received, 0.7)
+    assert 2 <= peak <= 3, peak
+    assert elapsed < 12 * 0.7, elapsed  # well under serial time
+    assert sorted(int(r.body) for r in received) == list(range(12))
+
+
+def test_parallelism_one_keeps_order_while_the_head_retries(stack, qstash, target: Target, path, queue_name):
+    third = path + "-3"
+    qstash.queue.upsert(queue_name, parallelism=1)
+    target.script(third, Reply(status=500), Reply(status=500))
+    urls = [target.url(third if i == 3 else path) for i in range(1, 9)]
+    for i, url in enumerate(urls, start=1):
+        enqueue(stack, queue_name, url, str(i).encode(), **{"Upstash-Retry-Delay": "200"})
+    target.wait_for(path, 7, timeout=40)
+    successes = sorted(
+        [r for r in target.requests_to(path)] + [r for r in target.requests_to(third)][2:], key=lambda r: r.at
+    )
+    assert [int(r.body) for r in successes] == list(range(1, 9))
+    third_ok = target.requests_to(third)[2]
+    fourth = next(r for r in target.requests_to(path) if r.body == b"4")
+    assert fourth.at > third_ok.at
+
+
+def test_a_paused_queue_holds_its_messages_and_resume_delivers_them_all(
+    stack, qstash, target: Target, path, queue_name
+):
+    qstash.queue.upsert(queue_name, parallelism=1, paused=True)
+    for i in range(5):
+        enqueue(stack, queue_name, target.url(path), str(i).encode())
+    time.sleep(4)
+    assert target.requests_to(path) == []
+    assert qstash.queue.get(queue_name).lag == 5
+    qstash.queue.resume(queue_name)
+    received = target.wait_for(path, 5, timeout=40)
+    assert [int(r.body) for r in received] == [0, 1, 2, 3, 4]
+    wait_until(lambda: qstash.queue.get(queue_name).lag == 0, what="lag back to 0")
+
+
+def test_forty_messages_through_a_paused_then_resumed_queue_end_exactly_once(
+    stack, qstash, services, target: Target, path, queue_name
+):
+    rng = random.Random(11)
+    flaky = [Reply(status=500 if rng.random() < 0.3 else 200) for _ in range(400)]
+    target.script(path, *flaky)
+    qstash.queue.upsert(queue_name, parallelism=4, paused=True)
+    ids = [
+        enqueue(
+            stack,
+            queue_name,
+            target.url(path),
+            str(i).encode(),
+            **{"Upstash-Retries": "3", "Upstash-Retry-Delay": "100"},
+        )
+        for i in range(40)
+    ]
+    time.sleep(1)
+    qstash.queue.resume(queue_name)
+
+    def finished() -> dict[str, str] | None:
+        states = {i: services.history.state(i) for i in ids}
+        return states if all(s in ("DELIVERED", "FAILED") for s in states.values()) else None
+
+    wait_until(finished, timeout=90, interval=0.5, what="every message delivered or failed")
+    for message_id in ids:
+        _status, answer = api(stack, "GET", f"/v2/events?messageId={message_id}&count=100")
+        terminal = [e["state"] for e in answer["events"] if e["state"] in ("DELIVERED", "FAILED")]
+        assert len(terminal) == 1, (message_id, terminal)
+
+
+def test_resume_wakes_a_long_paused_head_at_once(stack, qstash, target: Target, path, queue_name):
+    """Paused heads back off for longer and longer (few receives while paused); resume makes them
+    visible again immediately instead of at the end of their hold."""
+    qstash.queue.upsert(queue_name, paused=True)
+    enqueue(stack, queue_name, target.url(path), b"late")
+    time.sleep(12)  # held for 1, 2, 4 and (from about 10 s on) 8 s
+    resumed = time.time()
+    qstash.queue.resume(queue_name)
+    [received] = target.wait_for(path, 1, timeout=30)
+    assert received.at - resumed < 4, received.at - resumed
