@@ -43,11 +43,9 @@ node_modules: package.json package-lock.json
 synth: install node_modules
 	PATH="$(CURDIR)/$(BIN):$$PATH" npx cdk synth --quiet
 
+# Every benchmark in its short mode, then one table (benchmarks/report.py; about 3 minutes).
 bench: install
-	$(BIN)/python -m benchmarks.cold_start
-	$(BIN)/python -m benchmarks.layer_size
-	$(BIN)/python -m benchmarks.dispatcher_duration --quick
-	$(BIN)/python -m benchmarks.requests_per_message --quick
+	$(BIN)/python -m benchmarks.report
 
 clean:
 	rm -rf $(VENV) cdk.out node_modules layers/ferry/build .pytest_cache .ruff_cache
