@@ -18,15 +18,13 @@ in the time index costs as much again in gsi1. The history level decides what it
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ferry.adapters.dynamo_table import DynamoTable, Retention
+from ferry.adapters.dynamo_table import DynamoTable, Retention, response_attributes, response_of
 from ferry.domain.history import LogEvent, State
 from ferry.domain.queries import Query
 
@@ -59,6 +57,21 @@ def time_bounds(query: Query) -> tuple[str, dict[str, Any]]:
     return "", {}
 
 
+# The message's fields a log event repeats: (stored attribute, LogEvent attribute).
+_MESSAGE_FIELDS = (
+    ("method", "method"),
+    ("maxRetries", "max_retries"),
+    ("timeout", "timeout"),
+    ("callback", "callback"),
+    ("failureCallback", "failure_callback"),
+    ("retryDelayExpr", "retry_delay"),
+    ("endpointName", "endpoint_name"),
+    ("parallelism", "parallelism"),
+    ("rate", "rate"),
+    ("period", "period"),
+)
+
+
 def indexed(state: State, level: str) -> bool:
     """Whether an item whose (last) event is in `state` enters the time index at `level`."""
     return level == "full" or state not in SUCCESS_PATH
@@ -74,9 +87,7 @@ def event_fields(event: LogEvent, seq: int, tag: str, ttl: int, *, level: str) -
         "url": event.url,
         "retried": event.retried,
         "ttl": ttl,
-        "responseStatus": stored.response_status,
-        "responseHeader": json.dumps(dict(stored.response_headers)) if stored.response_headers else None,
-        "responseBody": base64.b64encode(stored.response_body).decode() if stored.response_body else None,
+        **response_attributes(stored.response_status, stored.response_headers, stored.response_body),
         "error": stored.error,
         "nextDeliveryTime": stored.next_delivery_ms,
         "dlqId": stored.dlq_id,
@@ -86,6 +97,7 @@ def event_fields(event: LogEvent, seq: int, tag: str, ttl: int, *, level: str) -
         "topicName": stored.topic_name,
         "callerIp": stored.caller_ip,
         "flowControlKey": stored.flow_control_key,
+        **{name: getattr(stored, attribute) for name, attribute in _MESSAGE_FIELDS},
     }
     if indexed(event.state, level):
         fields["gsi1pk"] = f"LOG#{log_shard(event.message_id)}"
@@ -146,9 +158,7 @@ def _event(values: dict[str, Any]) -> LogEvent:
         time_ms=values["time"],
         url=values["url"],
         retried=values.get("retried", 0),
-        response_status=values.get("responseStatus"),
-        response_headers=json.loads(values["responseHeader"]) if "responseHeader" in values else {},
-        response_body=base64.b64decode(values["responseBody"]) if "responseBody" in values else None,
+        **response_of(values),
         error=values.get("error"),
         next_delivery_ms=values.get("nextDeliveryTime"),
         dlq_id=values.get("dlqId"),
@@ -158,6 +168,7 @@ def _event(values: dict[str, Any]) -> LogEvent:
         topic_name=values.get("topicName"),
         caller_ip=values.get("callerIp"),
         flow_control_key=values.get("flowControlKey"),
+        **{attribute: values.get(name) for name, attribute in _MESSAGE_FIELDS},
     )
 
 
