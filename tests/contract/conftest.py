@@ -30,9 +30,11 @@ class Aws:
             raise AttributeError(name) from None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def aws() -> Iterator[Aws]:
-    """The resources `ferry dev` provisions, created in moto in-process (no socket, no network)."""
+    """The resources `ferry dev` provisions, created in moto in-process (no socket, no network).
+    Package-scoped: moto's in-process mock is one per process, and `ferry dev`'s emulator (the
+    integration tests' stack) must start from an empty account after this suite."""
     import boto3
     from moto import mock_aws
 
