@@ -48,11 +48,9 @@ node_modules: package.json package-lock.json
 synth: install node_modules
 	PATH="$(CURDIR)/$(BIN):$$PATH" npx cdk synth --quiet
 
+# Every benchmark in its short mode, then one table (benchmarks/report.py; about 3 minutes).
 bench: install
-	$(BIN)/python -m benchmarks.cold_start
-	$(BIN)/python -m benchmarks.layer_size
-	$(BIN)/python -m benchmarks.dispatcher_duration --quick
-	$(BIN)/python -m benchmarks.requests_per_message --quick
+	$(BIN)/python -m benchmarks.report
 
 # The official qstash-py suite against `ferry dev`, loopback only (needs root for `unshare -n`;
 # docs/compatibility.md has the current result). QSTASH_PY_REPO: a clone to use instead of GitHub.

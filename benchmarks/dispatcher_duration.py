@@ -145,7 +145,8 @@ def measure_one(stack: Any, target: Any, batch: int, concurrency: int, batches: 
         timings = json.loads(timings_file.read_text())
     if any(t["failures"] for t in timings):
         raise RuntimeError(f"deliveries failed: {timings}")
-    # (Raises if the endpoint did not get every delivery.)
+    # (Raises if the endpoint did not get every delivery: with retries=0 a failed attempt is
+    # dead-lettered, not reported as a batch item failure.)
     target.wait_for(path, count=total, timeout=30)
     return Run(
         batch=batch,

@@ -4,6 +4,7 @@ parameters (cached for `max_age` seconds so a warm Lambda does not pay a call pe
 from __future__ import annotations
 
 import hmac
+import threading
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -19,9 +20,13 @@ class SecretKeys:
         self._current_secret = current_secret
         self._next_secret = next_secret
         self._max_age = max_age
+        # One fetch when the cache is cold: a dispatcher batch's deliveries all sign at once, and
+        # would otherwise each call Secrets Manager (one request per record of the first batch).
+        self._fetching = threading.Lock()
 
     def _get(self, secret_id: str) -> str:
-        value = self._provider.get(secret_id, max_age=self._max_age)
+        with self._fetching:
+            value = self._provider.get(secret_id, max_age=self._max_age)
         return str(value).strip()
 
     def current(self) -> str:

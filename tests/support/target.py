@@ -31,6 +31,12 @@ class Received:
         return lowered.get(name.lower())
 
 
+class _BackloggedServer(ThreadingHTTPServer):
+    # A dispatcher batch opens dozens of connections at once; the default listen backlog (5)
+    # would drop SYNs and stall some of them by a second (the kernel's SYN retry).
+    request_queue_size = 128
+
+
 class Target:
     def __init__(self) -> None:
         self._lock = threading.Condition()
@@ -80,7 +86,7 @@ class Target:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _BackloggedServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
