@@ -67,6 +67,11 @@ class Names:
         """Standard SQS queue for the sends EventBridge Scheduler gave up on (its target DLQ)."""
         return f"{self.prefix}-scheduler-dlq"
 
+    @property
+    def run_driver(self) -> str:
+        """The Step Functions state machine that drives every workflow run (docs/workflows.md)."""
+        return f"{self.prefix}-run-driver"
+
 
 @dataclass(frozen=True)
 class DispatcherSettings:
@@ -141,6 +146,8 @@ class Env:
     DELAY_SCHEDULE_GROUP = "FERRY_DELAY_SCHEDULE_GROUP"
     SCHEDULER_DLQ_ARN = "FERRY_SCHEDULER_DLQ_ARN"
     QUEUE_ARN = "FERRY_QUEUE_ARN"
+    # The workflow run driver state machine; empty disables workflows (publishes stay plain).
+    RUN_DRIVER_ARN = "FERRY_RUN_DRIVER_ARN"
 
 
 @dataclass(frozen=True)
@@ -163,6 +170,7 @@ class RuntimeSettings:
     delay_schedule_group: str = ""
     scheduler_dlq_arn: str = ""
     queue_arn: str = ""
+    run_driver_arn: str = ""
     history_retention_days: int = DEFAULT_CONFIG.history_retention_days
     config: FerryConfig = DEFAULT_CONFIG
 
@@ -190,6 +198,7 @@ class RuntimeSettings:
             delay_schedule_group=env.get(Env.DELAY_SCHEDULE_GROUP, ""),
             scheduler_dlq_arn=env.get(Env.SCHEDULER_DLQ_ARN, ""),
             queue_arn=env.get(Env.QUEUE_ARN, ""),
+            run_driver_arn=env.get(Env.RUN_DRIVER_ARN, ""),
             history_retention_days=int(
                 env.get(Env.HISTORY_RETENTION_DAYS, str(DEFAULT_CONFIG.history_retention_days))
             ),

@@ -72,9 +72,9 @@ app.use(middlewares=[require_token])
 
 # --- routes: one router per capability --------------------------------------------------------
 
-from ferry.api import dlq, keys, logs, messages, openapi, schedules, url_groups  # noqa: E402  (after `app`)
+from ferry.api import dlq, keys, logs, messages, openapi, schedules, url_groups, workflows  # noqa: E402
 
-for router_module in (messages, dlq, logs, keys, schedules, url_groups, openapi):
+for router_module in (messages, dlq, logs, keys, schedules, url_groups, workflows, openapi):
     app.include_router(router_module.router)
 
 

@@ -63,4 +63,7 @@ class Emulator:
             "AWS_SECRET_ACCESS_KEY": DEV_SECRET_KEY,
             "AWS_DEFAULT_REGION": DEV_REGION,
             "AWS_REGION": DEV_REGION,
+            # moto's Step Functions interpreter makes its service calls (the run driver's SQS
+            # sends) to localhost:$MOTO_PORT, not to AWS_ENDPOINT_URL.
+            "MOTO_PORT": str(self.port),
         }

@@ -37,6 +37,7 @@ def provision(
     iam: Any,
     config: FerryConfig,
     secrets: DevSecrets,
+    stepfunctions: Any = None,
 ) -> dict[str, str]:
     """Create everything; returns the environment variables the handlers read."""
     names = config.names
@@ -123,7 +124,20 @@ def provision(
         ),
     )["Role"]["Arn"]
 
+    workflows = {}
+    if stepfunctions is not None:
+        # The workflow run driver: the very definition the CDK construct deploys.
+        from ferry.domain.workflow_driver import run_driver_definition_json
+
+        workflows[Env.RUN_DRIVER_ARN] = stepfunctions.create_state_machine(
+            name=names.run_driver,
+            definition=run_driver_definition_json(queue_url),
+            roleArn=f"arn:aws:iam::123456789012:role/{names.prefix}-run-driver",
+            type="STANDARD",
+        )["stateMachineArn"]
+
     return {
+        **workflows,
         Env.QUEUE_URL: queue_url,
         Env.QUEUE_ARN: queue_arn,
         Env.SCHEDULER_ROLE_ARN: role_arn,

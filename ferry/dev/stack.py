@@ -57,7 +57,8 @@ class DevStack:
         os.environ.update(env)
         session = boto3.session.Session()
         clients = {
-            name: session.client(name) for name in ("sqs", "dynamodb", "secretsmanager", "scheduler", "iam")
+            name: session.client(name)
+            for name in ("sqs", "dynamodb", "secretsmanager", "scheduler", "iam", "stepfunctions")
         }
         env.update(provision(**clients, config=self.config, secrets=self.secrets))
         os.environ.update(env)

@@ -1,0 +1,122 @@
+"""Workflow runs: the Upstash Workflow routes (`/v2/workflows/runs/{id}`, logs, events) and the
+Ferry extensions (list, get with the step timeline, redrive), documented in docs/workflows.md."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ferry.api.http import json_response, query_params
+from ferry.domain.errors import InvalidInput, NotFound
+from ferry.usecases.workflow_runs import WorkflowRuns, run_summary
+from ferry.wiring import services
+
+router = Router()
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class DeleteRunQuery(_Query):
+    cancel: Literal["true", "false"] = "true"
+
+
+class BulkCancelQuery(_Query):
+    workflowRunIds: str = Field(min_length=1)
+
+
+class ListRunsQuery(_Query):
+    workflowRunId: str | None = None
+    state: Literal["RUN_STARTED", "RUN_SUCCESS", "RUN_FAILED", "RUN_CANCELED"] | None = None
+    workflowUrl: str | None = None
+    fromDate: int | None = Field(default=None, ge=0)
+    toDate: int | None = Field(default=None, ge=0)
+    cursor: str | None = None
+    count: int = Field(default=100, ge=1, le=1000)
+    groupBy: Literal["workflowRunId"] | None = None
+
+
+def _parse(model: type[_Query], params: dict[str, str]) -> Any:
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or None
+        raise InvalidInput(f"{where or 'query'}: {first.get('msg')}", field=where) from None
+
+
+def _runs() -> WorkflowRuns:
+    runs = services().workflow_runs
+    if runs is None:
+        raise NotFound("workflows are not configured in this deployment (no run driver)")
+    return runs
+
+
+@router.delete("/v2/workflows/runs/<run_id>")
+def delete_run(run_id: str) -> Response:
+    query = _parse(DeleteRunQuery, query_params(router.current_event))
+    if query.cancel == "false":
+        _runs().finish(run_id)  # the SDK's "function returned" signal
+        return json_response({})
+    return json_response({"cancelled": _runs().cancel(run_id)})
+
+
+@router.delete("/v2/workflows/runs")
+def cancel_runs() -> Response:
+    query = _parse(BulkCancelQuery, query_params(router.current_event))
+    ids = [i for i in query.workflowRunIds.split(",") if i]
+    return json_response({"cancelled": _runs().cancel_many(ids)})
+
+
+@router.get("/v2/workflows/runs/<run_id>")
+def get_run(run_id: str) -> Response:
+    run, messages = _runs().get(run_id)
+    history = services().history
+    states = {m.message_id: history.state(m.message_id) for m in messages}
+    return json_response(run_summary(run, messages, states))
+
+
+@router.post("/v2/workflows/runs/<run_id>/redrive")
+def redrive_run(run_id: str) -> Response:
+    run = _runs().redrive(run_id)
+    return json_response(
+        {"workflowRunId": run.run_id, "workflowState": run.state.value, "executionArn": run.execution}
+    )
+
+
+def _list() -> Response:
+    query = _parse(ListRunsQuery, query_params(router.current_event))
+    runs_uc = _runs()
+    if query.workflowRunId:
+        run, messages = runs_uc.get(query.workflowRunId)
+        return json_response({"runs": [run_summary(run, messages)], "cursor": None})
+    runs, cursor = runs_uc.list(
+        limit=query.count,
+        cursor=query.cursor,
+        state=query.state,
+        url=query.workflowUrl,
+        since_ms=query.fromDate,
+        until_ms=query.toDate,
+    )
+    return json_response(
+        {"runs": [run_summary(r, list(runs_uc.get(r.run_id)[1])) for r in runs], "cursor": cursor}
+    )
+
+
+@router.get("/v2/workflows/logs")
+def logs() -> Response:
+    return _list()
+
+
+@router.get("/v2/workflows/events")
+def events() -> Response:
+    return _list()
+
+
+@router.get("/v2/workflows/runs")
+def list_runs() -> Response:
+    return _list()
