@@ -148,6 +148,9 @@ class Env:
     QUEUE_ARN = "FERRY_QUEUE_ARN"
     # The workflow run driver state machine; empty disables workflows (publishes stay plain).
     RUN_DRIVER_ARN = "FERRY_RUN_DRIVER_ARN"
+    # "true" wraps the handlers in a powertools Tracer that records AWS calls as X-Ray
+    # subsegments; off by default: the X-Ray SDK adds about 250 ms to every cold start.
+    TRACE_AWS_CALLS = "FERRY_TRACE_AWS_CALLS"
 
 
 @dataclass(frozen=True)

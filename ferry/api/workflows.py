@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler import Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ferry.api.http import json_response, query_params
+from ferry.api.routing import ApiServices, Routes
 from ferry.domain.errors import InvalidInput, NotFound
 from ferry.usecases.workflow_runs import WorkflowRuns, run_summary
-from ferry.wiring import services
 
-router = Router()
+routes = Routes()
 
 
 class _Query(BaseModel):
@@ -49,48 +48,48 @@ def _parse(model: type[_Query], params: dict[str, str]) -> Any:
         raise InvalidInput(f"{where or 'query'}: {first.get('msg')}", field=where) from None
 
 
-def _runs() -> WorkflowRuns:
-    runs = services().workflow_runs
+def _runs(svc: Any) -> WorkflowRuns:
+    runs = svc.workflow_runs
     if runs is None:
         raise NotFound("workflows are not configured in this deployment (no run driver)")
     return runs
 
 
-@router.delete("/v2/workflows/runs/<run_id>")
-def delete_run(run_id: str) -> Response:
-    query = _parse(DeleteRunQuery, query_params(router.current_event))
+@routes.delete("/v2/workflows/runs/<run_id>")
+def delete_run(run_id: str, request: Request, svc: ApiServices) -> Response:
+    query = _parse(DeleteRunQuery, query_params(request.resolved_event))
     if query.cancel == "false":
-        _runs().finish(run_id)  # the SDK's "function returned" signal
+        _runs(svc).finish(run_id)  # the SDK's "function returned" signal
         return json_response({})
-    return json_response({"cancelled": _runs().cancel(run_id)})
+    return json_response({"cancelled": _runs(svc).cancel(run_id)})
 
 
-@router.delete("/v2/workflows/runs")
-def cancel_runs() -> Response:
-    query = _parse(BulkCancelQuery, query_params(router.current_event))
+@routes.delete("/v2/workflows/runs")
+def cancel_runs(request: Request, svc: ApiServices) -> Response:
+    query = _parse(BulkCancelQuery, query_params(request.resolved_event))
     ids = [i for i in query.workflowRunIds.split(",") if i]
-    return json_response({"cancelled": _runs().cancel_many(ids)})
+    return json_response({"cancelled": _runs(svc).cancel_many(ids)})
 
 
-@router.get("/v2/workflows/runs/<run_id>")
-def get_run(run_id: str) -> Response:
-    run, messages = _runs().get(run_id)
-    history = services().history
+@routes.get("/v2/workflows/runs/<run_id>")
+def get_run(run_id: str, request: Request, svc: ApiServices) -> Response:
+    run, messages = _runs(svc).get(run_id)
+    history = svc.history
     states = {m.message_id: history.state(m.message_id) for m in messages}
     return json_response(run_summary(run, messages, states))
 
 
-@router.post("/v2/workflows/runs/<run_id>/redrive")
-def redrive_run(run_id: str) -> Response:
-    run = _runs().redrive(run_id)
+@routes.post("/v2/workflows/runs/<run_id>/redrive")
+def redrive_run(run_id: str, request: Request, svc: ApiServices) -> Response:
+    run = _runs(svc).redrive(run_id)
     return json_response(
         {"workflowRunId": run.run_id, "workflowState": run.state.value, "executionArn": run.execution}
     )
 
 
-def _list() -> Response:
-    query = _parse(ListRunsQuery, query_params(router.current_event))
-    runs_uc = _runs()
+def _list(request: Request, svc: Any) -> Response:
+    query = _parse(ListRunsQuery, query_params(request.resolved_event))
+    runs_uc = _runs(svc)
     if query.workflowRunId:
         run, messages = runs_uc.get(query.workflowRunId)
         return json_response({"runs": [run_summary(run, messages)], "cursor": None})
@@ -107,16 +106,16 @@ def _list() -> Response:
     )
 
 
-@router.get("/v2/workflows/logs")
-def logs() -> Response:
-    return _list()
+@routes.get("/v2/workflows/logs")
+def logs(request: Request, svc: ApiServices) -> Response:
+    return _list(request, svc)
 
 
-@router.get("/v2/workflows/events")
-def events() -> Response:
-    return _list()
+@routes.get("/v2/workflows/events")
+def events(request: Request, svc: ApiServices) -> Response:
+    return _list(request, svc)
 
 
-@router.get("/v2/workflows/runs")
-def list_runs() -> Response:
-    return _list()
+@routes.get("/v2/workflows/runs")
+def list_runs(request: Request, svc: ApiServices) -> Response:
+    return _list(request, svc)

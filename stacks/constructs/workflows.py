@@ -9,6 +9,8 @@ executions. Execution data is never logged (step results live in the run log, no
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import Acknowledgment, ArnFormat, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -17,7 +19,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ferry.config import FerryConfig
-from ferry.domain.workflow_driver import QUEUE_URL_SUBSTITUTION, run_driver_definition_json
+from ferry.resources import declare
 
 
 class Workflows(Construct):
@@ -39,13 +41,17 @@ class Workflows(Construct):
             description="Ferry run driver: sends each workflow step to the messages queue",
         )
         queue.grant_send_messages(self.role)
+        [machine] = declare(config).state_machines_built_by("Workflows")
+        # The only substitution is the messages queue URL (ferry/resources.py declares which).
         self.state_machine = sfn.StateMachine(
             self,
-            "RunDriver",
-            state_machine_name=config.names.run_driver,
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_string(run_driver_definition_json()),
-            definition_substitutions={QUEUE_URL_SUBSTITUTION: queue.queue_url},
+            machine.construct_id,
+            state_machine_name=machine.name,
+            state_machine_type=sfn.StateMachineType(machine.type),
+            definition_body=sfn.DefinitionBody.from_string(json.dumps(machine.definition)),
+            definition_substitutions={
+                placeholder: queue.queue_url for placeholder in machine.definition_substitutions
+            },
             role=self.role,
             tracing_enabled=True,
             logs=sfn.LogOptions(
