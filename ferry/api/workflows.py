@@ -3,14 +3,15 @@ Ferry extensions (list, get with the step timeline, redrive), documented in docs
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler import Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel, ConfigDict, Field
 
-from ferry.api.http import json_response, query_params
+from ferry.api.http import json_response
 from ferry.api.routing import ApiServices, Routes
-from ferry.domain.errors import InvalidInput, NotFound
+from ferry.domain.errors import NotFound
 from ferry.usecases.workflow_runs import WorkflowRuns, run_summary
 
 routes = Routes()
@@ -39,15 +40,6 @@ class ListRunsQuery(_Query):
     groupBy: Literal["workflowRunId"] | None = None
 
 
-def _parse(model: type[_Query], params: dict[str, str]) -> Any:
-    try:
-        return model.model_validate(params)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or None
-        raise InvalidInput(f"{where or 'query'}: {first.get('msg')}", field=where) from None
-
-
 def _runs(svc: Any) -> WorkflowRuns:
     runs = svc.workflow_runs
     if runs is None:
@@ -56,8 +48,7 @@ def _runs(svc: Any) -> WorkflowRuns:
 
 
 @routes.delete("/v2/workflows/runs/<run_id>")
-def delete_run(run_id: str, request: Request, svc: ApiServices) -> Response:
-    query = _parse(DeleteRunQuery, query_params(request.resolved_event))
+def delete_run(run_id: str, svc: ApiServices, query: Annotated[DeleteRunQuery, Query()]) -> Response[Any]:
     if query.cancel == "false":
         _runs(svc).finish(run_id)  # the SDK's "function returned" signal
         return json_response({})
@@ -65,14 +56,13 @@ def delete_run(run_id: str, request: Request, svc: ApiServices) -> Response:
 
 
 @routes.delete("/v2/workflows/runs")
-def cancel_runs(request: Request, svc: ApiServices) -> Response:
-    query = _parse(BulkCancelQuery, query_params(request.resolved_event))
+def cancel_runs(svc: ApiServices, query: Annotated[BulkCancelQuery, Query()]) -> Response[Any]:
     ids = [i for i in query.workflowRunIds.split(",") if i]
     return json_response({"cancelled": _runs(svc).cancel_many(ids)})
 
 
 @routes.get("/v2/workflows/runs/<run_id>")
-def get_run(run_id: str, request: Request, svc: ApiServices) -> Response:
+def get_run(run_id: str, svc: ApiServices) -> Response[Any]:
     run, messages = _runs(svc).get(run_id)
     history = svc.history
     states = {m.message_id: history.state(m.message_id) for m in messages}
@@ -80,15 +70,14 @@ def get_run(run_id: str, request: Request, svc: ApiServices) -> Response:
 
 
 @routes.post("/v2/workflows/runs/<run_id>/redrive")
-def redrive_run(run_id: str, request: Request, svc: ApiServices) -> Response:
+def redrive_run(run_id: str, svc: ApiServices) -> Response[Any]:
     run = _runs(svc).redrive(run_id)
     return json_response(
         {"workflowRunId": run.run_id, "workflowState": run.state.value, "executionArn": run.execution}
     )
 
 
-def _list(request: Request, svc: Any) -> Response:
-    query = _parse(ListRunsQuery, query_params(request.resolved_event))
+def _list(svc: Any, query: ListRunsQuery) -> Response[Any]:
     runs_uc = _runs(svc)
     if query.workflowRunId:
         run, messages = runs_uc.get(query.workflowRunId)
@@ -107,15 +96,15 @@ def _list(request: Request, svc: Any) -> Response:
 
 
 @routes.get("/v2/workflows/logs")
-def logs(request: Request, svc: ApiServices) -> Response:
-    return _list(request, svc)
+def logs(svc: ApiServices, query: Annotated[ListRunsQuery, Query()]) -> Response[Any]:
+    return _list(svc, query)
 
 
 @routes.get("/v2/workflows/events")
-def events(request: Request, svc: ApiServices) -> Response:
-    return _list(request, svc)
+def events(svc: ApiServices, query: Annotated[ListRunsQuery, Query()]) -> Response[Any]:
+    return _list(svc, query)
 
 
 @routes.get("/v2/workflows/runs")
-def list_runs(request: Request, svc: ApiServices) -> Response:
-    return _list(request, svc)
+def list_runs(svc: ApiServices, query: Annotated[ListRunsQuery, Query()]) -> Response[Any]:
+    return _list(svc, query)
