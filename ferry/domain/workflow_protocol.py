@@ -76,6 +76,12 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 def parse_workflow_headers(headers: Mapping[str, str]) -> WorkflowHeaders | None:
     """None for an ordinary publish; the control headers for a workflow publish; 400 if malformed."""
     run_id = _header(headers, RUN_ID_HEADER)
+    url = _header(headers, URL_HEADER) or ""
+    call_type = _header(headers, CALL_TYPE_HEADER)
+    if run_id is None and call_type == "toCallback":
+        # The JS SDK sends a call's workflow headers only in their callback form.
+        run_id = _header(headers, "Upstash-Callback-Workflow-RunId")
+        url = _header(headers, "Upstash-Callback-Workflow-Url") or ""
     if run_id is None:
         return None
     if not RUN_ID.match(run_id):
@@ -85,12 +91,9 @@ def parse_workflow_headers(headers: Mapping[str, str]) -> WorkflowHeaders | None
     init = (_header(headers, INIT_HEADER) or "false").lower()
     if init not in ("true", "false"):
         raise InvalidInput(f"{INIT_HEADER}: {init!r} is not true or false", field=INIT_HEADER)
-    url = _header(headers, URL_HEADER) or ""
     if not url.startswith(("http://", "https://")):
         raise InvalidInput(f"{URL_HEADER}: {url!r} is not an http(s) URL", field=URL_HEADER)
-    return WorkflowHeaders(
-        run_id=run_id, init=init == "true", url=url, call_type=_header(headers, CALL_TYPE_HEADER)
-    )
+    return WorkflowHeaders(run_id=run_id, init=init == "true", url=url, call_type=call_type)
 
 
 @dataclass(frozen=True)

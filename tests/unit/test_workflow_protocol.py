@@ -125,3 +125,13 @@ def test_after_the_last_message_a_finished_run_ends_and_an_unfinished_one_stalls
     messages = [_step(0, 1)]
     assert next_action(_run(RunState.SUCCESS), messages, 0, now_ms=0) == {"action": "finish"}
     assert next_action(_run(), messages, 0, now_ms=0) == {"action": "stalled"}
+
+
+def test_a_js_call_names_its_run_only_in_the_callback_headers():
+    headers = {
+        "Upstash-Workflow-CallType": "toCallback",
+        "Upstash-Callback-Workflow-RunId": "wfr_js",
+        "Upstash-Callback-Workflow-Url": URL,
+    }
+    parsed = parse_workflow_headers(headers)
+    assert (parsed.run_id, parsed.url, parsed.kind) == ("wfr_js", URL, MessageKind.CALL)
