@@ -5,6 +5,7 @@ Key design (docs/workflows.md):
              gsi1pk=WFRUNS   gsi1sk=<createdMs:013>#<runId>      runs newest first
   message    pk=WFR#<runId>  sk=MSG#<seq:08>     the envelope as published, step id/name/type
   step claim pk=WFR#<runId>  sk=KEY#<dedupKey>   conditional put: one copy of each step id
+                                                 (written before its message; no transaction)
 A run partition is read with one strongly consistent Query to assemble a delivery. Items carry a
 `ttl` of a year and a month past the last write (a run may sleep up to a year).
 """
@@ -119,40 +120,34 @@ class DynamoRunLog:
             "seq": _n(seq),
             "ttl": self._ttl(),
         }
+        # Claim the step first (conditional put), then write the message. No transaction: a crash
+        # in between leaves a claim without its message, which the next copy of the step repairs.
         try:
-            self._ddb.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": claim,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Put": {"TableName": self._table, "Item": item}},
-                ]
+            self._ddb.put_item(
+                TableName=self._table, Item=claim, ConditionExpression="attribute_not_exists(pk)"
             )
-        except self._ddb.exceptions.TransactionCanceledException:
-            earlier = self._claimed(run_id, message.dedup_key)
-            if earlier is None:
-                raise
-            return earlier
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            earlier, claimed_seq = self._claimed(run_id, message.dedup_key)
+            if earlier is not None:
+                return earlier
+            item = {**item, "sk": _s(f"MSG#{claimed_seq:08d}"), "seq": _n(claimed_seq)}
+        self._ddb.put_item(TableName=self._table, Item=item)
         return _message(item)
 
-    def _claimed(self, run_id: str, dedup_key: str) -> RunMessage | None:
+    def _claimed(self, run_id: str, dedup_key: str) -> tuple[RunMessage | None, int]:
+        """The message holding the claim of `dedup_key`, and the claimed sequence number."""
         claim = self._ddb.get_item(
             TableName=self._table,
             Key={"pk": self._pk(run_id), "sk": _s(f"KEY#{dedup_key}")},
             ConsistentRead=True,
-        ).get("Item")
-        if claim is None:
-            return None
+        )["Item"]
+        seq = int(claim["seq"]["N"])
         item = self._ddb.get_item(
             TableName=self._table,
-            Key={"pk": self._pk(run_id), "sk": _s(f"MSG#{int(claim['seq']['N']):08d}")},
+            Key={"pk": self._pk(run_id), "sk": _s(f"MSG#{seq:08d}")},
             ConsistentRead=True,
         ).get("Item")
-        return _message(item) if item else None
+        return (_message(item) if item else None), seq
 
     def messages(self, run_id: str) -> Sequence[RunMessage]:
         out: list[RunMessage] = []

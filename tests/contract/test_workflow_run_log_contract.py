@@ -137,3 +137,24 @@ def test_execution_is_recorded_on_the_run(log):
     log.set_execution("wfr_a", "arn:aws:states:us-east-1:1:execution:ferry-run-driver:wfr_a-s2", 2)
     run = log.get_run("wfr_a")
     assert (run.execution.endswith("wfr_a-s2"), run.segment) == (True, 2)
+
+
+def test_a_claim_left_without_its_message_by_a_crash_is_repaired_by_the_next_copy(log):
+    from ferry.adapters.workflow_run_log import DynamoRunLog
+
+    if not isinstance(log, DynamoRunLog):
+        pytest.skip("only the DynamoDB log writes the claim and the message separately")
+    log.create_run(_run())
+    # The crash: the step's claim was written (seq 0), its message was not.
+    log._ddb.put_item(
+        TableName=log._table, Item={"pk": {"S": "WFR#wfr_a"}, "sk": {"S": "KEY#S1"}, "seq": {"N": "0"}}
+    )
+    log._ddb.update_item(
+        TableName=log._table,
+        Key={"pk": {"S": "WFR#wfr_a"}, "sk": {"S": "RUN"}},
+        UpdateExpression="SET nextSeq = :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
+    stored = log.append("wfr_a", _message("m1-retried", 1))
+    assert (stored.seq, stored.message_id) == (0, "m1-retried")
+    assert [m.message_id for m in log.messages("wfr_a")] == ["m1-retried"]

@@ -190,3 +190,35 @@ def test_unknown_run_is_404_and_appending_to_an_ended_run_is_400(stack, services
         ),
     )
     assert malformed[0]["status"] == 400 and malformed[0]["field"] == "Upstash-Workflow-Init"
+
+
+def test_a_twenty_step_run_and_ten_concurrent_runs_complete_each_step_once(
+    stack, services, app, path, qstash
+):
+    calls = Calls()
+
+    def long_workflow(context) -> None:
+        for index in range(20):
+            context.run(f"step-{index}", lambda index=index: calls(f"long-{index}"))
+
+    def short_workflow(context) -> None:
+        tag = context.request_payload["tag"]
+        context.run("one", lambda: calls(f"{tag}-one"))
+        context.run("two", lambda: calls(f"{tag}-two"))
+
+    long_url = app.route(path + "-long", long_workflow)
+    short_url = app.route(path + "-short", short_workflow)
+    qstash.message.publish_json(url=long_url, body={})
+    for index in range(10):
+        qstash.message.publish_json(url=short_url, body={"tag": f"r{index}"})
+
+    wait_until(
+        lambda: len(services.workflow_runs.list(url=short_url, state="RUN_SUCCESS")[0]) == 10,
+        timeout=120,
+        what="ten concurrent runs to succeed",
+    )
+    _run_for(services, long_url, state="RUN_SUCCESS", timeout=120)
+    assert calls.counts == {
+        **{f"long-{index}": 1 for index in range(20)},
+        **{f"r{index}-{step}": 1 for index in range(10) for step in ("one", "two")},
+    }
