@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ferry.cli_runs import add_runs_commands
 from ferry.client import DEFAULT_TOKEN, DEFAULT_URL, ApiError, FerryClient
 
 
@@ -585,6 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(func=_dev)
 
     _add_api_commands(commands)
+    add_runs_commands(commands, _api_parser)
     return parser
 
 

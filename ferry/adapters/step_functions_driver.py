@@ -54,17 +54,16 @@ class StepFunctionsDriver:
         return True
 
     def redrive(self, execution: str) -> bool:
-        """RedriveExecution where the service has it. moto 5.x does not implement it (it answers
-        NotImplemented); the caller then continues the run in a new execution instead."""
+        """RedriveExecution where the service has it. moto 5.x does not implement it: in process
+        it raises NotImplementedError, as a server it answers a bare HTTP 500 without an AWS error
+        document (botocore then reports the status itself as the code, which AWS never sends).
+        The caller then continues the run in a new execution instead."""
         try:
             self._sfn.redrive_execution(executionArn=execution)
-        except NotImplementedError:  # moto in process
+        except NotImplementedError:
             return False
-        except self._sfn.exceptions.ClientError as exc:  # moto server answers 500 with the same text
-            if "not been implemented" in str(exc) or exc.response.get("Error", {}).get("Code") in (
-                "NotImplemented",
-                "InvalidAction",
-            ):
+        except self._sfn.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("500", "NotImplemented"):
                 return False
             raise
         return True
