@@ -1,8 +1,8 @@
 """Wiring: the one place where clients, clock and settings are built and injected.
 
 Lambda handlers call `services()` once per warm container; `ferry dev` and the integration
-tests run the very same handlers, pointed at the emulator by the standard `AWS_ENDPOINT_URL`
-variable, so nothing here knows whether it runs in AWS or on a laptop.
+tests run the very same handlers, their boto3 calls answered by the in-process emulator
+(`ferry/dev/emulator.py`), so nothing here knows whether it runs in AWS or on a laptop.
 """
 
 from __future__ import annotations
@@ -27,7 +27,14 @@ class Services:
         return boto3.session.Session().client(
             service,
             # Within the API Lambda's 29 s: 3 attempts of at most 2 s connect + 5 s read each.
-            config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5),
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 3},
+                connect_timeout=2,
+                read_timeout=5,
+                # One connection per concurrent delivery: botocore's default of 10 would open and
+                # discard connections when a batch's deliveries write history at once.
+                max_pool_connections=max(10, self.settings.dispatcher_concurrency),
+            ),
         )
 
     @cached_property
@@ -66,6 +73,7 @@ class Services:
             retention_days=self.settings.history_retention_days,
             dlq_retention_days=config.queue_retention_days,
             clock=self.clock,
+            level=self.settings.history_level,
         )
 
     @cached_property
@@ -91,7 +99,11 @@ class Services:
     def target(self):
         from ferry.adapters.http_target import UrllibTarget
 
-        return UrllibTarget(allow_private=self.settings.allow_private_destinations)
+        return UrllibTarget(
+            allow_private=self.settings.allow_private_destinations,
+            # A batch's deliveries to one host reuse their connections instead of discarding them.
+            connections_per_host=self.settings.dispatcher_concurrency,
+        )
 
     @cached_property
     def publish(self):
@@ -223,6 +235,7 @@ class Services:
             clock=self.clock,
             limits=s.config.limits,
             allow_private_destinations=s.allow_private_destinations,
+            url_groups=self.url_groups,
         )
 
     @cached_property

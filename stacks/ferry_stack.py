@@ -103,6 +103,11 @@ class FerryStack(Stack):
             Env.SCHEDULE_GROUP: schedules.group.schedule_group_name,
             Env.DELAY_SCHEDULE_GROUP: schedules.delay_group.schedule_group_name,
             Env.SCHEDULER_DLQ_ARN: schedules.dlq.queue_arn,
+            # Lambda's active tracing records every invocation without any SDK; "true" adds AWS
+            # calls as X-Ray subsegments, at about 250 ms per cold start (docs/benchmarks.md).
+            Env.TRACE_AWS_CALLS: "false",
+            Env.DISPATCHER_CONCURRENCY: str(self.config.dispatcher.concurrency),
+            Env.HISTORY_LEVEL: self.config.history_level,
             Env.RUN_DRIVER_ARN: self.workflows.state_machine.state_machine_arn,
         }
 

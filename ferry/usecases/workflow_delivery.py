@@ -32,7 +32,7 @@ from ferry.domain.workflow_protocol import (
     next_action,
 )
 from ferry.usecases.deliver_message import DeliverMessage, DeliveryReport, Outcome
-from ferry.usecases.ports import Clock, History, MessageQueue, QueuedMessage
+from ferry.usecases.ports import Clock, History, MessageQueue, QueuedMessage, ReceivedMessage
 from ferry.usecases.publish_message import new_message_id
 from ferry.usecases.workflow_ports import RunClosed, RunDriver, RunLog
 
@@ -61,6 +61,14 @@ class WorkflowDelivery:
         self._clock = clock
         self._default_timeout = default_timeout_seconds
 
+    def received(self, message: ReceivedMessage) -> DeliveryReport:
+        """As DeliverMessage.received: a body that is no envelope is DeliverMessage's to refuse."""
+        try:
+            queued = message.read()
+        except ValueError:
+            return self._deliver.received(message)
+        return self(queued)
+
     def __call__(self, message: QueuedMessage) -> DeliveryReport:
         ref = message.envelope.workflow
         if ref is None or not ref.task_token:
@@ -68,12 +76,12 @@ class WorkflowDelivery:
         run = self._log.get_run(ref.run_id)
         if run is None or run.state is not RunState.RUNNING:
             self._ignore(ref, "the run has ended")
-            return DeliveryReport(outcome=Outcome.CANCELED, retried=0)
+            return DeliveryReport(outcome=Outcome.CANCELED, retried=0, envelope=message.envelope)
         messages = list(self._log.messages(run.run_id))
         current = next((m for m in messages if m.message_id == message.envelope.id), None)
         if current is None:
             self._driver.fail(ref.task_token, error=STEP_FAILED_ERROR, cause="message not in the run log")
-            return DeliveryReport(outcome=Outcome.DROPPED, retried=0)
+            return DeliveryReport(outcome=Outcome.DROPPED, retried=0, envelope=message.envelope)
         if not message.envelope.destination:
             message = dataclasses.replace(message, envelope=self._resolve(run, messages, current, ref))
         report = self._deliver(message)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import json
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -20,20 +21,24 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def moto() -> Iterator[tuple[object, str, StepFunctionsDriver]]:
+def moto(stack) -> Iterator[tuple[object, str, StepFunctionsDriver]]:
+    """The run driver's definition in `ferry dev`'s in-process moto, on a queue of its own (the
+    dev pollers only read Ferry's queues), so the test plays the dispatcher by hand."""
     import boto3
-    from moto import mock_aws
 
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        queue = sqs.create_queue(QueueName="ferry-messages")["QueueUrl"]
-        arn = sfn.create_state_machine(
-            name="ferry-run-driver",
-            definition=run_driver_definition_json(queue),
-            roleArn="arn:aws:iam::123456789012:role/ferry-run-driver",
-        )["stateMachineArn"]
+    name = "driver-spike-" + uuid.uuid4().hex[:8]
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sfn.create_state_machine(
+        name=name,
+        definition=run_driver_definition_json(queue),
+        roleArn="arn:aws:iam::123456789012:role/ferry-run-driver",
+    )["stateMachineArn"]
+    try:
         yield sqs, queue, StepFunctionsDriver(sfn, state_machine_arn=arn)
+    finally:
+        sqs.delete_queue(QueueUrl=queue)
 
 
 def _task(sqs, queue: str) -> Envelope:
