@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ferry import cli_flow
+from ferry.cli_runs import add_runs_commands
 from ferry.client import DEFAULT_TOKEN, DEFAULT_URL, ApiError, FerryClient
 
 
@@ -603,6 +604,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_api_commands(commands)
     cli_flow.add_commands(commands)
+    add_runs_commands(commands, _api_parser)
     return parser
 
 

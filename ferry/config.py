@@ -67,6 +67,11 @@ class Names:
         """Standard SQS queue for the sends EventBridge Scheduler gave up on (its target DLQ)."""
         return f"{self.prefix}-scheduler-dlq"
 
+    @property
+    def run_driver(self) -> str:
+        """The Step Functions state machine that drives every workflow run (docs/workflows.md)."""
+        return f"{self.prefix}-run-driver"
+
 
 @dataclass(frozen=True)
 class DispatcherSettings:
@@ -159,6 +164,8 @@ class Env:
     DELAY_SCHEDULE_GROUP = "FERRY_DELAY_SCHEDULE_GROUP"
     SCHEDULER_DLQ_ARN = "FERRY_SCHEDULER_DLQ_ARN"
     QUEUE_ARN = "FERRY_QUEUE_ARN"
+    # The workflow run driver state machine; empty disables workflows (publishes stay plain).
+    RUN_DRIVER_ARN = "FERRY_RUN_DRIVER_ARN"
     # "true" wraps the handlers in a powertools Tracer that records AWS calls as X-Ray
     # subsegments; off by default: the X-Ray SDK adds about 250 ms to every cold start.
     TRACE_AWS_CALLS = "FERRY_TRACE_AWS_CALLS"
@@ -188,6 +195,7 @@ class RuntimeSettings:
     delay_schedule_group: str = ""
     scheduler_dlq_arn: str = ""
     queue_arn: str = ""
+    run_driver_arn: str = ""
     history_retention_days: int = DEFAULT_CONFIG.history_retention_days
     dispatcher_concurrency: int = DEFAULT_CONFIG.dispatcher.concurrency
     history_level: str = DEFAULT_CONFIG.history_level
@@ -217,6 +225,7 @@ class RuntimeSettings:
             delay_schedule_group=env.get(Env.DELAY_SCHEDULE_GROUP, ""),
             scheduler_dlq_arn=env.get(Env.SCHEDULER_DLQ_ARN, ""),
             queue_arn=env.get(Env.QUEUE_ARN, ""),
+            run_driver_arn=env.get(Env.RUN_DRIVER_ARN, ""),
             history_retention_days=int(
                 env.get(Env.HISTORY_RETENTION_DAYS, str(DEFAULT_CONFIG.history_retention_days))
             ),

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ferry.config import DEFAULT_CONFIG, Env, FerryConfig
+from ferry.domain.workflow_driver import QUEUE_URL_SUBSTITUTION, run_driver_definition
 
 # Every Ferry queue accepts SQS's largest message (the envelope of a 750 kB body needs it),
 # set explicitly rather than relying on a default that AWS and the emulator may not share.
@@ -301,4 +302,22 @@ def declare(config: FerryConfig = DEFAULT_CONFIG) -> Resources:
         ScheduleGroup("schedules", names.schedule_group, "Group", Env.SCHEDULE_GROUP),
         ScheduleGroup("delays", names.delay_schedule_group, "DelayGroup", Env.DELAY_SCHEDULE_GROUP),
     )
-    return Resources(queues=queues, tables=(table,), secrets=secrets, schedule_groups=schedule_groups)
+    # The workflow run driver (docs/workflows.md): every run is an execution of this one machine.
+    state_machines = (
+        StateMachine(
+            key="run_driver",
+            name=names.run_driver,
+            construct_id="RunDriver",
+            construct="Workflows",
+            definition=run_driver_definition(),
+            definition_substitutions={QUEUE_URL_SUBSTITUTION: Env.QUEUE_URL},
+            arn_env=Env.RUN_DRIVER_ARN,
+        ),
+    )
+    return Resources(
+        queues=queues,
+        tables=(table,),
+        secrets=secrets,
+        schedule_groups=schedule_groups,
+        state_machines=state_machines,
+    )

@@ -119,6 +119,7 @@ class Services:
             delays=self.delays,
             groups=self.url_groups,
             gate=self.gate,
+            workflows=self.workflow_runs,
         )
 
     @cached_property
@@ -144,7 +145,7 @@ class Services:
     def deliver(self):
         from ferry.usecases.deliver_message import DeliverMessage
 
-        return DeliverMessage(
+        deliver = DeliverMessage(
             target=self.target,
             keys=self.keys,
             history=self.history,
@@ -155,6 +156,7 @@ class Services:
             groups=self.url_groups,
             limit_steps=[self.enforce_limits],
         )
+        return self.workflow_delivery(deliver) if self.run_driver else deliver
 
     @cached_property
     def enforce_limits(self):
@@ -190,6 +192,45 @@ class Services:
         d = self.settings.config.dispatcher
         return FlowControls(
             store=self.limit_store, clock=self.clock, parallelism_max=d.max_concurrency * d.batch_size
+        )
+
+    @cached_property
+    def stepfunctions(self):
+        return self._client("stepfunctions")
+
+    @cached_property
+    def run_log(self):
+        from ferry.adapters.workflow_run_log import DynamoRunLog
+
+        return DynamoRunLog(self.dynamodb, table_name=self.settings.table_name, clock=self.clock)
+
+    @cached_property
+    def run_driver(self):
+        from ferry.adapters.step_functions_driver import StepFunctionsDriver
+
+        if not self.settings.run_driver_arn:
+            return None
+        return StepFunctionsDriver(self.stepfunctions, state_machine_arn=self.settings.run_driver_arn)
+
+    @cached_property
+    def workflow_runs(self):
+        from ferry.usecases.workflow_runs import WorkflowRuns
+
+        if self.run_driver is None:
+            return None
+        return WorkflowRuns(log=self.run_log, driver=self.run_driver, history=self.history, clock=self.clock)
+
+    def workflow_delivery(self, deliver):
+        from ferry.usecases.workflow_delivery import WorkflowDelivery
+
+        return WorkflowDelivery(
+            deliver=deliver,
+            log=self.run_log,
+            driver=self.run_driver,
+            history=self.history,
+            queue=self.queue,
+            clock=self.clock,
+            default_timeout_seconds=self.settings.config.limits.default_timeout_seconds,
         )
 
     @cached_property

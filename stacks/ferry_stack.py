@@ -7,6 +7,7 @@ FerryLayer the Lambda layer and the settings every function shares
 Delivery   the dispatcher Lambda on both queues
 Api        the HTTP API and the API Lambda
 Monitoring alarms on DLQs, dispatcher crashes and API 5xx, to one SNS topic
+Workflows  the run driver state machine that executes every workflow run
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.schedules import Schedules
 from stacks.constructs.secrets import Secrets
 from stacks.constructs.storage import Storage
+from stacks.constructs.workflows import Workflows
 
 _RUNTIME_DEFAULTS = {f.name: f.default for f in dataclasses.fields(RuntimeSettings)}
 
@@ -41,6 +43,7 @@ class FerryStack(Stack):
         self.storage = Storage(self, "Storage", config=config)
         self.secrets = Secrets(self, "Secrets", config=config)
         self.schedules = Schedules(self, "Schedules", config=config, queue=self.storage.queue)
+        self.workflows = Workflows(self, "Workflows", config=config, queue=self.storage.queue)
         self.layer = FerryLayer(self, "Runtime")
         environment = self.function_environment()
 
@@ -63,6 +66,7 @@ class FerryStack(Stack):
             schedules=self.schedules,
             environment=environment,
         )
+        self.workflows.grant(api=self.api.function, dispatcher=self.delivery.function)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -104,6 +108,7 @@ class FerryStack(Stack):
             Env.TRACE_AWS_CALLS: "false",
             Env.DISPATCHER_CONCURRENCY: str(self.config.dispatcher.concurrency),
             Env.HISTORY_LEVEL: self.config.history_level,
+            Env.RUN_DRIVER_ARN: self.workflows.state_machine.state_machine_arn,
         }
 
     def _outputs(self) -> None:

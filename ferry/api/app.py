@@ -25,7 +25,18 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from ferry.api import dlq, flow_control, keys, logs, messages, openapi, queues, schedules, url_groups
+from ferry.api import (
+    dlq,
+    flow_control,
+    keys,
+    logs,
+    messages,
+    openapi,
+    queues,
+    schedules,
+    url_groups,
+    workflows,
+)
 from ferry.api.http import parse_json_body, raw_body
 from ferry.api.refusals import (
     RETRY_AFTER_SECONDS,
@@ -49,6 +60,7 @@ ROUTES: tuple[Routes, ...] = (
     keys.routes,
     schedules.routes,
     url_groups.routes,
+    workflows.routes,
     openapi.routes,
     queues.routes,
     flow_control.routes,

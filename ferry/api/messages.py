@@ -110,7 +110,7 @@ def _batch_item(svc: Services, event: Any, index: int, item: BatchItem) -> Any:
     queue = item.queue
     if queue is not None and not QUEUE_NAME.match(queue):
         raise InvalidInput(f"batch item {index}: queue {queue!r} is not a valid queue name", field="queue")
-    return _publish(svc, event, destination, item.headers, (item.body or "").encode(), queue=queue)
+    return _publish(svc, event, destination, item.headers, item.body_bytes(), queue=queue)
 
 
 @routes.get("/v2/messages/<message_id>")

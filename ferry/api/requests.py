@@ -12,6 +12,7 @@ An empty list, an empty id, a wrong type or an unknown key is a 400 naming the f
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
@@ -143,8 +144,17 @@ class DlqIds(JsonBody):
 class BatchItem(JsonBody):
     destination: Annotated[str, StringConstraints(min_length=1)]
     headers: dict[str, str] = Field(default_factory=dict)
-    body: str | None = None
+    # The JS workflow SDK sends a `context.call` body as a JSON object, not a string (QStash takes
+    # it as the JSON text); a string is the body byte for byte.
+    body: str | dict[str, Any] | list[Any] | None = None
     queue: str | None = None
+
+    def body_bytes(self) -> bytes:
+        if self.body is None:
+            return b""
+        if isinstance(self.body, str):
+            return self.body.encode()
+        return json.dumps(self.body, separators=(",", ":")).encode()
 
 
 class Endpoint(JsonBody):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ferry.domain.envelope import Envelope
 from ferry.domain.errors import InvalidInput, Unavailable
 from ferry.domain.history import LogEvent, State
 from ferry.domain.limits import Limits
 from ferry.domain.publish_request import parse_publish
+from ferry.domain.workflow_protocol import parse_workflow_headers
 from ferry.usecases.flow_control_gate import LimitGate
 from ferry.usecases.ports import Clock, DedupStore, DelayedDelivery, GroupEndpoints, History, MessageQueue
 
@@ -46,8 +48,10 @@ class PublishMessage:
         groups: GroupEndpoints | None = None,
         new_id: Callable[[], str] = new_message_id,
         gate: LimitGate | None = None,
+        workflows: Any = None,
     ) -> None:
         self._gate = gate
+        self._workflows = workflows
         self._queue = queue
         self._groups = groups
         self._delays = delays
@@ -84,6 +88,9 @@ class PublishMessage:
             endpoint_name=endpoint_name,
         )
         envelope = plan.envelope
+        if self._workflows is not None and (workflow := parse_workflow_headers(headers)):
+            # A workflow step joins its run's log; the run driver delivers it (docs/workflows.md).
+            return self._workflows.accept(plan, workflow, headers)
         if plan.dedup_key:
             earlier = self._dedup.claim(
                 plan.dedup_key, envelope.id, expires_at=now_ms // 1000 + self._limits.dedup_window_seconds

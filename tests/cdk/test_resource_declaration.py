@@ -104,6 +104,10 @@ STATE_MACHINE_PROPERTIES = {
     "Definition",
     "DefinitionSubstitutions",
     "RoleArn",
+    # Deploy-only observability (CloudWatch Logs without execution data, X-Ray): no behaviour
+    # a run depends on, and the emulator has neither.
+    "LoggingConfiguration",
+    "TracingConfiguration",
 }
 
 

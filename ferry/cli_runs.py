@@ -1,0 +1,134 @@
+"""`ferry runs list|get|cancel|redrive`: workflow runs through the API (docs/workflows.md)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ferry.client import FerryClient
+
+ApiParser = Callable[..., argparse.ArgumentParser]
+STATES = ("RUN_STARTED", "RUN_SUCCESS", "RUN_FAILED", "RUN_CANCELED")
+
+
+def _when(ms: Any) -> str:
+    if not isinstance(ms, int):
+        return "-"
+    return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _print(args: argparse.Namespace, data: Any, human: Callable[[Any], None]) -> int:
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2))
+    else:
+        human(data)
+    return 0
+
+
+def _rows(rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _list(client: FerryClient, args: argparse.Namespace) -> int:
+    query = {
+        "state": args.state,
+        "workflowUrl": args.workflow_url,
+        "count": args.count,
+        "cursor": args.cursor,
+    }
+    data = client.request("GET", "/v2/workflows/runs", query=query)
+
+    def human(answer: Any) -> None:
+        runs = answer.get("runs") or []
+        if not runs:
+            print("no runs")
+            return
+        _rows(
+            [["RUN", "STATE", "CREATED", "STEPS", "URL"]]
+            + [
+                [
+                    run["workflowRunId"],
+                    run["workflowState"],
+                    _when(run.get("workflowRunCreatedAt")),
+                    str(sum(1 for s in run.get("steps", []) if "stepId" in s)),
+                    run.get("workflowUrl", ""),
+                ]
+                for run in runs
+            ]
+        )
+        if answer.get("cursor"):
+            print(f"more: --cursor {answer['cursor']}")
+
+    return _print(args, data, human)
+
+
+def _get(client: FerryClient, args: argparse.Namespace) -> int:
+    data = client.request("GET", f"/v2/workflows/runs/{args.run_id}")
+
+    def human(run: Any) -> None:
+        print(f"run        {run['workflowRunId']}")
+        print(f"state      {run['workflowState']}")
+        print(f"url        {run.get('workflowUrl')}")
+        print(f"created    {_when(run.get('workflowRunCreatedAt'))}")
+        print(f"execution  {run.get('executionArn')}")
+        if run.get("error"):
+            print(f"error      {run['error']}")
+        rows = [["#", "KIND", "STEP", "TYPE", "STATE", "AT", "OUT"]]
+        for index, step in enumerate(run.get("steps", [])):
+            out = step.get("out")
+            shown = "" if out is None else (out if isinstance(out, str) else json.dumps(out))
+            rows.append(
+                [
+                    str(index),
+                    step.get("callType", ""),
+                    str(step.get("stepName", "")),
+                    str(step.get("stepType", "")),
+                    str(step.get("state") or ""),
+                    _when(step.get("createdAt")),
+                    shown[:60],
+                ]
+            )
+        _rows(rows)
+
+    return _print(args, data, human)
+
+
+def _cancel(client: FerryClient, args: argparse.Namespace) -> int:
+    if len(args.run_ids) == 1:
+        data = client.request("DELETE", f"/v2/workflows/runs/{args.run_ids[0]}")
+        count = 1 if data.get("cancelled") else 0
+    else:
+        data = client.request(
+            "DELETE", "/v2/workflows/runs", query={"workflowRunIds": ",".join(args.run_ids)}
+        )
+        count = int(data.get("cancelled", 0))
+    return _print(args, data, lambda _: print(f"cancelled {count} of {len(args.run_ids)} run(s)"))
+
+
+def _redrive(client: FerryClient, args: argparse.Namespace) -> int:
+    data = client.request("POST", f"/v2/workflows/runs/{args.run_id}/redrive")
+    return _print(
+        args, data, lambda d: print(f"{d['workflowRunId']} {d['workflowState']} ({d['executionArn']})")
+    )
+
+
+def add_runs_commands(commands: Any, api_parser: ApiParser) -> None:
+    runs = commands.add_parser("runs", help="workflow runs").add_subparsers(
+        dest="runs_command", required=True, metavar="{list,get,cancel,redrive}"
+    )
+    listing = api_parser(runs, "list", _list, help="list runs, newest first")
+    listing.add_argument("--state", choices=STATES, help="only runs in this state")
+    listing.add_argument("--url", dest="workflow_url", metavar="URL", help="only runs of this workflow URL")
+    listing.add_argument("--count", type=int, metavar="N", help="runs per page (default 100)")
+    listing.add_argument("--cursor", metavar="CURSOR", help="start from a cursor an earlier page gave")
+    get = api_parser(runs, "get", _get, help="show a run with its step timeline")
+    get.add_argument("run_id", metavar="RUN_ID")
+    cancel = api_parser(runs, "cancel", _cancel, help="cancel runs (their executions are stopped)")
+    cancel.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    redrive = api_parser(runs, "redrive", _redrive, help="restart a failed run from its failed step")
+    redrive.add_argument("run_id", metavar="RUN_ID")

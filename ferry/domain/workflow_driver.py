@@ -1,0 +1,117 @@
+"""The run driver: one generic Standard state machine that executes every workflow run.
+
+Declared once here; the CDK construct and `ferry dev` both create it from this definition (with
+the messages queue URL substituted), so AWS and moto run the same graph.
+
+    Next (Choice on $.next.action)
+      deliver + delaySeconds -> Sleep (Wait SecondsPath)   -> Deliver
+      deliver + notBefore    -> SleepUntil (Wait TimestampPath) -> Deliver
+      deliver                -> Deliver
+      finish                 -> Finished (Succeed)
+      otherwise              -> Stalled (Fail)
+    Deliver: Task sqs:sendMessage.waitForTaskToken. The message is a skeleton envelope naming the
+      run and the message to deliver; the existing dispatcher resolves it from the run log,
+      delivers it signed with the step's retries, and answers SendTaskSuccess(next action) or
+      SendTaskFailure(Ferry.StepFailed). No Catch: a failed step fails the execution *at the
+      Deliver state*, which is where RedriveExecution restarts it.
+
+The state holds ids and times only; step results live in the run log (DynamoDB).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+QUEUE_URL_SUBSTITUTION = "MessagesQueueUrl"
+STEP_FAILED_ERROR = "Ferry.StepFailed"
+CANCELED_ERROR = "Ferry.Canceled"
+# Infrastructure errors of the SQS send itself are retried by Step Functions; HTTP retries of the
+# step are the dispatcher's (QStash semantics), never a second layer here.
+_SEND_RETRY = [
+    {
+        "ErrorEquals": ["SQS.SdkClientException", "SQS.AmazonSQSException"],
+        "IntervalSeconds": 2,
+        "MaxAttempts": 3,
+        "BackoffRate": 2.0,
+    }
+]
+
+
+def run_driver_definition(queue_url: str = "${" + QUEUE_URL_SUBSTITUTION + "}") -> dict[str, Any]:
+    deliver_parameters = {
+        "QueueUrl": queue_url,
+        "MessageBody": {
+            # An envelope skeleton (no destination): the dispatcher resolves it from the run log.
+            "v": 1,
+            "id.$": "$.next.messageId",
+            "destination": "",
+            "created_at": 0,
+            "not_before": 0,
+            "max_retries": 0,
+            "timeout": 1,
+            "workflow": {
+                "run_id.$": "$.runId",
+                "step.$": "$.next.messageId",
+                "task_token.$": "$$.Task.Token",
+            },
+        },
+    }
+    return {
+        "Comment": "Ferry run driver: one execution per workflow run (docs/workflows.md)",
+        "StartAt": "Next",
+        "States": {
+            "Next": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "And": [
+                            {"Variable": "$.next.action", "StringEquals": "deliver"},
+                            {"Variable": "$.next.delaySeconds", "IsPresent": True},
+                        ],
+                        "Next": "Sleep",
+                    },
+                    {
+                        "And": [
+                            {"Variable": "$.next.action", "StringEquals": "deliver"},
+                            {"Variable": "$.next.notBefore", "IsPresent": True},
+                        ],
+                        "Next": "SleepUntil",
+                    },
+                    {"Variable": "$.next.action", "StringEquals": "deliver", "Next": "Deliver"},
+                    {"Variable": "$.next.action", "StringEquals": "finish", "Next": "Finished"},
+                ],
+                "Default": "Stalled",
+            },
+            "Sleep": {"Type": "Wait", "SecondsPath": "$.next.delaySeconds", "Next": "Deliver"},
+            "SleepUntil": {"Type": "Wait", "TimestampPath": "$.next.notBefore", "Next": "Deliver"},
+            "Deliver": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": deliver_parameters,
+                "ResultPath": "$.next",
+                "Retry": _SEND_RETRY,
+                "Next": "Next",
+            },
+            "Finished": {"Type": "Succeed"},
+            "Stalled": {
+                "Type": "Fail",
+                "Error": "Ferry.Stalled",
+                "Cause": "the endpoint answered 2xx without publishing a next step or finishing the run",
+            },
+        },
+    }
+
+
+def run_driver_definition_json(queue_url: str | None = None) -> str:
+    definition = run_driver_definition() if queue_url is None else run_driver_definition(queue_url)
+    return json.dumps(definition, separators=(",", ":"))
+
+
+def execution_input(run_id: str, message_id: str) -> dict[str, Any]:
+    return {"runId": run_id, "next": {"action": "deliver", "messageId": message_id}}
+
+
+def execution_name(run_id: str, segment: int) -> str:
+    """Segment 1 is the run id itself; a redrive or continuation runs as `<run id>-s<n>`."""
+    return run_id if segment <= 1 else f"{run_id}-s{segment}"

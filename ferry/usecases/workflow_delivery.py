@@ -1,0 +1,218 @@
+"""Workflow deliveries, dispatcher side: the run driver's Task message goes through the existing
+DeliverMessage (signing, retries, history, DLQ) and the outcome is reported to Step Functions.
+
+    resolve:  the driver's skeleton envelope -> the real delivery (step array, call, callback)
+    deliver:  DeliverMessage, unchanged (its retries ride on the Task's SQS message)
+    report:   2xx -> SendTaskSuccess(next action from the run log)
+              spent / non-retryable -> run FAILED, failure callback, SendTaskFailure(Ferry.StepFailed)
+A redelivery after a crash finds the outcome in the history (DeliverMessage drops it) and reports
+again, so a completed step is neither lost nor repeated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+
+from ferry.domain.callbacks import callback_envelope
+from ferry.domain.delivery import AttemptResult
+from ferry.domain.envelope import Envelope, WorkflowRef
+from ferry.domain.history import LogEvent, State
+from ferry.domain.workflow_driver import CANCELED_ERROR, STEP_FAILED_ERROR
+from ferry.domain.workflow_protocol import (
+    RUN_ID_HEADER,
+    Action,
+    MessageKind,
+    Run,
+    RunMessage,
+    RunState,
+    delivery_body,
+    failure_body,
+    next_action,
+)
+from ferry.usecases.deliver_message import DeliverMessage, DeliveryReport, Outcome
+from ferry.usecases.ports import Clock, History, MessageQueue, QueuedMessage, ReceivedMessage
+from ferry.usecases.publish_message import new_message_id
+from ferry.usecases.workflow_ports import RunClosed, RunDriver, RunLog
+
+log = logging.getLogger("ferry.workflows")
+# Headers of the SDK's own request that it forwards: recomputed per delivery, never replayed.
+_NOT_REPLAYED = {"user-agent", "accept-encoding", "accept", "connection", "upstash-caller-ip"}
+
+
+class WorkflowDelivery:
+    def __init__(
+        self,
+        *,
+        deliver: DeliverMessage,
+        log: RunLog,
+        driver: RunDriver,
+        history: History,
+        queue: MessageQueue,
+        clock: Clock,
+        default_timeout_seconds: int,
+    ) -> None:
+        self._deliver = deliver
+        self._log = log
+        self._driver = driver
+        self._history = history
+        self._queue = queue
+        self._clock = clock
+        self._default_timeout = default_timeout_seconds
+
+    def received(self, message: ReceivedMessage) -> DeliveryReport:
+        """As DeliverMessage.received: a body that is no envelope is DeliverMessage's to refuse."""
+        try:
+            queued = message.read()
+        except ValueError:
+            return self._deliver.received(message)
+        return self(queued)
+
+    def __call__(self, message: QueuedMessage) -> DeliveryReport:
+        ref = message.envelope.workflow
+        if ref is None or not ref.task_token:
+            return self._deliver(message)
+        run = self._log.get_run(ref.run_id)
+        if run is None or run.state is not RunState.RUNNING:
+            self._ignore(ref, "the run has ended")
+            return DeliveryReport(outcome=Outcome.CANCELED, retried=0, envelope=message.envelope)
+        messages = list(self._log.messages(run.run_id))
+        current = next((m for m in messages if m.message_id == message.envelope.id), None)
+        if current is None:
+            self._driver.fail(ref.task_token, error=STEP_FAILED_ERROR, cause="message not in the run log")
+            return DeliveryReport(outcome=Outcome.DROPPED, retried=0, envelope=message.envelope)
+        if not message.envelope.destination:
+            message = dataclasses.replace(message, envelope=self._resolve(run, messages, current, ref))
+        report = self._deliver(message)
+        self._report(run.run_id, current, message, report)
+        return report
+
+    def _ignore(self, ref: WorkflowRef, cause: str) -> None:
+        # On AWS the stopped execution's token is gone and this is a no-op; emulators that keep a
+        # stopped execution's task waiting (moto) are released by it.
+        assert ref.task_token
+        self._driver.fail(ref.task_token, error=CANCELED_ERROR, cause=cause)
+
+    def _resolve(
+        self, run: Run, messages: list[RunMessage], current: RunMessage, ref: WorkflowRef
+    ) -> Envelope:
+        stored = current.envelope
+        headers = {k: v for k, v in stored.headers.items() if k.lower() not in _NOT_REPLAYED}
+        update: dict[str, object] = {
+            "workflow": ref,
+            # The driver already waited (Wait state): due now. Callbacks are built here, per run.
+            "not_before": stored.created_at,
+            "callback": None,
+            "failure_callback": None,
+        }
+        if current.kind in (MessageKind.INITIAL, MessageKind.STEP):
+            update["body"] = delivery_body(messages, current.seq).decode()
+            update["body_encoding"] = "utf8"
+            update["destination"] = run.url
+            update["headers"] = {**headers, RUN_ID_HEADER: run.run_id, "Content-Type": "application/json"}
+        else:
+            update["headers"] = headers
+        return stored.model_copy(update=update)
+
+    def _report(
+        self, run_id: str, current: RunMessage, message: QueuedMessage, report: DeliveryReport
+    ) -> None:
+        token = message.envelope.workflow.task_token if message.envelope.workflow else None
+        assert token
+        now_ms = int(self._clock.now() * 1000)
+        outcome = report.outcome
+        if outcome in (Outcome.RETRY_SCHEDULED, Outcome.REQUEUED):
+            return  # the same Task message comes back for the next attempt
+        if outcome is Outcome.CANCELED:
+            self._driver.fail(token, error=CANCELED_ERROR, cause="message cancelled")
+            return
+        if current.kind is MessageKind.CALL and outcome in (Outcome.DELIVERED, Outcome.DEAD_LETTERED):
+            # A call's final answer, success or not, goes back to the workflow as its callback.
+            self._append_callback(run_id, current, report, now_ms)
+        elif outcome is Outcome.DEAD_LETTERED:
+            self._fail_run(run_id, current, report, now_ms)
+            self._driver.fail(token, error=STEP_FAILED_ERROR, cause=report.reason or "step failed")
+            return
+        run = self._log.get_run(run_id)
+        if run is None or run.state not in (RunState.RUNNING, RunState.SUCCESS):
+            self._driver.fail(token, error=CANCELED_ERROR, cause="the run ended while its step was in flight")
+            return
+        action = next_action(run, self._log.messages(run_id), current.seq, now_ms)
+        if action["action"] == Action.STALLED.value:
+            self._log.set_state(
+                run_id, RunState.FAILED, now_ms, error="no next step after a 2xx", only_if_running=True
+            )
+        self._driver.succeed(token, action)
+
+    def _append_callback(self, run_id: str, call: RunMessage, report: DeliveryReport, now_ms: int) -> None:
+        spec = call.envelope.callback
+        if spec is None or report.result is None:
+            return
+        callback = callback_envelope(
+            call.envelope,
+            spec,
+            report.result,
+            retried=report.retried,
+            message_id=new_message_id(),
+            now_ms=now_ms,
+            kind="callback",
+            default_timeout=self._default_timeout,
+        )
+        # The callback is no step array and must not carry the SDK version header.
+        callback = callback.model_copy(
+            update={
+                "headers": {**callback.headers, RUN_ID_HEADER: run_id},
+                "max_retries": call.envelope.max_retries,
+            }
+        )
+        try:
+            stored = self._log.append(
+                run_id,
+                RunMessage(
+                    seq=-1,
+                    message_id=callback.id,
+                    kind=MessageKind.CALLBACK,
+                    envelope=callback,
+                    dedup_key="K" + call.dedup_key,
+                ),
+            )
+        except RunClosed:
+            return
+        if stored.message_id == callback.id:
+            self._history.message_created(callback, LogEvent.of(callback, State.CREATED, now_ms))
+
+    def _fail_run(self, run_id: str, current: RunMessage, report: DeliveryReport, now_ms: int) -> None:
+        if not self._log.set_state(
+            run_id, RunState.FAILED, now_ms, error=report.reason, only_if_running=True
+        ):
+            return
+        spec = current.envelope.failure_callback
+        if spec is None:
+            return
+        result = report.result or AttemptResult(status=None)
+        initial = next((m for m in self._log.messages(run_id) if m.kind is MessageKind.INITIAL), None)
+        failure = callback_envelope(
+            current.envelope,
+            spec,
+            result,
+            retried=report.retried,
+            message_id=new_message_id(),
+            now_ms=now_ms,
+            kind="failure_callback",
+            default_timeout=self._default_timeout,
+        )
+        body = failure_body(
+            status=result.status,
+            headers=result.headers,
+            body=result.body,
+            url=current.envelope.destination,
+            initial=initial.envelope.body_bytes() if initial else b"",
+            run_id=run_id,
+        )
+        failure = failure.model_copy(
+            update={"body": json.dumps(body), "headers": {**failure.headers, RUN_ID_HEADER: run_id}}
+        )
+        # The failure function is called once, as an ordinary message: signed, retried, logged.
+        self._history.message_created(failure, LogEvent.of(failure, State.CREATED, now_ms))
+        self._queue.send(failure, delay_seconds=0)

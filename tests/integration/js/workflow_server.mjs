@@ -1,0 +1,89 @@
+// A real HTTP server on 127.0.0.1 serving workflows with the unchanged @upstash/workflow JS SDK.
+// The SDK's `serve` verifies every request with its Receiver (QSTASH_*_SIGNING_KEY in the env).
+// Prints {"port": n} once listening; GET /counts answers how often each step body ran.
+import http from "node:http";
+import { Client, serve, WorkflowNonRetryableError } from "@upstash/workflow";
+
+const counts = {};
+const bump = (name) => {
+  counts[name] = (counts[name] ?? 0) + 1;
+  return counts[name];
+};
+const thirdParty = process.env.THIRD_PARTY_URL;
+const client = new Client({ baseUrl: process.env.QSTASH_URL, token: process.env.QSTASH_TOKEN });
+const base = () => `http://127.0.0.1:${server.address().port}`;
+// The test drives the JS Client through these (trigger, cancel), as an app would.
+const control = {
+  "/control/trigger": async ({ path, body }) => client.trigger({ url: base() + path, body }),
+  "/control/cancel": async ({ ids }) => client.cancel(ids),
+};
+
+const workflows = {
+  "/js-call": serve(async (context) => {
+    const before = await context.run("before", () => bump("js-call/before") && "ready");
+    const answer = await context.call("third-party", {
+      url: thirdParty,
+      method: "POST",
+      body: { before },
+    });
+    await context.run("after", () => bump("js-call/after") && answer.status);
+  }),
+  "/js-sleeper": serve(async (context) => {
+    await context.run("first", () => bump("js-sleeper/first"));
+    await context.sleep("long-nap", 600);
+    await context.run("never", () => bump("js-sleeper/never"));
+  }),
+  "/js-non-retryable": serve(async (context) => {
+    await context.run("refuse", () => {
+      bump("js-non-retryable/refuse");
+      throw new WorkflowNonRetryableError("not this one");
+    });
+  }),
+};
+
+const server = http.createServer(async (req, res) => {
+  const path = req.url.split("?")[0];
+  if (req.method === "GET" && path === "/counts") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(counts));
+    return;
+  }
+  if (req.method === "POST" && control[path]) {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    try {
+      const result = await control[path](JSON.parse(Buffer.concat(chunks).toString() || "{}"));
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(result ?? {}));
+    } catch (error) {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: String(error) }));
+    }
+    return;
+  }
+  const workflow = workflows[path];
+  if (!workflow) {
+    res.writeHead(404);
+    res.end();
+    return;
+  }
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+  }
+  const request = new Request(`http://127.0.0.1:${server.address().port}${req.url}`, {
+    method: req.method,
+    headers,
+    body: req.method === "GET" ? undefined : Buffer.concat(chunks),
+  });
+  const response = await workflow.handler(request);
+  const responseHeaders = Object.fromEntries(response.headers.entries());
+  res.writeHead(response.status, responseHeaders);
+  res.end(Buffer.from(await response.arrayBuffer()));
+});
+
+server.listen(0, "127.0.0.1", () => {
+  process.stdout.write(JSON.stringify({ port: server.address().port }) + "\n");
+});

@@ -1,0 +1,123 @@
+"""What moto's Step Functions interpreter does with the run driver's one definition: the spike
+that fixed the design (docs/workflows.md, "moto"). Each test drives an execution by hand, as the
+dispatcher does, through the StepFunctionsDriver adapter."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from ferry.adapters.step_functions_driver import StepFunctionsDriver
+from ferry.domain.envelope import Envelope
+from ferry.domain.workflow_driver import STEP_FAILED_ERROR, execution_input, run_driver_definition_json
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def moto(stack) -> Iterator[tuple[object, str, StepFunctionsDriver]]:
+    """The run driver's definition in `ferry dev`'s in-process moto, on a queue of its own (the
+    dev pollers only read Ferry's queues), so the test plays the dispatcher by hand."""
+    import boto3
+
+    name = "driver-spike-" + uuid.uuid4().hex[:8]
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sfn.create_state_machine(
+        name=name,
+        definition=run_driver_definition_json(queue),
+        roleArn="arn:aws:iam::123456789012:role/ferry-run-driver",
+    )["stateMachineArn"]
+    try:
+        yield sqs, queue, StepFunctionsDriver(sfn, state_machine_arn=arn)
+    finally:
+        sqs.delete_queue(QueueUrl=queue)
+
+
+def _task(sqs, queue: str) -> Envelope:
+    def receive():
+        messages = sqs.receive_message(QueueUrl=queue).get("Messages") or []
+        for message in messages:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        return messages
+
+    [message] = wait_until(receive, what="the Deliver task's message")
+    return Envelope.from_json(message["Body"])
+
+
+def _ended(driver: StepFunctionsDriver, execution: str) -> str:
+    return wait_until(lambda: (s := driver.status(execution)) != "RUNNING" and s, what="the execution to end")
+
+
+def test_each_delivery_is_a_task_message_the_dispatcher_can_parse_and_sleep_is_a_wait(moto):
+    sqs, queue, driver = moto
+    execution = driver.start("wfr_a", execution_input("wfr_a", "msg_0"))
+
+    first = _task(sqs, queue)
+    assert (first.id, first.destination, first.workflow.run_id, first.workflow.step) == (
+        "msg_0",
+        "",
+        "wfr_a",
+        "msg_0",
+    )
+    started = time.monotonic()
+    assert driver.succeed(
+        first.workflow.task_token, {"action": "deliver", "messageId": "msg_1", "delaySeconds": 2}
+    )
+    second = _task(sqs, queue)
+    assert second.id == "msg_1" and time.monotonic() - started >= 1.9, "the Wait state held the delivery"
+
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=3)
+    started = time.monotonic()
+    driver.succeed(
+        second.workflow.task_token,
+        {"action": "deliver", "messageId": "msg_2", "notBefore": soon.strftime("%Y-%m-%dT%H:%M:%SZ")},
+    )
+    third = _task(sqs, queue)
+    # The timestamp has whole seconds (Upstash's unix seconds), so the wait is at least 2 s.
+    assert time.monotonic() - started >= 1.9, "the Wait state held the delivery until the timestamp"
+    driver.succeed(third.workflow.task_token, {"action": "finish"})
+    assert _ended(driver, execution) == "SUCCEEDED"
+
+
+def test_a_failed_step_fails_the_execution_at_its_deliver_state_and_moto_cannot_redrive(moto):
+    sqs, queue, driver = moto
+    execution = driver.start("wfr_b", execution_input("wfr_b", "msg_0"))
+    task = _task(sqs, queue)
+    assert driver.fail(task.workflow.task_token, error=STEP_FAILED_ERROR, cause="retries exhausted")
+    assert _ended(driver, execution) == "FAILED"
+    assert driver.redrive(execution) is False, (
+        "moto 5.x has no RedriveExecution: runs continue in a new execution"
+    )
+
+
+def test_stop_during_a_sleep_aborts_at_once(moto):
+    sqs, queue, driver = moto
+    execution = driver.start("wfr_c", execution_input("wfr_c", "msg_0"))
+    task = _task(sqs, queue)
+    driver.succeed(task.workflow.task_token, {"action": "deliver", "messageId": "msg_1", "delaySeconds": 600})
+    time.sleep(0.3)
+    driver.stop(execution, cause="cancelled")
+    assert _ended(driver, execution) == "ABORTED"
+
+
+def test_a_2xx_without_a_next_step_ends_in_the_stalled_failure(moto):
+    sqs, queue, driver = moto
+    execution = driver.start("wfr_d", execution_input("wfr_d", "msg_0"))
+    task = _task(sqs, queue)
+    driver.succeed(task.workflow.task_token, {"action": "stalled"})
+    assert _ended(driver, execution) == "FAILED"
+
+
+def test_starting_a_run_twice_is_one_execution(moto):
+    _, _, driver = moto
+    first = driver.start("wfr_e", execution_input("wfr_e", "msg_0"))
+    assert driver.start("wfr_e", execution_input("wfr_e", "msg_0")) == first
+    assert json.loads(json.dumps(execution_input("wfr_e", "m")))["next"]["action"] == "deliver"

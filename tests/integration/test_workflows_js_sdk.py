@@ -1,0 +1,91 @@
+"""The unchanged @upstash/workflow JS SDK (1.3.3, served by node on 127.0.0.1, its Receiver
+verifying every request) against `ferry dev`: trigger + cancel, call, non-retryable error."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ferry.dev.stack import DevStack
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+SERVER = Path(__file__).parent / "js" / "workflow_server.mjs"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class JsApp:
+    def __init__(self, process: subprocess.Popen, port: int) -> None:
+        self.process = process
+        self.url = f"http://127.0.0.1:{port}"
+
+    def post(self, path: str, body: dict) -> dict:
+        request = urllib.request.Request(
+            self.url + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return json.loads(response.read())
+
+    def counts(self) -> dict[str, int]:
+        with urllib.request.urlopen(self.url + "/counts", timeout=5) as response:
+            return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def js(stack: DevStack, target) -> Iterator[JsApp]:
+    if shutil.which("node") is None or not (ROOT / "node_modules" / "@upstash" / "workflow").exists():
+        pytest.fail("node and `npm ci` (devDependency @upstash/workflow) are needed for the JS SDK tests")
+    env = {**os.environ, **stack.client_env(), "THIRD_PARTY_URL": target.url("/js-third-party")}
+    process = subprocess.Popen(
+        ["node", str(SERVER)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        port = json.loads(process.stdout.readline())["port"]
+        yield JsApp(process, port)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _state(services, run_id: str) -> str | None:
+    run = services.run_log.get_run(run_id)
+    return run.state.value if run else None
+
+
+def test_trigger_then_cancel_during_a_sleep(services, js):
+    run_id = js.post("/control/trigger", {"path": "/js-sleeper", "body": {"n": 1}})["workflowRunId"]
+    wait_until(
+        lambda: any(m.step and m.step.step_name == "long-nap" for m in services.run_log.messages(run_id)),
+        what="the run to reach its sleep",
+    )
+
+    cancelled = js.post("/control/cancel", {"ids": [run_id]})
+
+    assert cancelled == {"cancelled": 1}
+    run = services.run_log.get_run(run_id)
+    assert run.state.value == "RUN_CANCELED"
+    wait_until(lambda: services.run_driver.status(run.execution) == "ABORTED", what="the execution to stop")
+    assert js.counts() == {"js-sleeper/first": 1}
+
+
+def test_call_is_made_by_ferry_once_and_its_result_returned(services, js, target):
+    run_id = js.post("/control/trigger", {"path": "/js-call", "body": {}})["workflowRunId"]
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the run to succeed")
+    assert len(target.requests_to("/js-third-party")) == 1
+    assert json.loads(target.requests_to("/js-third-party")[0].body) == {"before": "ready"}
+    counts = js.counts()
+    assert (counts["js-call/before"], counts["js-call/after"]) == (1, 1)
+
+
+def test_a_non_retryable_error_fails_the_run_at_once(services, js):
+    run_id = js.post("/control/trigger", {"path": "/js-non-retryable", "body": {}})["workflowRunId"]
+    wait_until(lambda: _state(services, run_id) == "RUN_FAILED", timeout=30, what="the run to fail")
+    assert js.counts()["js-non-retryable/refuse"] == 1, "489 + Upstash-NonRetryable-Error: no retry"
+    assert "non-retryable" in services.run_log.get_run(run_id).error

@@ -1,0 +1,137 @@
+"""The Upstash Workflow protocol as plain logic: classification, step arrays, the next action."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from ferry.domain.envelope import Envelope
+from ferry.domain.errors import InvalidInput
+from ferry.domain.workflow_protocol import (
+    MessageKind,
+    Run,
+    RunMessage,
+    RunState,
+    StepInfo,
+    delivery_body,
+    next_action,
+    parse_workflow_headers,
+    step_info,
+)
+
+URL = "https://app.example/wf"
+
+
+def _envelope(message_id: str, body: str, *, created: int = 1_000, not_before: int = 1_000) -> Envelope:
+    return Envelope(
+        id=message_id,
+        destination=URL,
+        body=body,
+        created_at=created,
+        not_before=not_before,
+        max_retries=3,
+        timeout=30,
+    )
+
+
+def _step(seq: int, step_id: int, *, kind: MessageKind = MessageKind.STEP, not_before: int = 1_000, **extra):
+    body = json.dumps({"stepId": step_id, "stepName": f"s{step_id}", "stepType": "Run", "out": str(step_id)})
+    return RunMessage(
+        seq=seq,
+        message_id=f"m{seq}",
+        kind=kind,
+        envelope=_envelope(f"m{seq}", body, not_before=not_before),
+        dedup_key=f"S{step_id}",
+        step=StepInfo(step_id, f"s{step_id}", "Run"),
+        **extra,
+    )
+
+
+def _run(state: RunState = RunState.RUNNING) -> Run:
+    return Run(run_id="wfr_1", url=URL, state=state, created_at=0, updated_at=0)
+
+
+def test_a_publish_without_a_run_id_is_no_workflow_message():
+    assert parse_workflow_headers({"Content-Type": "application/json"}) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "field"),
+    [
+        ({"Upstash-Workflow-RunId": "wfr 1", "Upstash-Workflow-Url": URL}, "Upstash-Workflow-RunId"),
+        (
+            {"Upstash-Workflow-RunId": "wfr_1", "Upstash-Workflow-Init": "yes", "Upstash-Workflow-Url": URL},
+            "Upstash-Workflow-Init",
+        ),
+        ({"Upstash-Workflow-RunId": "wfr_1", "Upstash-Workflow-Url": "ftp://x"}, "Upstash-Workflow-Url"),
+    ],
+)
+def test_malformed_workflow_headers_are_refused_naming_the_header(headers, field):
+    with pytest.raises(InvalidInput) as refused:
+        parse_workflow_headers(headers)
+    assert refused.value.field == field
+
+
+def test_messages_are_classified_by_init_and_call_type():
+    base = {"upstash-workflow-runid": "wfr_1", "upstash-workflow-url": URL}
+    assert parse_workflow_headers({**base, "Upstash-Workflow-Init": "true"}).kind is MessageKind.INITIAL
+    assert (
+        parse_workflow_headers({**base, "Upstash-Workflow-CallType": "toCallback"}).kind is MessageKind.CALL
+    )
+    assert parse_workflow_headers(base).kind is MessageKind.STEP
+
+
+def test_a_step_message_must_carry_step_id_name_and_type():
+    with pytest.raises(InvalidInput):
+        step_info(MessageKind.STEP, _envelope("m", '{"stepName": "x"}'))
+    plan = step_info(
+        MessageKind.STEP, _envelope("m", '{"stepId": 0, "stepName": "p", "stepType": "Run", "targetStep": 2}')
+    )
+    assert plan.dedup_key == "P2", "plan steps are one per target step"
+
+
+def test_the_delivery_is_the_initial_payload_then_steps_up_to_this_message_in_order():
+    initial = RunMessage(0, "m0", MessageKind.INITIAL, _envelope("m0", '{"name": "ada"}'), "INIT")
+    call = RunMessage(2, "m2", MessageKind.CALL, _envelope("m2", '{"to": "third party"}'), "C2")
+    messages = [initial, _step(1, 1), call, _step(3, 2), _step(4, 3)]
+
+    items = json.loads(delivery_body(messages, upto_seq=3))
+
+    assert [item["messageId"] for item in items] == ["m0", "m1", "m3"], "call items left out, later ones too"
+    assert base64.b64decode(items[0]["body"]) == b'{"name": "ada"}'
+    assert json.loads(base64.b64decode(items[2]["body"]))["stepId"] == 2
+    assert {item["callType"] for item in items} == {"step"}
+
+
+def test_next_action_delivers_the_following_message_waiting_out_its_delay():
+    messages = [_step(0, 1), _step(1, 2, not_before=8_500)]
+    assert next_action(_run(), messages, 0, now_ms=1_000) == {
+        "action": "deliver",
+        "messageId": "m1",
+        "delaySeconds": 8,
+    }
+    assert next_action(_run(), messages, 0, now_ms=9_000) == {"action": "deliver", "messageId": "m1"}
+
+
+def test_sleep_until_waits_for_a_timestamp():
+    messages = [_step(0, 1), _step(1, 2, not_before=1_800_000_000_000, not_before_header=True)]
+    action = next_action(_run(), messages, 0, now_ms=1_000)
+    assert action == {"action": "deliver", "messageId": "m1", "notBefore": "2027-01-15T08:00:00Z"}
+
+
+def test_after_the_last_message_a_finished_run_ends_and_an_unfinished_one_stalls():
+    messages = [_step(0, 1)]
+    assert next_action(_run(RunState.SUCCESS), messages, 0, now_ms=0) == {"action": "finish"}
+    assert next_action(_run(), messages, 0, now_ms=0) == {"action": "stalled"}
+
+
+def test_a_js_call_names_its_run_only_in_the_callback_headers():
+    headers = {
+        "Upstash-Workflow-CallType": "toCallback",
+        "Upstash-Callback-Workflow-RunId": "wfr_js",
+        "Upstash-Callback-Workflow-Url": URL,
+    }
+    parsed = parse_workflow_headers(headers)
+    assert (parsed.run_id, parsed.url, parsed.kind) == ("wfr_js", URL, MessageKind.CALL)
