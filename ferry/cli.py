@@ -53,6 +53,7 @@ def _dev(args: argparse.Namespace) -> int:
     print("Ferry dev is running. Point a QStash SDK at it with:", flush=True)
     for name, value in stack.client_env().items():
         print(f"{name}={value}", flush=True)
+    print(f"Dashboard: {stack.dashboard_url()}", flush=True)
     print("Loopback and private destinations are allowed (dev only). Ctrl-C stops.", flush=True)
     stopping.wait()
     print("ferry dev: stopping", flush=True)

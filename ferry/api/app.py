@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
+from ferry.api import dashboard
 from ferry.domain.errors import FerryError, Unauthorized
 from ferry.wiring import services
 
@@ -59,6 +60,8 @@ def bearer_token(event: Any) -> str:
 
 
 def require_token(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    if dashboard.is_public(app.current_event.path):
+        return next_middleware(app)  # the dashboard's files hold no data; its data calls are /v2
     token = bearer_token(app.current_event)
     if not token:
         raise Unauthorized("missing token: send `Authorization: Bearer <QSTASH_TOKEN>`")
@@ -74,7 +77,7 @@ app.use(middlewares=[require_token])
 
 from ferry.api import dlq, keys, logs, messages, openapi, schedules, url_groups  # noqa: E402  (after `app`)
 
-for router_module in (messages, dlq, logs, keys, schedules, url_groups, openapi):
+for router_module in (messages, dlq, logs, keys, schedules, url_groups, openapi, dashboard):
     app.include_router(router_module.router)
 
 

@@ -81,6 +81,8 @@ def registered_routes() -> dict[tuple[str, str], str]:
     """(METHOD, OpenAPI path) -> the resolver's rule, for every route the app serves."""
     routes = {}
     for route in [*api_app.app._static_routes, *api_app.app._dynamic_routes]:
+        if not route.include_in_schema:
+            continue  # the dashboard's page and files (ferry/api/dashboard.py), not API operations
         routes[(route.method.upper(), template_of(route.path))] = route.path
     return routes
 

@@ -1,0 +1,65 @@
+"""The dashboard's files are served by the API handler without a token, from the package (so the
+Lambda layer carries them); everything under /v2 still needs the token."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+import ferry.api.app as api_app
+from ferry.api import dashboard
+from ferry.dev.gateway import to_event
+from layers.ferry.build_layer import copy_package
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def call(path: str, method: str = "GET") -> dict:
+    event = to_event(method=method, target=path, headers=[], body=b"", source_ip="127.0.0.1")
+    return api_app.handle(event, None)
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/", "/dashboard/assets/app.js"])
+def test_the_page_and_its_files_need_no_token_and_carry_a_strict_policy(path):
+    response = call(path)
+    assert response["statusCode"] == 200
+    headers = {k.lower(): v for k, v in response["headers"].items()}
+    assert headers["content-security-policy"] == dashboard.CONTENT_SECURITY_POLICY
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "path", ["/v2/dlq", "/v2/events", "/dashboard/../v2/dlq", "/dashboardx", "/dashboard/assets/../../v2/dlq"]
+)
+def test_data_and_lookalike_paths_still_need_the_token(path):
+    assert call(path)["statusCode"] == 401
+
+
+def test_only_shipped_files_are_served():
+    assert call("/dashboard/assets/__init__.py")["statusCode"] == 404
+    assert call("/dashboard/assets/missing.js")["statusCode"] == 404
+
+
+def test_the_page_has_no_inline_script_or_style():
+    html = (ROOT / "ferry" / "dashboard" / "index.html").read_text()
+    assert "<script>" not in html and "<style" not in html and " style=" not in html and "onclick" not in html
+
+
+def test_every_module_the_page_imports_is_shipped():
+    shipped = dashboard.asset_names()
+    for name in shipped:
+        if name.endswith(".js"):
+            for line in (ROOT / "ferry" / "dashboard" / name).read_text().splitlines():
+                if line.startswith("import ") and ' from "./' in line:
+                    assert line.split('"./')[1].split('"')[0] in shipped, f"{name}: {line}"
+
+
+def test_the_package_data_and_the_layer_carry_the_dashboard(tmp_path):
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for pattern in ("dashboard/*.html", "dashboard/*.js", "dashboard/*.css"):
+        assert f'"{pattern}"' in pyproject
+    copied = copy_package(ROOT / "ferry", tmp_path)
+    files = {p.name for p in (copied / "dashboard").iterdir()}
+    assert {"index.html", "app.js", "dashboard.css"} <= files
+    assert dashboard.asset_names() <= files
