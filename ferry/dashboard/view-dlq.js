@@ -8,7 +8,7 @@ import { pager } from "./paging.js";
 
 const PAGE_SIZE = 50;
 
-const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const countEntries = (n) => (n === 1 ? "1 entry" : `${n} entries`);
 
 export function list(root) {
   const selected = new Set();
@@ -33,7 +33,7 @@ export function list(root) {
     const ids = [...selected];
     if (!ids.length) return act(async () => Promise.reject(new Error("Select entries first.")));
     selected.clear();
-    return after(() => sendJson(method, path, { dlqIds: ids }), `${verb} ${plural(ids.length, "entry")}`);
+    return after(() => sendJson(method, path, { dlqIds: ids }), `${verb} ${countEntries(ids.length)}`);
   }
 
   function row(entry) {
