@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,21 +30,38 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from ferry.domain.envelope import Envelope
 from ferry.usecases.deliver_message import DeliveryReport, Outcome
 from ferry.usecases.ports import QueuedMessage
-from ferry.wiring import services
+from ferry.wiring import Services, services
 
 logger = Logger(service="ferry")
 _executor = ThreadPoolExecutor(max_workers=10, thread_name_prefix="deliver")
-_outcomes: Counter[str] = Counter()
-_outcomes_lock = threading.Lock()
 
 
 class RetryScheduled(Exception):
     """Not an error: tells the batch processor to leave this record in the queue for its retry."""
 
 
-def deliver_record(record: SQSRecord) -> DeliveryReport:
+class OutcomeCounts:
+    """How many records of one invocation ended in each outcome (reported as metrics). One per
+    invocation, so concurrent invocations in one process (`ferry dev`) never mix their counts."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, outcome: Outcome) -> None:
+        with self._lock:
+            self._counts[str(outcome)] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+
+def deliver_record(
+    record: SQSRecord, *, svc: Services | None = None, counts: OutcomeCounts | None = None
+) -> DeliveryReport:
     try:
-        return _deliver_record(record)
+        return _deliver_record(record, svc or services(), counts or OutcomeCounts())
     except RetryScheduled:
         raise
     except Exception:
@@ -53,8 +71,7 @@ def deliver_record(record: SQSRecord) -> DeliveryReport:
         raise
 
 
-def _deliver_record(record: SQSRecord) -> DeliveryReport:
-    svc = services()
+def _deliver_record(record: SQSRecord, svc: Services, counts: OutcomeCounts) -> DeliveryReport:
     message = QueuedMessage(
         envelope=Envelope.from_json(record.body),
         receive_count=int(record.attributes.approximate_receive_count),
@@ -73,9 +90,8 @@ def _deliver_record(record: SQSRecord) -> DeliveryReport:
     if svc.settings.log_bodies:
         fields.update(logged_bodies(message.envelope, report))
     logger.info("delivery attempt", extra=fields)
-    with _outcomes_lock:
-        _outcomes[str(report.outcome)] += 1
-    if report.outcome is Outcome.RETRY_SCHEDULED:
+    counts.add(report.outcome)
+    if report.keeps_message_in_queue:
         raise RetryScheduled(message.envelope.id)
     return report
 
@@ -94,23 +110,26 @@ def logged_bodies(envelope: Envelope, report: DeliveryReport) -> dict[str, str]:
     return fields
 
 
-async def _deliver_record_async(record: SQSRecord) -> DeliveryReport:
-    return await asyncio.get_running_loop().run_in_executor(_executor, deliver_record, record)
+def handle(
+    event: dict[str, Any], context: Any, metrics: Any = None, svc: Services | None = None
+) -> dict[str, Any]:
+    svc = svc or services()
+    counts = OutcomeCounts()
 
+    def record_handler(record: SQSRecord) -> DeliveryReport:
+        return deliver_record(record, svc=svc, counts=counts)
 
-def handle(event: dict[str, Any], context: Any, metrics: Any = None) -> dict[str, Any]:
     try:
-        return _process(event, context)
+        return _process(event, context, record_handler)
     finally:
-        with _outcomes_lock:
-            counted = dict(_outcomes)
-            _outcomes.clear()
         if metrics is not None:
-            for outcome, count in counted.items():
+            for outcome, count in counts.snapshot().items():
                 metrics.add_metric(name=f"Messages_{outcome}", unit=MetricUnit.Count, value=count)
 
 
-def _process(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def _process(
+    event: dict[str, Any], context: Any, record_handler: Callable[[SQSRecord], DeliveryReport]
+) -> dict[str, Any]:
     records = event.get("Records") or []
     # A batch whose every record is waiting for a retry is normal, not an invocation error: an
     # error would make the event source mapping back off and count as a failed invocation.
@@ -118,11 +137,15 @@ def _process(event: dict[str, Any], context: Any) -> dict[str, Any]:
         fifo = SqsFifoPartialProcessor(skip_group_on_error=True)
         fifo.raise_on_entire_batch_failure = False
         return process_partial_response(
-            event=event, record_handler=deliver_record, processor=fifo, context=context
+            event=event, record_handler=record_handler, processor=fifo, context=context
         )
+
+    async def record_handler_async(record: SQSRecord) -> DeliveryReport:
+        return await asyncio.get_running_loop().run_in_executor(_executor, record_handler, record)
+
     return async_process_partial_response(
         event=event,
-        record_handler=_deliver_record_async,
+        record_handler=record_handler_async,
         processor=AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
         context=context,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import SplitResult, urlsplit
 
 import urllib3
@@ -111,6 +112,10 @@ class UrllibTarget:
                 return failed(f"timed out after {request.timeout_seconds:g}s")
             except urllib3.exceptions.HTTPError as exc:
                 return failed(f"connection error: {exc}")
+            except ValueError as exc:
+                # http.client refuses the request before writing it (a header name or value it
+                # cannot carry, a control character in the path): trying again cannot help.
+                return replace(failed(f"the HTTP client refused the request: {exc}"), unsendable=True)
             else:
                 return AttemptResult(
                     status=response.status,

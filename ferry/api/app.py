@@ -1,50 +1,121 @@
 """The HTTP API (QStash-compatible `/v2/...`), served by the API Lambda behind API Gateway HTTP API
-and, unchanged, by `ferry dev` through its API-Gateway-v2 event adapter."""
+and, unchanged, by `ferry dev` through its API-Gateway-v2 event adapter.
+
+`build_api(services_factory)` builds one independent API instance (resolver, routers, error
+mapping) that serves one request at a time, as a Lambda instance does. `ApiInstances` keeps a
+pool of them so concurrent callers (the `ferry dev` gateway's threads) never share one; the
+Lambda runtime calls it from one thread, so it holds a single instance there.
+"""
 
 from __future__ import annotations
 
 import json
+import queue
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
-from ferry.api import dashboard
+from ferry.api import dashboard, dlq, keys, logs, messages, openapi, schedules, url_groups
+from ferry.api.routing import SERVICES_KEY, Routes
 from ferry.domain.errors import FerryError, Unauthorized
-from ferry.wiring import services
+from ferry.wiring import Services, services
 
 logger = Logger(service="ferry")
-app = APIGatewayHttpResolver()
+
+ServicesFactory = Callable[[], Services]
+
+# One line per capability; a new router module declares `routes = Routes()` and is added here.
+ROUTES: tuple[Routes, ...] = (
+    messages.routes,
+    dlq.routes,
+    logs.routes,
+    keys.routes,
+    schedules.routes,
+    url_groups.routes,
+    openapi.routes,
+    dashboard.routes,
+)
 
 
 def error_response(status: int, body: dict[str, Any]) -> Response:
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
 
 
-# --- the one error-to-HTTP mapping ---------------------------------------------------------------
+class FerryApi(APIGatewayHttpResolver):
+    """A resolver whose current event and Lambda context belong to this instance.
+
+    powertools stores them on the `BaseRouter` class, shared by every resolver in the process;
+    keeping them on the instance is what makes two instances independent.
+    """
+
+    def __init__(self, services_factory: ServicesFactory, **options: Any) -> None:
+        super().__init__(**options)
+        self.services_factory = services_factory
+        self._event: Any = None
+        self._lambda_context: Any = None
+
+    @property  # type: ignore[override]
+    def current_event(self) -> Any:
+        return self._event
+
+    @current_event.setter
+    def current_event(self, value: Any) -> None:
+        self._event = value
+
+    @property  # type: ignore[override]
+    def lambda_context(self) -> Any:
+        return self._lambda_context
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self._lambda_context = value
+
+    def _to_proxy_event(self, event: dict) -> Any:
+        self._event = super()._to_proxy_event(event)
+        return self._event
+
+    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Serve one request (the context is cleared after each, so services are set each time)."""
+        self._lambda_context = context
+        self.append_context(**{SERVICES_KEY: self.services_factory()})
+        return self.resolve(event, context)
 
 
-@app.exception_handler(FerryError)
-def _ferry_error(exc: FerryError) -> Response:
-    if exc.status >= 500:
-        logger.warning("request failed", extra={"status": exc.status, "error": exc.message})
-    return error_response(exc.status, exc.to_body())
+def build_api(services_factory: ServicesFactory = services) -> FerryApi:
+    """A new API instance with routers of its own, reaching its services through `services_factory`."""
+    app = FerryApi(services_factory)
 
+    # --- the one error-to-HTTP mapping ---------------------------------------------------------
 
-@app.exception_handler(Exception)
-def _unexpected(exc: Exception) -> Response:
-    logger.exception("unexpected error")
-    request_id = app.current_event.request_context.request_id if app.current_event else None
-    return error_response(500, {"error": f"internal error; quote request id {request_id} when reporting it"})
+    @app.exception_handler(FerryError)
+    def _ferry_error(exc: FerryError) -> Response:
+        if exc.status >= 500:
+            logger.warning("request failed", extra={"status": exc.status, "error": exc.message})
+        return error_response(exc.status, exc.to_body())
 
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unexpected error")
+        event = app.current_event
+        request_id = event.request_context.request_id if event else None
+        return error_response(
+            500, {"error": f"internal error; quote request id {request_id} when reporting it"}
+        )
 
-@app.not_found
-def _not_found(exc: Exception) -> Response:
-    event = app.current_event
-    return error_response(
-        404, {"error": f"no route for {event.http_method} {event.path}; see /v2 in docs/api.md"}
-    )
+    @app.not_found
+    def _not_found(exc: Exception) -> Response:
+        event = app.current_event
+        return error_response(
+            404, {"error": f"no route for {event.http_method} {event.path}; see /v2 in docs/api.md"}
+        )
+
+    app.use(middlewares=[require_token])
+    for routes in ROUTES:
+        app.include_router(routes.router())
+    return app
 
 
 # --- auth ----------------------------------------------------------------------------------------
@@ -59,27 +130,37 @@ def bearer_token(event: Any) -> str:
     return (event.query_string_parameters or {}).get("qstash_token", "")
 
 
-def require_token(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+def require_token(app: FerryApi, next_middleware: NextMiddleware) -> Response:
     if dashboard.is_public(app.current_event.path):
         return next_middleware(app)  # the dashboard's files hold no data; its data calls are /v2
     token = bearer_token(app.current_event)
     if not token:
         raise Unauthorized("missing token: send `Authorization: Bearer <QSTASH_TOKEN>`")
-    if not services().keys.is_valid(token):
+    if not app.context[SERVICES_KEY].keys.is_valid(token):
         raise Unauthorized("invalid token: check QSTASH_TOKEN against the Ferry API token secret")
     return next_middleware(app)
 
 
-app.use(middlewares=[require_token])
+# --- a pool of instances -------------------------------------------------------------------------
 
 
-# --- routes: one router per capability --------------------------------------------------------
+class ApiInstances:
+    """Serves each concurrent request with an instance no other request is using (built on
+    demand, reused once free), like Lambda's execution environments, without a global lock."""
 
-from ferry.api import dlq, keys, logs, messages, openapi, schedules, url_groups  # noqa: E402  (after `app`)
+    def __init__(self, services_factory: ServicesFactory = services) -> None:
+        self._services_factory = services_factory
+        self._idle: queue.SimpleQueue[FerryApi] = queue.SimpleQueue()
 
-for router_module in (messages, dlq, logs, keys, schedules, url_groups, openapi, dashboard):
-    app.include_router(router_module.router)
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            api = self._idle.get_nowait()
+        except queue.Empty:
+            api = build_api(self._services_factory)
+        try:
+            return api.handle(event, context)
+        finally:
+            self._idle.put(api)
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+handle = ApiInstances()

@@ -11,15 +11,14 @@ import re
 from functools import cache
 from importlib.resources import files
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler import Request, Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ferry.api.http import json_body, json_response
+from ferry.api.routing import ApiServices, Routes
 from ferry.domain.errors import InvalidInput, NotFound
-from ferry.wiring import services
 
-router = Router()
+routes = Routes()
 
 PREFIX = "/dashboard"
 # Paths the token middleware leaves alone: the page, its flat asset folder, the code exchange.
@@ -81,17 +80,17 @@ def _file(name: str) -> Response:
     )
 
 
-@router.get(PREFIX, include_in_schema=False)
+@routes.get(PREFIX, include_in_schema=False)
 def page() -> Response:
     return _file("index.html")
 
 
-@router.get(PREFIX + "/", include_in_schema=False)
+@routes.get(PREFIX + "/", include_in_schema=False)
 def page_with_slash() -> Response:
     return _file("index.html")
 
 
-@router.get(PREFIX + "/assets/<name>", include_in_schema=False)
+@routes.get(PREFIX + "/assets/<name>", include_in_schema=False)
 def asset(name: str) -> Response:
     return _file(name)
 
@@ -101,16 +100,16 @@ class SessionRequest(BaseModel):
     code: str
 
 
-@router.post(PREFIX + "/session", include_in_schema=False)
-def session() -> Response:
+@routes.post(PREFIX + "/session", include_in_schema=False)
+def session(request: Request, svc: ApiServices) -> Response:
     """Exchanges a one-time login code for the API token (kept by the page in sessionStorage)."""
     try:
-        request = SessionRequest.model_validate(json_body(router.current_event, required=True))
+        body = SessionRequest.model_validate(json_body(request.resolved_event, required=True))
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "body"
         raise InvalidInput('the body must be {"code": "<login code>"}', field=field) from None
-    token = services().dashboard_sign_in.redeem(request.code)
+    token = svc.dashboard_sign_in.redeem(body.code)
     response = json_response({"token": token})
     response.headers.update({**_SECURITY_HEADERS, "Cache-Control": "no-store"})
     return response

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler import Request, Response
 
 from ferry.api import shapes
 from ferry.api.http import json_body, json_response, query_params, raw_body, request_headers
+from ferry.api.routing import ApiServices, Routes
 from ferry.api.shapes import bulk_body
 from ferry.domain.destination import destination_from_path, is_url
 from ferry.domain.errors import FerryError, InvalidInput
 from ferry.domain.publish_request import QUEUE_NAME
 from ferry.domain.queries import Query
 from ferry.domain.url_groups import GROUP_NAME
-from ferry.wiring import services
+from ferry.wiring import Services
 
-router = Router()
+routes = Routes()
 
 PUBLISH = "/v2/publish/"
 ENQUEUE = "/v2/enqueue/"
@@ -35,10 +35,17 @@ def _destination(raw: str, query: str) -> str:
     return destination
 
 
-def _publish(destination: str, headers: dict[str, str], body: bytes, queue: str | None = None) -> Any:
+def _publish(
+    svc: Services,
+    event: Any,
+    destination: str,
+    headers: dict[str, str],
+    body: bytes,
+    queue: str | None = None,
+) -> Any:
     """The publish response body: an object for a URL, a bare array (one per endpoint) for a group."""
-    publish = services().publish
-    caller_ip = router.current_event.request_context.http.source_ip
+    publish = svc.publish
+    caller_ip = event.request_context.http.source_ip
     if destination and not is_url(destination):
         results = publish.to_group(
             group=destination, headers=headers, body=body, caller_ip=caller_ip, queue=queue
@@ -53,16 +60,16 @@ def _respond(body: Any) -> Response:
     return json_response(body, status=202 if duplicate else 200)
 
 
-@router.post(PUBLISH + ".+")
-def publish() -> Response:
-    event = router.current_event
+@routes.post(PUBLISH + ".+")
+def publish(request: Request, svc: ApiServices) -> Response:
+    event = request.resolved_event
     destination = _destination(event.path[len(PUBLISH) :], event.raw_query_string or "")
-    return _respond(_publish(destination, request_headers(event), raw_body(event)))
+    return _respond(_publish(svc, event, destination, request_headers(event), raw_body(event)))
 
 
-@router.post(ENQUEUE + ".+")
-def enqueue() -> Response:
-    event = router.current_event
+@routes.post(ENQUEUE + ".+")
+def enqueue(request: Request, svc: ApiServices) -> Response:
+    event = request.resolved_event
     queue, _, rest = event.path[len(ENQUEUE) :].partition("/")
     if not QUEUE_NAME.match(queue):
         raise InvalidInput(
@@ -70,25 +77,26 @@ def enqueue() -> Response:
             field="queueName",
         )
     destination = _destination(rest, event.raw_query_string or "")
-    return _respond(_publish(destination, request_headers(event), raw_body(event), queue=queue))
+    return _respond(_publish(svc, event, destination, request_headers(event), raw_body(event), queue=queue))
 
 
-@router.post("/v2/batch")
-def batch() -> Response:
-    items = json_body(router.current_event, required=True)
+@routes.post("/v2/batch")
+def batch(request: Request, svc: ApiServices) -> Response:
+    event = request.resolved_event
+    items = json_body(event, required=True)
     if not isinstance(items, list):
         raise InvalidInput("the batch body must be a JSON array of messages", field="body")
     results: list[Any] = []
     for index, item in enumerate(items):
         try:
-            results.append(_batch_item(index, item))
+            results.append(_batch_item(svc, event, index, item))
         except FerryError as exc:
             # One bad item refuses only itself; its slot says why.
             results.append({**exc.to_body(), "index": index, "status": exc.status})
     return json_response(results)
 
 
-def _batch_item(index: int, item: Any) -> Any:
+def _batch_item(svc: Services, event: Any, index: int, item: Any) -> Any:
     if not isinstance(item, dict):
         raise InvalidInput(f"batch item {index} must be an object with a destination", field="destination")
     destination = item.get("destination")
@@ -106,23 +114,23 @@ def _batch_item(index: int, item: Any) -> Any:
     queue = item.get("queue")
     if queue is not None and (not isinstance(queue, str) or not QUEUE_NAME.match(queue)):
         raise InvalidInput(f"batch item {index}: queue {queue!r} is not a valid queue name", field="queue")
-    return _publish(destination, headers, (body or "").encode(), queue=queue)
+    return _publish(svc, event, destination, headers, (body or "").encode(), queue=queue)
 
 
-@router.get("/v2/messages/<message_id>")
-def get_message(message_id: str) -> Response:
-    envelope, state = services().messages.get(message_id)
+@routes.get("/v2/messages/<message_id>")
+def get_message(message_id: str, svc: ApiServices) -> Response:
+    envelope, state = svc.messages.get(message_id)
     return json_response(shapes.message(envelope, state))
 
 
-@router.delete("/v2/messages/<message_id>")
-def cancel_message(message_id: str) -> Response:
-    return json_response({"cancelled": services().messages.cancel(message_id)})
+@routes.delete("/v2/messages/<message_id>")
+def cancel_message(message_id: str, svc: ApiServices) -> Response:
+    return json_response({"cancelled": svc.messages.cancel(message_id)})
 
 
-@router.delete("/v2/messages")
-def cancel_messages() -> Response:
-    event = router.current_event
+@routes.delete("/v2/messages")
+def cancel_messages(request: Request, svc: ApiServices) -> Response:
+    event = request.resolved_event
     params = query_params(event)
     body = json_body(event) or {}
     if not isinstance(body, dict):
@@ -130,5 +138,5 @@ def cancel_messages() -> Response:
     ids = list(body.get("messageIds") or [])
     ids += [i for i in params.get("messageIds", "").split(",") if i]
     query = Query.parse({k: v for k, v in params.items() if k != "messageIds"})
-    run = services().messages.cancel_many(ids=ids, query=query)
+    run = svc.messages.cancel_many(ids=ids, query=query)
     return json_response(bulk_body({"cancelled": sum(run.results)}, run))

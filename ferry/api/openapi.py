@@ -11,9 +11,10 @@ from functools import cache
 from importlib.resources import files
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 
-router = Router()
+from ferry.api.routing import Routes
+
+routes = Routes()
 
 DOCUMENT_PATH = "/v2/openapi.json"
 
@@ -24,6 +25,6 @@ def document_text() -> str:
     return files("ferry.api").joinpath("openapi.json").read_text(encoding="utf-8")
 
 
-@router.get(DOCUMENT_PATH)
+@routes.get(DOCUMENT_PATH)
 def openapi_document() -> Response:
     return Response(status_code=200, content_type="application/json", body=document_text())

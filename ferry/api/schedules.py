@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler import Request, Response
 
 from ferry.api import shapes
 from ferry.api.http import json_response, raw_body, request_headers
+from ferry.api.routing import ApiServices, Routes
 from ferry.domain.destination import destination_from_path, is_url
 from ferry.domain.errors import InvalidInput
 from ferry.usecases.schedules import ScheduleView
-from ferry.wiring import services
+from ferry.wiring import Services
 
-router = Router()
+routes = Routes()
 PREFIX = "/v2/schedules/"
 
 
@@ -46,37 +46,36 @@ def schedule_body(view: ScheduleView) -> dict[str, Any]:
 
 # Pause/resume first: the create route's pattern would match them too. The SDKs use PATCH,
 # Upstash's OpenAPI document says POST; both are accepted.
-@router.route(PREFIX + "<schedule_id>/pause", method=["PATCH", "POST"])
-def pause(schedule_id: str) -> Response:
-    services().schedules.pause(schedule_id)
+@routes.route(PREFIX + "<schedule_id>/pause", method=["PATCH", "POST"])
+def pause(schedule_id: str, svc: ApiServices) -> Response:
+    svc.schedules.pause(schedule_id)
     return json_response({})
 
 
-@router.route(PREFIX + "<schedule_id>/resume", method=["PATCH", "POST"])
-def resume(schedule_id: str) -> Response:
-    services().schedules.resume(schedule_id)
+@routes.route(PREFIX + "<schedule_id>/resume", method=["PATCH", "POST"])
+def resume(schedule_id: str, svc: ApiServices) -> Response:
+    svc.schedules.resume(schedule_id)
     return json_response({})
 
 
 # Schedule ids cannot contain ':', so only a destination URL matches this route; a URL group
 # destination is a plain name, told apart from a schedule id by the method (POST creates).
-@router.post(PREFIX + "https?:.+")
-def create() -> Response:
-    event = router.current_event
+@routes.post(PREFIX + "https?:.+")
+def create(request: Request, svc: ApiServices) -> Response:
+    event = request.resolved_event
     destination = destination_from_path(event.path[len(PREFIX) :], event.raw_query_string or "")
     if not is_url(destination):
         raise InvalidInput(f"destination {destination!r} is not an absolute http(s) URL", field="destination")
-    return _create(destination)
+    return _create(svc, event, destination)
 
 
-@router.post(PREFIX + "<url_group>")
-def create_for_url_group(url_group: str) -> Response:
-    return _create(url_group)
+@routes.post(PREFIX + "<url_group>")
+def create_for_url_group(url_group: str, request: Request, svc: ApiServices) -> Response:
+    return _create(svc, request.resolved_event, url_group)
 
 
-def _create(destination: str) -> Response:
-    event = router.current_event
-    schedule_id = services().schedules.create(
+def _create(svc: Services, event: Any, destination: str) -> Response:
+    schedule_id = svc.schedules.create(
         destination=destination,
         headers=request_headers(event),
         body=raw_body(event),
@@ -85,17 +84,17 @@ def _create(destination: str) -> Response:
     return json_response({"scheduleId": schedule_id})
 
 
-@router.get("/v2/schedules")
-def list_schedules() -> Response:
-    return json_response([schedule_body(view) for view in services().schedules.list()])
+@routes.get("/v2/schedules")
+def list_schedules(svc: ApiServices) -> Response:
+    return json_response([schedule_body(view) for view in svc.schedules.list()])
 
 
-@router.get(PREFIX + "<schedule_id>")
-def get_schedule(schedule_id: str) -> Response:
-    return json_response(schedule_body(services().schedules.get(schedule_id)))
+@routes.get(PREFIX + "<schedule_id>")
+def get_schedule(schedule_id: str, svc: ApiServices) -> Response:
+    return json_response(schedule_body(svc.schedules.get(schedule_id)))
 
 
-@router.delete(PREFIX + "<schedule_id>")
-def delete_schedule(schedule_id: str) -> Response:
-    services().schedules.delete(schedule_id)
+@routes.delete(PREFIX + "<schedule_id>")
+def delete_schedule(schedule_id: str, svc: ApiServices) -> Response:
+    svc.schedules.delete(schedule_id)
     return json_response({})

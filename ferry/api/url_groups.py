@@ -2,38 +2,37 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler import Request, Response
 
 from ferry.api.http import json_body, json_response
-from ferry.wiring import services
+from ferry.api.routing import ApiServices, Routes
 
-router = Router()
+routes = Routes()
 
 
-@router.post("/v2/topics/<name>/endpoints")
-def upsert_endpoints(name: str) -> Response:
-    services().url_groups.upsert_endpoints(name, json_body(router.current_event, required=True))
+@routes.post("/v2/topics/<name>/endpoints")
+def upsert_endpoints(name: str, request: Request, svc: ApiServices) -> Response:
+    svc.url_groups.upsert_endpoints(name, json_body(request.resolved_event, required=True))
     return json_response({})
 
 
-@router.delete("/v2/topics/<name>/endpoints")
-def remove_endpoints(name: str) -> Response:
-    services().url_groups.remove_endpoints(name, json_body(router.current_event, required=True))
+@routes.delete("/v2/topics/<name>/endpoints")
+def remove_endpoints(name: str, request: Request, svc: ApiServices) -> Response:
+    svc.url_groups.remove_endpoints(name, json_body(request.resolved_event, required=True))
     return json_response({})
 
 
-@router.get("/v2/topics")
-def list_groups() -> Response:
-    return json_response([group.to_body() for group in services().url_groups.list()])
+@routes.get("/v2/topics")
+def list_groups(svc: ApiServices) -> Response:
+    return json_response([group.to_body() for group in svc.url_groups.list()])
 
 
-@router.get("/v2/topics/<name>")
-def get_group(name: str) -> Response:
-    return json_response(services().url_groups.get(name).to_body())
+@routes.get("/v2/topics/<name>")
+def get_group(name: str, svc: ApiServices) -> Response:
+    return json_response(svc.url_groups.get(name).to_body())
 
 
-@router.delete("/v2/topics/<name>")
-def delete_group(name: str) -> Response:
-    services().url_groups.delete(name)
+@routes.delete("/v2/topics/<name>")
+def delete_group(name: str, svc: ApiServices) -> Response:
+    svc.url_groups.delete(name)
     return json_response({})

@@ -56,10 +56,8 @@ class DevStack:
         env = {**self.emulator.environ(), **_POWERTOOLS_DEV_ENV, "POWERTOOLS_LOG_LEVEL": self.log_level}
         os.environ.update(env)
         session = boto3.session.Session()
-        clients = {
-            name: session.client(name) for name in ("sqs", "dynamodb", "secretsmanager", "scheduler", "iam")
-        }
-        env.update(provision(**clients, config=self.config, secrets=self.secrets))
+        clients = {name: session.client(name) for name in ("sqs", "scheduler")}
+        env.update(provision(session, config=self.config, secrets=self.secrets))
         os.environ.update(env)
         self.environ = env
         wiring.reset_services(self.clock)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ferry.domain.backoff import RetryDelayExpression, next_retry_delay_seconds
 from ferry.domain.envelope import Envelope
+from ferry.domain.http_fields import headers_problem
 from ferry.domain.signing import sign
 
 USER_AGENT = "Upstash-QStash"
@@ -37,6 +38,9 @@ class AttemptResult:
     error: str | None = None
     started_at_ms: int = 0
     finished_at_ms: int = 0
+    # The request could not be put on the wire at all (a header or URL the HTTP client refuses):
+    # trying again cannot help, so the message is dead-lettered at once.
+    unsendable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -46,6 +50,11 @@ class AttemptResult:
         if self.status is not None:
             return f"HTTP {self.status}"
         return self.error or "no response"
+
+
+def unsendable_reason(request: DeliveryRequest) -> str | None:
+    """Why `request` cannot be sent over HTTP (checked before any connection is made)."""
+    return headers_problem(request.headers)
 
 
 def build_request(
@@ -93,9 +102,11 @@ Decision = Delivered | RetryLater | GiveUp
 
 
 def decide(envelope: Envelope, *, retried: int, result: AttemptResult, now: float) -> Decision:
-    """2xx delivers; 489 + Upstash-NonRetryable-Error fails at once; otherwise retry while the
-    message's budget lasts (Retry-After family, then the retry-delay expression, then QStash's
-    default backoff), and give up with the reason when it is spent."""
+    """A request that cannot be sent fails at once; 2xx delivers; 489 + Upstash-NonRetryable-Error
+    fails at once; otherwise retry while the message's budget lasts (Retry-After family, then the
+    retry-delay expression, then QStash's default backoff), and give up with the reason when it is spent."""
+    if result.unsendable:
+        return GiveUp(reason=f"cannot be sent: {result.describe()}; dead-lettered without retrying")
     if result.ok:
         return Delivered()
     lowered = {k.lower(): v for k, v in result.headers.items()}

@@ -1,9 +1,10 @@
-"""Message states and log events (QStash's `/v2/events` vocabulary)."""
+"""The history's records: message states, log events (QStash's `/v2/events` vocabulary) and
+dead-letter entries. Storage adapters return these; none of their storage format leaks out."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +24,21 @@ class State(StrEnum):
 
 
 TERMINAL_STATES = frozenset({State.DELIVERED, State.FAILED, State.CANCELED})
+
+# What the history keeps of an attempt's answer and of an error text (a DynamoDB item holds
+# 400 KB; the full response went to the callback already).
+MAX_STORED_RESPONSE_BYTES = 4_096
+MAX_STORED_ERROR_CHARS = 2_000
+# Larger message bodies are left out of the stored message (the queue still carries them to the
+# destination); the record says so (`body_stored`).
+MAX_STORED_BODY_BYTES = 200_000
+
+
+def storable(envelope: Envelope) -> Envelope:
+    """The envelope as the history keeps it: a large body is left out."""
+    if len(envelope.body) > MAX_STORED_BODY_BYTES:
+        return envelope.model_copy(update={"body": "", "body_encoding": "utf8"})
+    return envelope
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,33 @@ class LogEvent:
     caller_ip: str | None = None
     flow_control_key: str | None = None
 
+    def filter_fields(self) -> dict[str, Any]:
+        """The attributes `Query.matches` filters on, by their QStash names."""
+        return {
+            "messageId": self.message_id,
+            "state": str(self.state),
+            "url": self.url,
+            "labels": self.labels,
+            "queueName": self.queue,
+            "scheduleId": self.schedule_id,
+            "topicName": self.topic_name,
+            "callerIp": self.caller_ip,
+            "flowControlKey": self.flow_control_key,
+            "responseStatus": self.response_status,
+            "dlqId": self.dlq_id,
+        }
+
+    def stored(self) -> LogEvent:
+        """This event as the history keeps it (response body and error text clipped)."""
+        body = self.response_body[:MAX_STORED_RESPONSE_BYTES] if self.response_body else None
+        error = self.error[:MAX_STORED_ERROR_CHARS] if self.error else None
+        return replace(
+            self,
+            response_body=body or None,
+            error=error or None,
+            response_headers=dict(self.response_headers),
+        )
+
     @classmethod
     def of(cls, envelope: Envelope, state: State, time_ms: int, **details: Any) -> LogEvent:
         """An event about `envelope`, carrying the attributes logs are filtered by."""
@@ -60,4 +103,47 @@ class LogEvent:
             caller_ip=envelope.caller_ip,
             flow_control_key=envelope.flow_control.key if envelope.flow_control else None,
             **details,
+        )
+
+
+@dataclass(frozen=True)
+class DeadLetterEntry:
+    """A message in the DLQ, as the API lists, retries and deletes it."""
+
+    dlq_id: str
+    envelope: Envelope
+    time_ms: int
+    reason: str
+    response_status: int | None = None
+    response_headers: Mapping[str, str] = field(default_factory=dict)
+    response_body: bytes | None = None
+    # False when the body was too large to keep (the SQS dead-letter queue still holds it).
+    body_stored: bool = True
+
+    def filter_fields(self) -> dict[str, Any]:
+        envelope = self.envelope
+        return {
+            "dlqId": self.dlq_id,
+            "messageId": envelope.id,
+            "url": envelope.destination,
+            "labels": envelope.labels,
+            "queueName": envelope.queue,
+            "scheduleId": envelope.schedule_id,
+            "topicName": envelope.url_group,
+            "callerIp": envelope.caller_ip,
+            "flowControlKey": envelope.flow_control.key if envelope.flow_control else None,
+            "responseStatus": self.response_status,
+        }
+
+    def stored(self) -> DeadLetterEntry:
+        """This entry as the history keeps it (large body left out, response clipped)."""
+        envelope = storable(self.envelope)
+        body = self.response_body[:MAX_STORED_RESPONSE_BYTES] if self.response_body else None
+        return replace(
+            self,
+            envelope=envelope,
+            body_stored=self.body_stored and envelope is self.envelope,
+            reason=self.reason[:MAX_STORED_ERROR_CHARS],
+            response_body=body or None,
+            response_headers=dict(self.response_headers),
         )

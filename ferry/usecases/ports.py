@@ -4,13 +4,13 @@ with AWS; nothing here imports boto3."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ferry.domain.delivery import AttemptResult, DeliveryRequest
 from ferry.domain.envelope import Envelope
-from ferry.domain.history import LogEvent
+from ferry.domain.history import DeadLetterEntry, LogEvent
 from ferry.domain.queries import Query
 
 
@@ -36,15 +36,8 @@ class QueuedMessage:
     sqs_message_id: str
 
 
-@dataclass(frozen=True)
-class DeadLetter:
-    dlq_id: str
-    envelope: Envelope
-    time_ms: int
-    reason: str
-    response_status: int | None = None
-    response_headers: Mapping[str, str] = field(default_factory=dict)
-    response_body: bytes | None = None
+# (The DLQ entry record; the old name stays for existing imports.)
+DeadLetter = DeadLetterEntry
 
 
 class MessageQueue(Protocol):
@@ -82,33 +75,63 @@ class DelayedDelivery(Protocol):
 
 
 class History(Protocol):
+    """Messages, their log events, cancel marks, schedule firings and dead-letter entries.
+    Every read returns a typed record (`Envelope`, `LogEvent`, `DeadLetterEntry`)."""
+
+    # --- messages and their events ---------------------------------------------------------
     def message_created(self, envelope: Envelope, event: LogEvent) -> None: ...
 
-    def record(self, envelope: Envelope, events: Sequence[LogEvent]) -> None: ...
+    def record(self, envelope: Envelope, events: Sequence[LogEvent]) -> None:
+        """Append log events of a message (in order)."""
+        ...
 
     def get_envelope(self, message_id: str) -> Envelope | None: ...
 
-    def state(self, message_id: str) -> str | None: ...
+    def state(self, message_id: str) -> str | None:
+        """The state of the message's latest event."""
+        ...
 
-    def request_cancel(self, message_id: str, now_ms: int, not_before_ms: int = 0) -> bool: ...
+    def events(self, message_id: str) -> list[LogEvent]:
+        """The message's events, oldest first."""
+        ...
+
+    def query_events(self, query: Query) -> list[LogEvent]:
+        """Events matching `query`, newest first; at least `query.count + 1` when there are that
+        many (so the caller can tell whether another page exists)."""
+        ...
+
+    # --- cancellation ----------------------------------------------------------------------
+    def request_cancel(self, message_id: str, now_ms: int, not_before_ms: int = 0) -> bool:
+        """Mark the message cancelled; False when it was already marked."""
+        ...
 
     def cancel_requested(self, message_id: str) -> bool: ...
 
-    def put_dead_letter(self, entry: DeadLetter) -> None: ...
+    # --- schedule firings ------------------------------------------------------------------
+    def schedule_fired(self, schedule_id: str, message_id: str, time_ms: int) -> None: ...
 
-    def take_dead_letter(self, dlq_id: str) -> dict[str, Any] | None: ...
-
-    def restore_dead_letter(self, entry: Mapping[str, Any]) -> None:
-        """Put back an entry `take_dead_letter` returned (its retry could not be enqueued)."""
+    def last_firing(self, schedule_id: str) -> tuple[str, int] | None:
+        """(message id, time in ms) of the schedule's latest firing."""
         ...
 
-    def get_dead_letter(self, dlq_id: str) -> dict[str, Any] | None: ...
+    # --- dead letters ----------------------------------------------------------------------
+    def put_dead_letter(self, entry: DeadLetterEntry) -> None: ...
 
-    def query_dead_letters(self, query: Query) -> list[dict[str, Any]]: ...
+    def get_dead_letter(self, dlq_id: str) -> DeadLetterEntry | None: ...
 
-    def query_events(self, query: Query) -> list[dict[str, Any]]: ...
+    def take_dead_letter(self, dlq_id: str) -> DeadLetterEntry | None:
+        """Delete the entry and return it; None if it was already gone. Exactly one caller wins, so
+        a DLQ entry is retried, redriven or deleted once."""
+        ...
 
-    def schedule_fired(self, schedule_id: str, message_id: str, time_ms: int) -> None: ...
+    def restore_dead_letter(self, entry: DeadLetterEntry) -> None:
+        """Put back an entry `take_dead_letter` returned (its retry could not be enqueued), unless
+        something took its place meanwhile."""
+        ...
+
+    def query_dead_letters(self, query: Query) -> list[DeadLetterEntry]:
+        """Entries matching `query`, newest first."""
+        ...
 
 
 class DedupStore(Protocol):

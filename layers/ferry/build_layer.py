@@ -12,6 +12,13 @@ The `ferry` package is copied rather than pip-installed: pip refuses to build a 
 tree for a foreign `--platform`, and a copy writes nothing (build/, *.egg-info) into the repo.
 Package data (py.typed, api/openapi.json) lives inside ./ferry, so the copy carries it.
 
+Byte code: Lambda mounts a layer read-only, so a layer without `__pycache__` is compiled again
+on every cold start (≈200 ms for the handler import and ≈1 s for the first invocation's imports,
+measured by benchmarks/cold_start.py). When a CPython 3.12 interpreter is on this machine
+(`python3.12` on PATH, pyenv's 3.12, or `FERRY_LAYER_PYTHON`), the build compiles every module
+with it, `unchecked-hash` so the zip's timestamps never invalidate them; without one the layer
+is built as before, without byte code, and the build says so.
+
 boto3, botocore and s3transfer are removed after the install: the Lambda runtime ships a matching
 set, and a second botocore on `/opt/python` would shadow the runtime's and no longer match its
 boto3. urllib3 stays: the dispatcher needs urllib3 >= 2.3 (`HTTPResponse.read1`, one deadline per
@@ -27,6 +34,7 @@ runnable by hand to look at the result:
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -94,6 +102,30 @@ def prune(target: Path) -> list[str]:
     return removed
 
 
+def lambda_python() -> str | None:
+    """A CPython interpreter of the Lambda runtime's version on this machine, or None."""
+    candidates = [
+        os.environ.get("FERRY_LAYER_PYTHON"),
+        sys.executable,
+        shutil.which(f"python{PYTHON_VERSION}"),
+        *sorted(str(p) for p in Path.home().glob(f".pyenv/versions/{PYTHON_VERSION}.*/bin/python3")),
+    ]
+    probe = f"import sys; sys.exit(sys.version_info[:2] != {tuple(map(int, PYTHON_VERSION.split('.')))})"
+    for candidate in filter(None, candidates):
+        # (A pyenv shim for a version that is not selected exits non-zero here.)
+        if subprocess.run([candidate, "-c", probe], capture_output=True, check=False).returncode == 0:
+            return candidate
+    return None
+
+
+def compile_bytecode(target: Path, python: str) -> None:
+    """Compile every module under `target` with `python` (the Lambda runtime's version)."""
+    command = [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
+    result = subprocess.run([*command, str(target)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"compileall failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
+
+
 def build(out: Path, *, repo_root: Path = REPO_ROOT, requirements: Path = REQUIREMENTS) -> Path:
     """Build the layer into `out` (its `python/` directory is created); returns that directory."""
     target = out / "python"
@@ -106,6 +138,15 @@ def build(out: Path, *, repo_root: Path = REPO_ROOT, requirements: Path = REQUIR
         )
     prune(target)
     copy_package(repo_root / "ferry", target)
+    python = lambda_python()
+    if python is None:
+        print(
+            f"no Python {PYTHON_VERSION} here: the layer carries no byte code, so Lambda compiles its "
+            "modules on every cold start",
+            file=sys.stderr,
+        )
+    else:
+        compile_bytecode(target, python)
     return target
 
 

@@ -7,13 +7,15 @@ standard message queue, sent to with `role`, which may do nothing else.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ferry.config import FerryConfig
+from ferry.resources import declare
+from stacks.constructs.storage import declared_queue
 
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
 # Actions the API needs on schedules in Ferry's groups; ListSchedules has no resource type.
@@ -33,28 +35,20 @@ class Schedules(Construct):
         names = config.names
         self._names = names
 
+        resources = declare(config)
         # Deleting a group deletes its schedules, which would otherwise keep firing at a queue
         # that no longer exists once the stack is gone.
-        self.group = scheduler.ScheduleGroup(
-            self, "Group", schedule_group_name=names.schedule_group, removal_policy=RemovalPolicy.DESTROY
-        )
-        self.delay_group = scheduler.ScheduleGroup(
-            self,
-            "DelayGroup",
-            schedule_group_name=names.delay_schedule_group,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.groups_by_key = {
+            spec.key: scheduler.ScheduleGroup(
+                self, spec.construct_id, schedule_group_name=spec.name, removal_policy=RemovalPolicy.DESTROY
+            )
+            for spec in resources.schedule_groups
+        }
+        self.group = self.groups_by_key["schedules"]
+        self.delay_group = self.groups_by_key["delays"]
 
-        # What Scheduler could not send to the queue after its retries (a standard queue: Scheduler
-        # does not support FIFO DLQs). Nothing consumes it; it is for inspection and alarms.
-        self.dlq = sqs.Queue(
-            self,
-            "Dlq",
-            queue_name=names.scheduler_dlq,
-            retention_period=Duration.days(config.queue_retention_days),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
+        # What Scheduler could not send to the queue after its retries (declared in ferry/resources.py).
+        self.dlq = declared_queue(self, resources.queue("scheduler_dlq"))
         Validations.of(self.dlq).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-SQS3",
@@ -65,7 +59,7 @@ class Schedules(Construct):
             )
         )
 
-        group_arns = [group.schedule_group_arn for group in (self.group, self.delay_group)]
+        group_arns = [group.schedule_group_arn for group in self.groups_by_key.values()]
         self.role = iam.Role(
             self,
             "Role",

@@ -12,6 +12,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from ferry.config import FerryConfig
+from ferry.resources import Secret, declare
 
 _ROTATION = Acknowledgment(
     id="AwsSolutions-SMG4",
@@ -25,27 +26,14 @@ _ROTATION = Acknowledgment(
 
 
 class Secrets(Construct):
+    """Every secret of the resource declaration (ferry/resources.py)."""
+
     def __init__(self, scope: Construct, construct_id: str, *, config: FerryConfig) -> None:
         super().__init__(scope, construct_id)
-        names = config.names
-        self.api_token = self._generated(
-            "ApiToken",
-            names.api_token_secret,
-            config.api_token_length,
-            "Ferry API token: clients send it as 'Authorization: Bearer <token>'",
-        )
-        self.signing_key_current = self._generated(
-            "SigningKeyCurrent",
-            names.signing_key_current_secret,
-            config.signing_key_length,
-            "Ferry current signing key: deliveries are signed with it (Upstash-Signature)",
-        )
-        self.signing_key_next = self._generated(
-            "SigningKeyNext",
-            names.signing_key_next_secret,
-            config.signing_key_length,
-            "Ferry next signing key: becomes current at the next key rotation",
-        )
+        self.by_key = {spec.key: self._generated(spec) for spec in declare(config).secrets}
+        self.api_token = self.by_key["api_token"]
+        self.signing_key_current = self.by_key["current_signing_key"]
+        self.signing_key_next = self.by_key["next_signing_key"]
 
     @property
     def signing_keys(self) -> list[secretsmanager.Secret]:
@@ -53,7 +41,7 @@ class Secrets(Construct):
 
     @property
     def all(self) -> list[secretsmanager.Secret]:
-        return [self.api_token, *self.signing_keys]
+        return list(self.by_key.values())
 
     def grant_rotate_signing_keys(self, grantee: iam.IGrantable) -> None:
         """PutSecretValue on the two signing keys only: what `POST /v2/keys/rotate` writes."""
@@ -63,16 +51,14 @@ class Secrets(Construct):
             resource_arns=[secret.secret_arn for secret in self.signing_keys],
         )
 
-    def _generated(
-        self, construct_id: str, name: str, length: int, description: str
-    ) -> secretsmanager.Secret:
+    def _generated(self, spec: Secret) -> secretsmanager.Secret:
         secret = secretsmanager.Secret(
             self,
-            construct_id,
-            secret_name=name,
-            description=description,
+            spec.construct_id,
+            secret_name=spec.name,
+            description=spec.description,
             generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=length,
+                password_length=spec.length,
                 exclude_punctuation=True,
                 include_space=False,
             ),

@@ -1,7 +1,7 @@
 """Where messages live: the SQS queues that carry them and the DynamoDB table that remembers them.
 
-Queue and table settings come from `ferry.config`, the same values `ferry dev` provisions the
-emulator with (ferry/dev/resources.py), so both environments behave alike.
+Built from the one resource declaration (`ferry/resources.py`), which `ferry dev` provisions the
+emulator from too; tests/cdk/test_resource_declaration.py compares the two.
 """
 
 from __future__ import annotations
@@ -13,42 +13,29 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ferry.config import FerryConfig
+from ferry.resources import MAX_MESSAGE_BYTES, Key, Queue, Table, declare
 
 
 class Storage(Construct):
-    """The standard and FIFO message queues, each with its DLQ, and the history table."""
+    """Every queue the declaration gives to `Storage` (the standard and FIFO message queues, each
+    with its DLQ) and the history table."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: FerryConfig) -> None:
         super().__init__(scope, construct_id)
-        self._config = config
-        names = config.names
+        self.resources = declare(config)
+        self.queues_by_key: dict[str, sqs.Queue] = {}
+        # Dead-letter queues first: a queue's redrive policy names its DLQ.
+        specs = self.resources.queues_built_by("Storage")
+        for spec in sorted(specs, key=lambda spec: spec.dead_letter is not None):
+            dlq = self.queues_by_key[spec.dead_letter.queue] if spec.dead_letter else None
+            self.queues_by_key[spec.key] = declared_queue(self, spec, dead_letter_queue=dlq)
 
-        self.queue_dlq = self._dead_letter_queue("QueueDlq", names.queue_dlq, fifo=False)
-        self.queue = self._message_queue("Queue", names.queue, self.queue_dlq, fifo=False)
-        self.fifo_queue_dlq = self._dead_letter_queue("FifoQueueDlq", names.fifo_queue_dlq, fifo=True)
-        self.fifo_queue = self._message_queue("FifoQueue", names.fifo_queue, self.fifo_queue_dlq, fifo=True)
-
-        self.table = dynamodb.Table(
-            self,
-            "Table",
-            table_name=names.table,
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute="ttl",
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            # Message history and DLQ entries outlive the stack; delete the table by hand.
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.table.add_global_secondary_index(
-            index_name="gsi1",
-            partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
-            projection_type=dynamodb.ProjectionType.ALL,
-        )
+        self.queue = self.queues_by_key["queue"]
+        self.queue_dlq = self.queues_by_key["queue_dlq"]
+        self.fifo_queue = self.queues_by_key["fifo_queue"]
+        self.fifo_queue_dlq = self.queues_by_key["fifo_queue_dlq"]
+        self.tables_by_key = {spec.key: self._table(spec) for spec in self.resources.tables}
+        self.table = self.tables_by_key["table"]
 
     def grant_table_read_write(self, grantee: iam.IGrantable) -> None:
         """Read and write items in the table and query its index."""
@@ -73,47 +60,85 @@ class Storage(Construct):
     def dead_letter_queues(self) -> list[sqs.Queue]:
         return [self.queue_dlq, self.fifo_queue_dlq]
 
-    def _common(self) -> dict:
-        return {
-            "retention_period": Duration.days(self._config.queue_retention_days),
-            "encryption": sqs.QueueEncryption.SQS_MANAGED,
-            "enforce_ssl": True,
-        }
-
-    def _fifo(self) -> dict:
-        # Ferry deduplicates itself (DynamoDB), so every send carries its own deduplication id.
-        # Throughput is per message group: one group per named queue, many groups in parallel.
-        return {
-            "fifo": True,
-            "content_based_deduplication": False,
-            "deduplication_scope": sqs.DeduplicationScope.MESSAGE_GROUP,
-            "fifo_throughput_limit": sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-        }
-
-    def _dead_letter_queue(self, construct_id: str, name: str, *, fifo: bool) -> sqs.Queue:
-        return sqs.Queue(
+    def _table(self, spec: Table) -> dynamodb.Table:
+        table = dynamodb.Table(
             self,
-            construct_id,
-            queue_name=name,
-            # The AWS console's "Start DLQ redrive" moves messages back to their source queue.
-            # allowAll rather than byQueue: naming the source queue here would make the two queues
-            # reference each other (the source's redrive policy names this DLQ).
-            redrive_allow_policy=sqs.RedriveAllowPolicy(redrive_permission=sqs.RedrivePermission.ALLOW_ALL),
-            **self._common(),
-            **(self._fifo() if fifo else {}),
-        )
-
-    def _message_queue(self, construct_id: str, name: str, dlq: sqs.Queue, *, fifo: bool) -> sqs.Queue:
-        return sqs.Queue(
-            self,
-            construct_id,
-            queue_name=name,
-            visibility_timeout=Duration.seconds(self._config.dispatcher.queue_visibility_timeout_seconds),
-            # The dispatcher dead-letters exhausted messages itself; this is the safety net for
-            # messages that crash or time out the dispatcher again and again.
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=dlq, max_receive_count=self._config.max_receive_count
+            spec.construct_id,
+            table_name=spec.name,
+            partition_key=_attribute(spec.partition_key),
+            sort_key=_attribute(spec.sort_key) if spec.sort_key else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=spec.ttl_attribute,
+            stream=dynamodb.StreamViewType(spec.stream) if spec.stream else None,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=spec.point_in_time_recovery
             ),
-            **self._common(),
-            **(self._fifo() if fifo else {}),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            # Message history and DLQ entries outlive the stack; delete the table by hand.
+            removal_policy=RemovalPolicy.RETAIN,
         )
+        for index in spec.indexes:
+            table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=_attribute(index.partition_key),
+                sort_key=_attribute(index.sort_key) if index.sort_key else None,
+                projection_type=dynamodb.ProjectionType(index.projection),
+            )
+        return table
+
+
+# The declaration speaks the AWS APIs' vocabulary; the CDK has enums of its own.
+_KEY_TYPES = {
+    "S": dynamodb.AttributeType.STRING,
+    "N": dynamodb.AttributeType.NUMBER,
+    "B": dynamodb.AttributeType.BINARY,
+}
+_DEDUPLICATION_SCOPES = {
+    "messageGroup": sqs.DeduplicationScope.MESSAGE_GROUP,
+    "queue": sqs.DeduplicationScope.QUEUE,
+}
+_THROUGHPUT_LIMITS = {
+    "perMessageGroupId": sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+    "perQueue": sqs.FifoThroughputLimit.PER_QUEUE,
+}
+
+
+def _attribute(key: Key) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=key.name, type=_KEY_TYPES[key.type])
+
+
+def declared_queue(
+    scope: Construct, spec: Queue, *, dead_letter_queue: sqs.IQueue | None = None
+) -> sqs.Queue:
+    """The SQS queue `spec` declares (encrypted, TLS only), under `scope`."""
+    fifo: dict = {}
+    if spec.fifo:
+        fifo = {
+            "fifo": True,
+            "content_based_deduplication": spec.content_based_deduplication,
+            "deduplication_scope": _DEDUPLICATION_SCOPES.get(spec.deduplication_scope or ""),
+            "fifo_throughput_limit": _THROUGHPUT_LIMITS.get(spec.fifo_throughput_limit or ""),
+        }
+    dead_letter = None
+    if spec.dead_letter is not None:
+        assert dead_letter_queue is not None, f"{spec.name} needs its dead-letter queue"
+        dead_letter = sqs.DeadLetterQueue(
+            queue=dead_letter_queue, max_receive_count=spec.dead_letter.max_receive_count
+        )
+    return sqs.Queue(
+        scope,
+        spec.construct_id,
+        queue_name=spec.name,
+        retention_period=Duration.seconds(spec.retention_seconds),
+        visibility_timeout=Duration.seconds(spec.visibility_timeout_seconds),
+        max_message_size_bytes=MAX_MESSAGE_BYTES,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        dead_letter_queue=dead_letter,
+        # allowAll rather than byQueue: naming the source queue here would make the two queues
+        # reference each other (the source's redrive policy names this DLQ).
+        redrive_allow_policy=sqs.RedriveAllowPolicy(redrive_permission=sqs.RedrivePermission.ALLOW_ALL)
+        if spec.redrive_allow_all
+        else None,
+        **fifo,
+    )

@@ -99,3 +99,21 @@ def test_local_bundling_builds_the_layer_without_docker(tmp_path: Path, monkeypa
     monkeypatch.setattr(layer, "load_layer_recipe", lambda: FakeRecipe)
     assert layer.PipLocalBundling().try_bundle(str(tmp_path), image=None) is True
     assert built == [tmp_path]
+
+
+@pytest.mark.skipif(recipe.lambda_python() is None, reason="no Python 3.12 on this machine")
+def test_the_layer_carries_byte_code_for_the_lambda_python_that_never_checks_timestamps(tmp_path: Path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("VALUE = 1\n")
+
+    recipe.compile_bytecode(tmp_path, recipe.lambda_python())
+
+    [compiled] = (tmp_path / "pkg" / "__pycache__").iterdir()
+    assert compiled.name == "__init__.cpython-312.pyc"
+    # PEP 552 flags: 0b01 = hash-based, 0b10 = check_source; unchecked-hash is 0b01.
+    assert int.from_bytes(compiled.read_bytes()[4:8], "little") == 0b01
+
+
+def test_no_interpreter_of_another_version_compiles_the_layer(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(recipe, "PYTHON_VERSION", "2.1")
+    assert recipe.lambda_python() is None

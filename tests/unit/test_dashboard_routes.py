@@ -3,21 +3,32 @@ Lambda layer carries them); everything under /v2 still needs the token."""
 
 from __future__ import annotations
 
+import json
 import pathlib
+from types import SimpleNamespace
 
 import pytest
 
-import ferry.api.app as api_app
 from ferry.api import dashboard
-from ferry.dev.gateway import to_event
+from ferry.api.app import build_api
+from ferry.usecases.dashboard_sign_in import DashboardSignIn
 from layers.ferry.build_layer import copy_package
+from tests.support.api_events import http_event
+from tests.support.clock import OffsetClock
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+TOKEN = "the-api-token"
+SERVICES = SimpleNamespace(
+    keys=SimpleNamespace(is_valid=lambda token: token == TOKEN),
+    dashboard_sign_in=DashboardSignIn(api_token=lambda: TOKEN, clock=OffsetClock()),
+    dead_letters=SimpleNamespace(list=lambda query: ([], None)),
+)
+API = build_api(lambda: SERVICES)
 
 
-def call(path: str, method: str = "GET") -> dict:
-    event = to_event(method=method, target=path, headers=[], body=b"", source_ip="127.0.0.1")
-    return api_app.handle(event, None)
+def call(path: str, method: str = "GET", body: bytes | None = None, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return API.handle(http_event(method, path, headers=headers, body=body), None)
 
 
 @pytest.mark.parametrize("path", ["/dashboard", "/dashboard/", "/dashboard/assets/app.js"])
@@ -34,6 +45,26 @@ def test_the_page_and_its_files_need_no_token_and_carry_a_strict_policy(path):
 )
 def test_data_and_lookalike_paths_still_need_the_token(path):
     assert call(path)["statusCode"] == 401
+
+
+def test_the_same_data_call_answers_with_the_token():
+    assert call("/v2/dlq", token=TOKEN)["statusCode"] == 200
+
+
+def test_a_login_code_is_exchanged_for_the_token_once_and_never_cached():
+    code = json.dumps({"code": SERVICES.dashboard_sign_in.mint()}).encode()
+    first = call("/dashboard/session", "POST", code)
+    assert first["statusCode"] == 200
+    assert json.loads(first["body"]) == {"token": TOKEN}
+    assert first["headers"]["Cache-Control"] == "no-store"
+    assert call("/dashboard/session", "POST", code)["statusCode"] == 401
+
+
+@pytest.mark.parametrize("body", [b"", b"[]", b'{"code": "x", "token": "y"}', b'{"code": 1}'])
+def test_a_malformed_exchange_is_refused_with_a_field(body):
+    answer = call("/dashboard/session", "POST", body)
+    assert answer["statusCode"] == 400
+    assert "field" in json.loads(answer["body"])
 
 
 def test_only_shipped_files_are_served():

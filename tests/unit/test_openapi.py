@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import pytest
 from openapi_spec_validator import validate
 
-import ferry.api.app as api_app
 from ferry.api import openapi as openapi_router
+from ferry.api.app import build_api
 from ferry.dev.gateway import to_event
 from ferry.domain import publish_request
 
@@ -80,7 +80,8 @@ def template_of(rule: str) -> str:
 def registered_routes() -> dict[tuple[str, str], str]:
     """(METHOD, OpenAPI path) -> the resolver's rule, for every route the app serves."""
     routes = {}
-    for route in [*api_app.app._static_routes, *api_app.app._dynamic_routes]:
+    app = build_api()
+    for route in [*app._static_routes, *app._dynamic_routes]:
         if not route.include_in_schema:
             continue  # the dashboard's page and files (ferry/api/dashboard.py), not API operations
         routes[(route.method.upper(), template_of(route.path))] = route.path
@@ -235,15 +236,16 @@ def test_route_function_returns_the_document():
     assert response.body == DOCUMENT.read_text(encoding="utf-8")
 
 
+# The token check asks the key store; stand one in so no stack is needed.
+FAKE_SERVICES = SimpleNamespace(keys=SimpleNamespace(is_valid=lambda token: token == "test-token"))
+
+
 def _get(path: str, headers: list[tuple[str, str]]) -> dict:
     event = to_event(method="GET", target=path, headers=headers, body=b"", source_ip="203.0.113.7")
-    return api_app.app.resolve(event, None)
+    return build_api(lambda: FAKE_SERVICES).handle(event, None)
 
 
-def test_served_in_process_behind_the_token_check(monkeypatch):
-    # The token check asks the key store; stand one in so no stack is needed.
-    fake = SimpleNamespace(keys=SimpleNamespace(is_valid=lambda token: token == "test-token"))
-    monkeypatch.setattr(api_app, "services", lambda: fake)
+def test_served_in_process_behind_the_token_check():
 
     response = _get("/v2/openapi.json", [("Authorization", "Bearer test-token")])
     assert response["statusCode"] == 200
