@@ -104,7 +104,11 @@ async function start() {
     showSignIn();
     report("Signed out: the API refused the token (401). Sign in with a valid API token.");
   });
-  window.addEventListener("hashchange", show);
+  window.addEventListener("hashchange", () => {
+    show();
+    // A new view: move focus to its content, so the next Tab continues there, not in the menu.
+    document.getElementById("main").focus();
+  });
   document.addEventListener("visibilitychange", () => document.hidden || refresh());
   show();
 }
