@@ -12,8 +12,12 @@ const RUNS = "/v2/workflows/runs";
 
 const notServed = () => h("p", { className: "empty" }, `This Ferry has no ${LOGS} API yet (it answered 404).`);
 
+// Upstash groups steps (`[{type: "sequential"|"parallel", steps: [...]}]`); a flat list of steps
+// reads the same.
 function stepsOf(run) {
-  return (run.steps || []).flatMap((group) => (group.steps || []).map((step) => ({ ...step, group: group.type })));
+  return (run.steps || []).flatMap((item) =>
+    Array.isArray(item.steps) ? item.steps.map((step) => ({ ...step, group: item.type })) : [item],
+  );
 }
 
 export function list(root) {

@@ -146,3 +146,54 @@ def test_queues_and_flow_control_keys_show_what_the_api_has(page, unserved_apis)
             expect(page.get_by_text(f"This Ferry has no {api_path} API yet")).to_be_visible()
         else:
             expect(page.get_by_text(f"This Ferry has no {api_path} API yet")).to_have_count(0)
+
+
+def test_cancelling_a_delayed_message_from_its_timeline_cancels_it(page, api, target, path):
+    message_id = publish(api, target.url(path), Upstash_Delay="1h")
+    page.get_by_role("link", name=message_id).click()
+    page.get_by_role("button", name="Cancel message").click()
+    expect(page.get_by_role("status")).to_have_text("Cancel requested")
+    timeline = page.get_by_role("list", name="Timeline")
+    expect(timeline.locator('[data-state^="CANCEL"]').first).to_be_visible(timeout=LIVE_SECONDS * 1000)
+    status, body = api("GET", f"/v2/events?messageId={message_id}")
+    assert status == 200, body
+    assert {"CANCEL_REQUESTED", "CANCELED"} & {e["state"] for e in json.loads(body)["events"]}
+    assert target.requests_to(path) == []
+
+
+def test_a_workflow_runs_steps_appear(page, api, stack, path, unserved_apis):
+    if "/v2/workflows/logs" in unserved_apis:
+        pytest.skip("GET /v2/workflows/logs answers 404: the workflows API (issue 12) is not merged yet")
+    from tests.integration.workflow_app import WorkflowApp  # the workflows engineer's SDK-served app
+
+    env = stack.client_env()
+    app = WorkflowApp(
+        qstash_url=env["QSTASH_URL"],
+        token=env["QSTASH_TOKEN"],
+        current_key=env["QSTASH_CURRENT_SIGNING_KEY"],
+        next_key=env["QSTASH_NEXT_SIGNING_KEY"],
+    )
+    try:
+
+        def workflow(context) -> None:
+            greeting = context.run("greet", lambda: f"hello {context.request_payload['name']}")
+            context.run("shout", lambda: greeting.upper())
+
+        url = app.route(path, workflow)
+        publish(api, url, json.dumps({"name": "ada"}))
+
+        def finished_run():
+            status, body = api("GET", f"/v2/workflows/logs?workflowUrl={url}")
+            runs = json.loads(body)["runs"] if status == 200 else []
+            return next((r for r in runs if r["workflowState"] == "RUN_SUCCESS"), None)
+
+        run = wait_until(finished_run, timeout=90, what="the workflow run to succeed")
+        open_view(page, "Workflow runs")
+        page.get_by_role("link", name=run["workflowRunId"]).click()
+        steps = page.get_by_role("table", name="Steps")
+        expect(steps.locator('tr[data-step="greet"]')).to_contain_text('"hello ada"')
+        expect(steps.locator('tr[data-step="shout"]')).to_contain_text('"HELLO ADA"')
+        expect(page.get_by_text("RUN_SUCCESS").first).to_be_visible()
+        screenshot(page, "workflow-run")
+    finally:
+        app.stop()
