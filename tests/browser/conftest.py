@@ -172,4 +172,4 @@ def screenshot(page, name: str) -> None:
     if os.environ.get("FERRY_SCREENSHOTS") == "1":
         folder = ROOT / "docs" / "dashboard"
         folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(folder / f"{name}.png"))

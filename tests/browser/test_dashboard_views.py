@@ -35,6 +35,7 @@ def test_a_new_message_appears_within_five_seconds_without_a_reload(page, api, t
     row = page.locator(f'tr[data-message-id="{message_id}"]')
     expect(row).to_be_visible(timeout=LIVE_SECONDS * 1000)
     assert page.evaluate("window.notReloaded") is True
+    screenshot(page, "messages")
 
 
 def test_a_delivered_messages_timeline_shows_created_and_delivered(page, api, target, path):
@@ -57,7 +58,6 @@ def test_messages_are_filtered_by_state_and_label(page, api, target, path):
     page.get_by_role("button", name="Apply filters").click()
     expect(page.locator(f'tr[data-message-id="{wanted}"]')).to_be_visible(timeout=LIVE_SECONDS * 1000)
     expect(page.locator(f'tr[data-message-id="{other}"]')).to_have_count(0)
-    screenshot(page, "messages")
 
 
 def dead_letter_of(api, message_id: str) -> dict | None:
@@ -140,6 +140,7 @@ def test_the_send_form_publishes_a_message_that_is_delivered(page, target, path)
 
 def test_queues_and_flow_control_keys_show_what_the_api_has(page, unserved_apis):
     open_view(page, "Queues")
+    page.wait_for_load_state("networkidle")
     screenshot(page, "queues")
     for api_path in ("/v2/queues", "/v2/flowControl"):
         if api_path in unserved_apis:
@@ -159,6 +160,17 @@ def test_cancelling_a_delayed_message_from_its_timeline_cancels_it(page, api, ta
     assert status == 200, body
     assert {"CANCEL_REQUESTED", "CANCELED"} & {e["state"] for e in json.loads(body)["events"]}
     assert target.requests_to(path) == []
+
+
+def test_the_workflow_runs_view_lists_runs_or_says_the_api_is_missing(page, unserved_apis):
+    open_view(page, "Workflow runs")
+    page.wait_for_load_state("networkidle")
+    missing = page.get_by_text("This Ferry has no /v2/workflows/logs API yet")
+    if "/v2/workflows/logs" in unserved_apis:
+        expect(missing).to_be_visible()
+    else:
+        expect(missing).to_have_count(0)
+    screenshot(page, "workflow-runs")
 
 
 def test_a_workflow_runs_steps_appear(page, api, stack, path, unserved_apis):
