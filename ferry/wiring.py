@@ -70,7 +70,7 @@ class Services:
 
     @cached_property
     def dedup(self):
-        from ferry.adapters.dynamo_history import DynamoDedup
+        from ferry.adapters.dynamo_dedup import DynamoDedup
 
         return DynamoDedup(self.dynamodb, table_name=self.settings.table_name, clock=self.clock)
 

@@ -17,8 +17,19 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from ferry.api import dashboard, dlq, keys, logs, messages, openapi, schedules, url_groups
+from ferry.api.http import parse_json_body
+from ferry.api.refusals import (
+    RETRY_AFTER_SECONDS,
+    refuse_unknown_query_parameters,
+    unavailable_body,
+    validation_error_body,
+)
 from ferry.api.routing import SERVICES_KEY, Routes
 from ferry.domain.errors import FerryError, Unauthorized
 from ferry.wiring import Services, services
@@ -51,8 +62,8 @@ class FerryApi(APIGatewayHttpResolver):
     keeping them on the instance is what makes two instances independent.
     """
 
-    def __init__(self, services_factory: ServicesFactory, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(self, services_factory: ServicesFactory) -> None:
+        super().__init__(enable_validation=True, json_body_deserializer=parse_json_body)
         self.services_factory = services_factory
         self._event: Any = None
         self._lambda_context: Any = None
@@ -94,10 +105,27 @@ def build_api(services_factory: ServicesFactory = services) -> FerryApi:
     def _ferry_error(exc: FerryError) -> Response:
         if exc.status >= 500:
             logger.warning("request failed", extra={"status": exc.status, "error": exc.message})
-        return error_response(exc.status, exc.to_body())
+        response = error_response(exc.status, exc.to_body())
+        if exc.status == 503:
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    @app.exception_handler([RequestValidationError, RequestUnsupportedContentType])
+    def _invalid(exc: RequestValidationError | RequestUnsupportedContentType) -> Response:
+        # Validation runs before the token middleware: an unauthenticated caller learns nothing
+        # about the request's shape.
+        if (refusal := token_refusal(app)) is not None:
+            return error_response(refusal.status, refusal.to_body())
+        return error_response(400, validation_error_body(exc.errors()))
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        if (unavailable := unavailable_body(exc)) is not None:
+            logger.warning("storage unavailable", extra={"error": type(exc).__name__})
+            body, retry_after = unavailable
+            response = error_response(503, body)
+            response.headers["Retry-After"] = str(retry_after)
+            return response
         logger.exception("unexpected error")
         event = app.current_event
         request_id = event.request_context.request_id if event else None
@@ -112,7 +140,7 @@ def build_api(services_factory: ServicesFactory = services) -> FerryApi:
             404, {"error": f"no route for {event.http_method} {event.path}; see /v2 in docs/api.md"}
         )
 
-    app.use(middlewares=[require_token])
+    app.use(middlewares=[require_token, refuse_unknown_query_parameters])
     for routes in ROUTES:
         app.include_router(routes.router())
     return app
@@ -130,14 +158,20 @@ def bearer_token(event: Any) -> str:
     return (event.query_string_parameters or {}).get("qstash_token", "")
 
 
-def require_token(app: FerryApi, next_middleware: NextMiddleware) -> Response:
+def token_refusal(app: FerryApi) -> Unauthorized | None:
     if dashboard.is_public(app.current_event.path):
-        return next_middleware(app)  # the dashboard's files hold no data; its data calls are /v2
+        return None  # the dashboard's files hold no data; its data calls are /v2
     token = bearer_token(app.current_event)
     if not token:
-        raise Unauthorized("missing token: send `Authorization: Bearer <QSTASH_TOKEN>`")
+        return Unauthorized("missing token: send `Authorization: Bearer <QSTASH_TOKEN>`")
     if not app.context[SERVICES_KEY].keys.is_valid(token):
-        raise Unauthorized("invalid token: check QSTASH_TOKEN against the Ferry API token secret")
+        return Unauthorized("invalid token: check QSTASH_TOKEN against the Ferry API token secret")
+    return None
+
+
+def require_token(app: FerryApi, next_middleware: NextMiddleware) -> Response:
+    if (refusal := token_refusal(app)) is not None:
+        raise refusal
     return next_middleware(app)
 
 

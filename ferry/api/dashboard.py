@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib.resources import files
+from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Request, Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from pydantic import BaseModel, ConfigDict
 
-from ferry.api.http import json_body, json_response
+from ferry.api.http import json_response
 from ferry.api.routing import ApiServices, Routes
-from ferry.domain.errors import InvalidInput, NotFound
+from ferry.domain.errors import NotFound
 
 routes = Routes()
 
@@ -68,7 +70,7 @@ def _asset_text(name: str) -> str:
     return files("ferry.dashboard").joinpath(name).read_text(encoding="utf-8")
 
 
-def _file(name: str) -> Response:
+def _file(name: str) -> Response[Any]:
     if name not in asset_names():
         raise NotFound(f"the dashboard has no file {name!r}")
     return Response(
@@ -81,34 +83,28 @@ def _file(name: str) -> Response:
 
 
 @routes.get(PREFIX, include_in_schema=False)
-def page() -> Response:
+def page() -> Response[Any]:
     return _file("index.html")
 
 
 @routes.get(PREFIX + "/", include_in_schema=False)
-def page_with_slash() -> Response:
+def page_with_slash() -> Response[Any]:
     return _file("index.html")
 
 
 @routes.get(PREFIX + "/assets/<name>", include_in_schema=False)
-def asset(name: str) -> Response:
+def asset(name: str) -> Response[Any]:
     return _file(name)
 
 
 class SessionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     code: str
 
 
 @routes.post(PREFIX + "/session", include_in_schema=False)
-def session(request: Request, svc: ApiServices) -> Response:
+def session(svc: ApiServices, body: Annotated[SessionRequest, Body()]) -> Response[Any]:
     """Exchanges a one-time login code for the API token (kept by the page in sessionStorage)."""
-    try:
-        body = SessionRequest.model_validate(json_body(request.resolved_event, required=True))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "body"
-        raise InvalidInput('the body must be {"code": "<login code>"}', field=field) from None
     token = svc.dashboard_sign_in.redeem(body.code)
     response = json_response({"token": token})
     response.headers.update({**_SECURITY_HEADERS, "Cache-Control": "no-store"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import Response
 
 from ferry.api.http import json_response
@@ -12,11 +14,11 @@ routes = Routes()
 
 
 @routes.get("/v2/keys")
-def get_keys(svc: ApiServices) -> Response:
+def get_keys(svc: ApiServices) -> Response[Any]:
     return json_response({"current": svc.keys.current(), "next": svc.keys.next()})
 
 
 @routes.post("/v2/keys/rotate")
-def rotate_keys(svc: ApiServices) -> Response:
+def rotate_keys(svc: ApiServices) -> Response[Any]:
     current, next_key = svc.keys.rotate(new_signing_key(svc.settings.config.signing_key_length))
     return json_response({"current": current, "next": next_key})

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Request, Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from ferry.api import shapes
-from ferry.api.http import json_body, json_response, query_params, raw_body, request_headers
+from ferry.api.http import json_response, raw_body, refuse_null_body, request_headers
+from ferry.api.refusals import forwards_query
+from ferry.api.requests import BatchItem, MessageFilters, MessageIds
 from ferry.api.routing import ApiServices, Routes
 from ferry.api.shapes import bulk_body
 from ferry.domain.destination import destination_from_path, is_url
 from ferry.domain.errors import FerryError, InvalidInput
 from ferry.domain.publish_request import QUEUE_NAME
-from ferry.domain.queries import Query
 from ferry.domain.url_groups import GROUP_NAME
+from ferry.usecases.messages import MAX_BULK
 from ferry.wiring import Services
 
 routes = Routes()
@@ -55,20 +58,22 @@ def _publish(
     return result.to_body()
 
 
-def _respond(body: Any) -> Response:
+def _respond(body: Any) -> Response[Any]:
     duplicate = isinstance(body, dict) and body.get("deduplicated")
     return json_response(body, status=202 if duplicate else 200)
 
 
 @routes.post(PUBLISH + ".+")
-def publish(request: Request, svc: ApiServices) -> Response:
+@forwards_query
+def publish(request: Request, svc: ApiServices) -> Response[Any]:
     event = request.resolved_event
     destination = _destination(event.path[len(PUBLISH) :], event.raw_query_string or "")
     return _respond(_publish(svc, event, destination, request_headers(event), raw_body(event)))
 
 
 @routes.post(ENQUEUE + ".+")
-def enqueue(request: Request, svc: ApiServices) -> Response:
+@forwards_query
+def enqueue(request: Request, svc: ApiServices) -> Response[Any]:
     event = request.resolved_event
     queue, _, rest = event.path[len(ENQUEUE) :].partition("/")
     if not QUEUE_NAME.match(queue):
@@ -81,11 +86,10 @@ def enqueue(request: Request, svc: ApiServices) -> Response:
 
 
 @routes.post("/v2/batch")
-def batch(request: Request, svc: ApiServices) -> Response:
+def batch(
+    request: Request, svc: ApiServices, items: Annotated[list[BatchItem], Body(max_length=1000)]
+) -> Response[Any]:
     event = request.resolved_event
-    items = json_body(event, required=True)
-    if not isinstance(items, list):
-        raise InvalidInput("the batch body must be a JSON array of messages", field="body")
     results: list[Any] = []
     for index, item in enumerate(items):
         try:
@@ -96,47 +100,41 @@ def batch(request: Request, svc: ApiServices) -> Response:
     return json_response(results)
 
 
-def _batch_item(svc: Services, event: Any, index: int, item: Any) -> Any:
-    if not isinstance(item, dict):
-        raise InvalidInput(f"batch item {index} must be an object with a destination", field="destination")
-    destination = item.get("destination")
-    if not isinstance(destination, str) or not (is_url(destination) or GROUP_NAME.match(destination)):
+def _batch_item(svc: Services, event: Any, index: int, item: BatchItem) -> Any:
+    destination = item.destination
+    if not (is_url(destination) or GROUP_NAME.match(destination)):
         raise InvalidInput(
             f"batch item {index}: destination {destination!r} is neither an http(s) URL nor a URL group name",
             field="destination",
         )
-    headers = item.get("headers") or {}
-    body = item.get("body")
-    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        raise InvalidInput(f"batch item {index}: headers must be an object of strings", field="headers")
-    if body is not None and not isinstance(body, str):
-        raise InvalidInput(f"batch item {index}: body must be a string or null", field="body")
-    queue = item.get("queue")
-    if queue is not None and (not isinstance(queue, str) or not QUEUE_NAME.match(queue)):
+    queue = item.queue
+    if queue is not None and not QUEUE_NAME.match(queue):
         raise InvalidInput(f"batch item {index}: queue {queue!r} is not a valid queue name", field="queue")
-    return _publish(svc, event, destination, headers, (body or "").encode(), queue=queue)
+    return _publish(svc, event, destination, item.headers, (item.body or "").encode(), queue=queue)
 
 
 @routes.get("/v2/messages/<message_id>")
-def get_message(message_id: str, svc: ApiServices) -> Response:
+def get_message(message_id: str, svc: ApiServices) -> Response[Any]:
     envelope, state = svc.messages.get(message_id)
     return json_response(shapes.message(envelope, state))
 
 
 @routes.delete("/v2/messages/<message_id>")
-def cancel_message(message_id: str, svc: ApiServices) -> Response:
+def cancel_message(message_id: str, svc: ApiServices) -> Response[Any]:
     return json_response({"cancelled": svc.messages.cancel(message_id)})
 
 
 @routes.delete("/v2/messages")
-def cancel_messages(request: Request, svc: ApiServices) -> Response:
-    event = request.resolved_event
-    params = query_params(event)
-    body = json_body(event) or {}
-    if not isinstance(body, dict):
-        raise InvalidInput('the body must be a JSON object like {"messageIds": [...]}', field="body")
-    ids = list(body.get("messageIds") or [])
-    ids += [i for i in params.get("messageIds", "").split(",") if i]
-    query = Query.parse({k: v for k, v in params.items() if k != "messageIds"})
+def cancel_messages(
+    request: Request,
+    svc: ApiServices,
+    filters: Annotated[MessageFilters, Query()],
+    body: Annotated[MessageIds | None, Body()] = None,
+) -> Response[Any]:
+    """By ids (body or `?messageIds=`), else every pending message matching the filters; no
+    filters and no body is "cancel all", exactly as both SDKs send it."""
+    refuse_null_body(request, body)
+    ids = [*(body.messageIds if body else ()), *(filters.messageIds or ())]
+    query = filters.model_copy(update={"messageIds": None}).to_query(max_count=MAX_BULK)
     run = svc.messages.cancel_many(ids=ids, query=query)
     return json_response(bulk_body({"cancelled": sum(run.results)}, run))

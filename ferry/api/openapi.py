@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -26,5 +27,5 @@ def document_text() -> str:
 
 
 @routes.get(DOCUMENT_PATH)
-def openapi_document() -> Response:
+def openapi_document() -> Response[Any]:
     return Response(status_code=200, content_type="application/json", body=document_text())

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Request, Response
 
 from ferry.api import shapes
 from ferry.api.http import json_response, raw_body, request_headers
+from ferry.api.refusals import forwards_query
 from ferry.api.routing import ApiServices, Routes
 from ferry.domain.destination import destination_from_path, is_url
 from ferry.domain.errors import InvalidInput
@@ -47,13 +48,13 @@ def schedule_body(view: ScheduleView) -> dict[str, Any]:
 # Pause/resume first: the create route's pattern would match them too. The SDKs use PATCH,
 # Upstash's OpenAPI document says POST; both are accepted.
 @routes.route(PREFIX + "<schedule_id>/pause", method=["PATCH", "POST"])
-def pause(schedule_id: str, svc: ApiServices) -> Response:
+def pause(schedule_id: str, svc: ApiServices) -> Response[Any]:
     svc.schedules.pause(schedule_id)
     return json_response({})
 
 
 @routes.route(PREFIX + "<schedule_id>/resume", method=["PATCH", "POST"])
-def resume(schedule_id: str, svc: ApiServices) -> Response:
+def resume(schedule_id: str, svc: ApiServices) -> Response[Any]:
     svc.schedules.resume(schedule_id)
     return json_response({})
 
@@ -61,7 +62,8 @@ def resume(schedule_id: str, svc: ApiServices) -> Response:
 # Schedule ids cannot contain ':', so only a destination URL matches this route; a URL group
 # destination is a plain name, told apart from a schedule id by the method (POST creates).
 @routes.post(PREFIX + "https?:.+")
-def create(request: Request, svc: ApiServices) -> Response:
+@forwards_query
+def create(request: Request, svc: ApiServices) -> Response[Any]:
     event = request.resolved_event
     destination = destination_from_path(event.path[len(PREFIX) :], event.raw_query_string or "")
     if not is_url(destination):
@@ -70,11 +72,12 @@ def create(request: Request, svc: ApiServices) -> Response:
 
 
 @routes.post(PREFIX + "<url_group>")
-def create_for_url_group(url_group: str, request: Request, svc: ApiServices) -> Response:
+@forwards_query
+def create_for_url_group(url_group: str, request: Request, svc: ApiServices) -> Response[Any]:
     return _create(svc, request.resolved_event, url_group)
 
 
-def _create(svc: Services, event: Any, destination: str) -> Response:
+def _create(svc: Services, event: Any, destination: str) -> Response[Any]:
     schedule_id = svc.schedules.create(
         destination=destination,
         headers=request_headers(event),
@@ -85,16 +88,16 @@ def _create(svc: Services, event: Any, destination: str) -> Response:
 
 
 @routes.get("/v2/schedules")
-def list_schedules(svc: ApiServices) -> Response:
+def list_schedules(svc: ApiServices) -> Response[Any]:
     return json_response([schedule_body(view) for view in svc.schedules.list()])
 
 
 @routes.get(PREFIX + "<schedule_id>")
-def get_schedule(schedule_id: str, svc: ApiServices) -> Response:
+def get_schedule(schedule_id: str, svc: ApiServices) -> Response[Any]:
     return json_response(schedule_body(svc.schedules.get(schedule_id)))
 
 
 @routes.delete(PREFIX + "<schedule_id>")
-def delete_schedule(schedule_id: str, svc: ApiServices) -> Response:
+def delete_schedule(schedule_id: str, svc: ApiServices) -> Response[Any]:
     svc.schedules.delete(schedule_id)
     return json_response({})

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
+from collections.abc import Mapping
 from typing import Any
 
 from ferry.domain.envelope import Envelope
+from ferry.domain.history import DeadLetterEntry, LogEvent
 from ferry.usecases.bulk import BulkResult
 
 
@@ -81,49 +82,50 @@ def message(envelope: Envelope, state: str | None = None) -> dict[str, Any]:
     return body
 
 
-def log_entry(item: dict[str, Any]) -> dict[str, Any]:
+def _response_headers(headers: Mapping[str, str]) -> dict[str, list[str]]:
+    return {k: [v] for k, v in headers.items()}
+
+
+def log_entry(event: LogEvent) -> dict[str, Any]:
     entry: dict[str, Any] = {
-        "time": item["time"],
-        "messageId": item["messageId"],
-        "state": item["state"],
-        "url": item["url"],
+        "time": event.time_ms,
+        "messageId": event.message_id,
+        "state": str(event.state),
+        "url": event.url,
     }
-    if "responseHeader" in item:
-        headers = {k: [v] for k, v in json.loads(item["responseHeader"]).items()}
-        entry["responseHeader"] = entry["responseHeaders"] = headers
-    for source, target in (
-        ("error", "error"),
-        ("nextDeliveryTime", "nextDeliveryTime"),
-        ("responseStatus", "responseStatus"),
-        ("responseBody", "responseBody"),
-        ("queueName", "queueName"),
-        ("scheduleId", "scheduleId"),
-        ("topicName", "topicName"),
-        ("dlqId", "dlqId"),
-    ):
-        if source in item:
-            entry[target] = item[source]
-    if item.get("labels"):
-        entry["labels"] = list(item["labels"])
+    if event.response_headers:
+        entry["responseHeader"] = entry["responseHeaders"] = _response_headers(event.response_headers)
+    optional = {
+        "error": event.error,
+        "nextDeliveryTime": event.next_delivery_ms,
+        "responseStatus": event.response_status,
+        # (QStash sends the log's response body base64-encoded.)
+        "responseBody": base64.b64encode(event.response_body).decode() if event.response_body else None,
+        "queueName": event.queue,
+        "scheduleId": event.schedule_id,
+        "topicName": event.topic_name,
+        "dlqId": event.dlq_id,
+    }
+    entry.update({k: v for k, v in optional.items() if v is not None})
+    if event.labels:
+        entry["labels"] = list(event.labels)
         entry["label"] = entry["labels"][0]
-    entry["retried"] = item.get("retried", 0)
+    entry["retried"] = event.retried
     return entry
 
 
-def dlq_message(item: dict[str, Any]) -> dict[str, Any]:
-    envelope = Envelope.from_json(item["envelope"])
-    body = message(envelope)
-    body["dlqId"] = item["dlqId"]
-    body["responseStatus"] = item.get("responseStatus", 0)
-    body["failureReason"] = item.get("reason")
-    if "responseHeader" in item:
-        body["responseHeader"] = {k: [v] for k, v in json.loads(item["responseHeader"]).items()}
-    if "responseBody" in item:
-        raw = base64.b64decode(item["responseBody"])
+def dlq_message(entry: DeadLetterEntry) -> dict[str, Any]:
+    body = message(entry.envelope)
+    body["dlqId"] = entry.dlq_id
+    body["responseStatus"] = entry.response_status or 0
+    body["failureReason"] = entry.reason
+    if entry.response_headers:
+        body["responseHeader"] = _response_headers(entry.response_headers)
+    if entry.response_body:
         try:
-            body["responseBody"] = raw.decode("utf-8")
+            body["responseBody"] = entry.response_body.decode("utf-8")
         except UnicodeDecodeError:
-            body["responseBodyBase64"] = item["responseBody"]
+            body["responseBodyBase64"] = base64.b64encode(entry.response_body).decode()
     return body
 
 

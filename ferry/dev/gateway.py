@@ -1,5 +1,13 @@
 """A thin stand-in for API Gateway HTTP API: turns each HTTP request into a payload-2.0 event,
-calls the real API handler, and writes its response back. No routing or logic of its own."""
+calls the real API handler, and writes its response back. No routing or logic of its own.
+
+Concurrency is Lambda's: each request is served by an API instance no other request is using
+(`ferry.api.app.ApiInstances`, the pool behind the API handler, which builds instances on
+demand and reuses free ones), and at most `max_concurrency` requests are in the handler at
+once (the function's concurrency limit), so the pool never grows past it. Requests over the
+limit wait for a free instance, as API Gateway would see throttling retried; none are served
+one after another for want of isolation.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +23,9 @@ from urllib.parse import unquote_plus
 from ferry.dev.lambda_context import DevLambdaContext
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+# The API function's timeout in AWS (API Gateway gives up on its integration after 30 s).
+WAIT_FOR_INSTANCE_SECONDS = 29
 
 
 def to_event(
@@ -61,9 +72,18 @@ def to_event(
     }
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver's default backlog of 5 resets connections when many clients connect at once.
+    request_queue_size = 1024
+
+
 class Gateway:
-    def __init__(self, handler: Handler, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, handler: Handler, *, host: str = "127.0.0.1", port: int = 0, max_concurrency: int = 64
+    ) -> None:
         self._handler = handler
+        self._slots = threading.BoundedSemaphore(max_concurrency)
         gateway = self
 
         class _RequestHandler(BaseHTTPRequestHandler):
@@ -79,7 +99,7 @@ class Gateway:
                     body=body,
                     source_ip=self.client_address[0],
                 )
-                response = gateway._handler(event, DevLambdaContext("ferry-api"))
+                response = gateway.invoke(event)
                 payload = response.get("body") or ""
                 data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
                 self.send_response(int(response.get("statusCode", 200)))
@@ -97,14 +117,26 @@ class Gateway:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((host, port), _RequestHandler)
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), _RequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="ferry-gateway", daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        """One invocation of the API function, within its concurrency limit."""
+        if not self._slots.acquire(timeout=WAIT_FOR_INSTANCE_SECONDS):
+            return {
+                "statusCode": 503,
+                "headers": {"Content-Type": "application/json", "Retry-After": "1"},
+                "body": '{"error": "ferry dev: every API instance stayed busy for 29 s; retry"}',
+            }
+        try:
+            return self._handler(event, DevLambdaContext("ferry-api"))
+        finally:
+            self._slots.release()
 
     def start(self) -> None:
         self._thread.start()

@@ -34,6 +34,8 @@ class DevStack:
     config: FerryConfig = DEFAULT_CONFIG
     log_level: str = "WARNING"
     poller_concurrency: int = 2
+    # Concurrent API invocations at most (the API function's concurrency limit in AWS).
+    api_concurrency: int = 64
     emulator: Emulator | None = None
     gateway: Gateway | None = None
     pollers: list[SqsPoller] = field(default_factory=list)
@@ -64,7 +66,9 @@ class DevStack:
 
         from ferry.handlers import api_handler, dispatcher_handler
 
-        self.gateway = Gateway(api_handler, host=self.host, port=self.port)
+        self.gateway = Gateway(
+            api_handler, host=self.host, port=self.port, max_concurrency=self.api_concurrency
+        )
         self.gateway.start()
         settings = self.config.dispatcher
         # One poller on the FIFO queue: SQS itself never hands out two batches of one message

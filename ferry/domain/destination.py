@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ferry.domain.errors import InvalidInput
@@ -54,19 +55,19 @@ def check_destination(url: str, *, allow_private: bool, field: str = "destinatio
         raise InvalidInput(f"{field} {url!r} is not a valid URL: {exc}", field=field) from exc
     if not host:
         raise InvalidInput(f"{field} {url!r} has no host name", field=field)
-    if any(ch.isspace() for ch in url):
-        raise InvalidInput(f"{field} {url!r} contains white space; percent-encode it", field=field)
+    if any(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in url):
+        raise InvalidInput(
+            f"{field} {url!r} contains white space or control characters; percent-encode them", field=field
+        )
+    host = canonical_host(host, url=url, field=field)
     if not allow_private:
-        if host.lower() == "localhost" or host.lower().endswith((".localhost", ".local", ".internal")):
+        if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
             raise InvalidInput(
                 f"{field} {url!r} points at a local host name; Ferry only delivers to public hosts "
                 "(loopback and private networks are allowed in `ferry dev` only)",
                 field=field,
             )
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            address = None
+        address = ip_literal(host)
         if address is not None and forbidden_address(str(address)):
             raise InvalidInput(
                 f"{field} {url!r} points at a private, loopback or link-local address; Ferry only "
@@ -76,8 +77,89 @@ def check_destination(url: str, *, allow_private: bool, field: str = "destinatio
     return url
 
 
-# IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64, IPv4-compatible).
-_EMBEDDING_V4 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("::/96"))
+# Control, format (zero-width space, bidi marks) and separator characters: never part of a URL.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+# Dots IDNA treats as the label separator (ideographic, fullwidth, halfwidth ideographic).
+_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+# A DNS label after IDNA encoding: letters, digits, hyphens (underscores occur in real names).
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+# Letters, marks and decimal digits: what an internationalized label is made of. Anything else
+# (e.g. `¼` in `bÃ¼cher`, UTF-8 read as Latin-1) is a garbled name, not one to encode.
+_IDN_CATEGORIES = ("L", "M", "Nd")
+
+
+def canonical_host(host: str, *, url: str, field: str) -> str:
+    """The host as a connection would use it: lower case, IDNA (punycode) for international names,
+    an IP literal for every numeric spelling of an IPv4 address. Refuses what is no host name."""
+    if host.startswith("[") or ":" in host:
+        try:
+            return str(ipaddress.IPv6Address(host.strip("[]")))
+        except ValueError:
+            raise InvalidInput(f"{field} {url!r} has an invalid IPv6 address", field=field) from None
+    if "%" in host:
+        raise InvalidInput(f"{field} {url!r}: percent-encoding is not allowed in a host name", field=field)
+    name = unicodedata.normalize("NFKC", host.translate(_DOTS)).lower().rstrip(".")
+    if not name.isascii():
+        if not all(
+            ch == "." or unicodedata.category(ch).startswith(_IDN_CATEGORIES) or ch == "-" for ch in name
+        ):
+            raise InvalidInput(f"{field} {url!r} has characters no host name can contain", field=field)
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InvalidInput(f"{field} {url!r} has a host name IDNA cannot encode", field=field) from None
+    labels = name.split(".")
+    if labels and _NUMERIC_PART.match(labels[-1]):
+        address = _ipv4_numbers(labels)
+        if address is None:
+            raise InvalidInput(f"{field} {url!r} has an invalid IPv4 address", field=field)
+        return str(address)
+    if not all(_LABEL.match(label) for label in labels):
+        raise InvalidInput(f"{field} {url!r} has an invalid host name", field=field)
+    return name
+
+
+# WHATWG URL: a host whose last label is a number (decimal, 0x-hex or 0-octal) is an IPv4 address,
+# in any of inet_aton's spellings (`2130706433`, `0x7f.1`, `0177.0.0.1`, `127.1`).
+_NUMERIC_PART = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+
+
+def _ipv4_numbers(labels: list[str]) -> ipaddress.IPv4Address | None:
+    if len(labels) > 4 or not all(_NUMERIC_PART.match(p) for p in labels):
+        return None
+    numbers = []
+    for part in labels:
+        if part.startswith("0x"):
+            numbers.append(int(part[2:] or "0", 16))
+        elif len(part) > 1 and part.startswith("0"):
+            if not set(part) <= set("01234567"):
+                return None
+            numbers.append(int(part, 8))
+        else:
+            numbers.append(int(part))
+    *head, last = numbers
+    if any(n > 255 for n in head) or last >= 256 ** (5 - len(numbers)):
+        return None
+    value = last
+    for index, n in enumerate(head):
+        value += n << (8 * (3 - index))
+    return ipaddress.IPv4Address(value)
+
+
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: NAT64, IPv4-compatible, and
+# RFC 2765's IPv4-translated `::ffff:0:0:0/96` (not the mapped `::ffff:0:0/96`, which ipaddress knows).
+_EMBEDDING_V4 = (
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("::/96"),
+    ipaddress.ip_network("::ffff:0:0:0/96"),
+)
 # Local-use NAT64 (RFC 8215): translated inside the operator's network, so never a public target.
 _LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 

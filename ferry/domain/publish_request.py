@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +18,19 @@ from ferry.domain.destination import check_destination
 from ferry.domain.durations import parse_duration
 from ferry.domain.envelope import CallbackSpec, Envelope, FlowControl, RedactSpec
 from ferry.domain.errors import InvalidInput, PayloadTooLarge
+from ferry.domain.http_headers import (
+    NOT_FORWARDED,
+    HeaderView,
+    bool_header,
+    canonical_header,
+    checked_fields,
+    int_header,
+    method_header,
+)
 from ferry.domain.limits import Limits
 
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+__all__ = ["QUEUE_NAME", "HeaderView", "PublishPlan", "canonical_header", "parse_publish"]
+
 # Queue names become SQS MessageGroupIds (at most 128 characters); QStash allows these characters.
 QUEUE_NAME = re.compile(r"^[A-Za-z0-9._\-]{1,80}$")
 _LABEL = re.compile(r"^[A-Za-z0-9._\-]{1,256}$")
@@ -34,47 +44,6 @@ _CALLBACK_CONFIG_FAMILIES = (
     "label",
     "flow-control",
 )
-# Headers never forwarded by `Upstash-Header-Forward: true` (credentials and transport headers).
-_NOT_FORWARDED = {
-    "authorization",
-    "host",
-    "content-length",
-    "connection",
-    "transfer-encoding",
-    "keep-alive",
-    "expect",
-    "te",
-    "upgrade",
-    "via",
-    "forwarded",
-}
-
-
-def canonical_header(name: str) -> str:
-    """Go's canonical MIME header form, as QStash returns header names: `test-header` -> `Test-Header`."""
-    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
-
-
-class HeaderView:
-    """Case-insensitive, read-only access to request headers."""
-
-    def __init__(self, headers: Mapping[str, str]) -> None:
-        self._items = [(k.lower(), k, v) for k, v in headers.items()]
-        self._by_lower = {k: v for k, _, v in self._items}
-
-    def get(self, name: str) -> str | None:
-        value = self._by_lower.get(name.lower())
-        return value.strip() if value is not None else None
-
-    def with_prefix(self, prefix: str) -> Iterable[tuple[str, str]]:
-        """(rest-of-name, value) for each header starting with `prefix` (case-insensitive)."""
-        lp = prefix.lower()
-        for lower, original, value in self._items:
-            if lower.startswith(lp) and len(lower) > len(lp):
-                yield original[len(prefix) :], value
-
-    def items(self) -> Iterable[tuple[str, str]]:
-        return ((original, value) for _, original, value in self._items)
 
 
 @dataclass(frozen=True)
@@ -129,7 +98,7 @@ def parse_publish(
     timeout = _timeout(h, "Upstash-Timeout", limits)
     text, encoding = Envelope.encode_body(body)
     dedup_id = h.get("Upstash-Deduplication-Id") or None
-    content_dedup = _bool_header(h, "Upstash-Content-Based-Deduplication")
+    content_dedup = bool_header(h, "Upstash-Content-Based-Deduplication")
     dedup_key = None
     if dedup_id:
         dedup_key = "id:" + dedup_id
@@ -142,7 +111,7 @@ def parse_publish(
     envelope = Envelope(
         id=message_id,
         destination=destination,
-        method=_method(h, "Upstash-Method"),
+        method=method_header(h, "Upstash-Method"),
         headers=forwarded,
         body=text,
         body_encoding=encoding,
@@ -170,56 +139,26 @@ def _forwarded_headers(h: HeaderView) -> dict[str, str]:
     content_type = h.get("Content-Type")
     if content_type:
         out["Content-Type"] = content_type
-    if _bool_header(h, "Upstash-Header-Forward"):
+    if bool_header(h, "Upstash-Header-Forward"):
         for name, value in h.items():
             lower = name.lower()
-            if lower in _NOT_FORWARDED or lower.startswith(("upstash-", "x-amzn-", "x-forwarded-")):
+            if lower in NOT_FORWARDED or lower.startswith(("upstash-", "x-amzn-", "x-forwarded-")):
                 continue
             out[canonical_header(name)] = value
     out.update(_explicitly_forwarded(h))
-    return out
+    return checked_fields(out)
 
 
 def _explicitly_forwarded(h: HeaderView) -> dict[str, str]:
     """`Upstash-Forward-<Name>` headers, prefix stripped. Transport headers would let a publisher
     desync pooled connections (request smuggling), so they are never forwarded."""
-    return {
-        canonical_header(name): value
-        for name, value in h.with_prefix("Upstash-Forward-")
-        if name.lower() not in _NOT_FORWARDED - {"authorization"}
-    }
-
-
-def _method(h: HeaderView, name: str) -> str:
-    value = (h.get(name) or "POST").upper()
-    if value not in METHODS:
-        raise InvalidInput(f"{name}: {value!r} is not one of {', '.join(METHODS)}", field=name)
-    return value
-
-
-def int_header(h: HeaderView, name: str, low: int, high: int) -> int | None:
-    raw = h.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name}: {raw!r} is not a whole number", field=name) from None
-    if not low <= value <= high:
-        raise InvalidInput(f"{name}: {value} is out of range; use {low} to {high}", field=name)
-    return value
-
-
-def _bool_header(h: HeaderView, name: str) -> bool:
-    raw = h.get(name)
-    if raw is None or raw == "":
-        return False
-    lowered = raw.lower()
-    if lowered in ("true", "1"):
-        return True
-    if lowered in ("false", "0"):
-        return False
-    raise InvalidInput(f"{name}: {raw!r} is not a boolean; use true or false", field=name)
+    return checked_fields(
+        {
+            canonical_header(name): value
+            for name, value in h.with_prefix("Upstash-Forward-")
+            if name.lower() not in NOT_FORWARDED - {"authorization"}
+        }
+    )
 
 
 def _delay_seconds(h: HeaderView, now_ms: int, limits: Limits) -> int:
@@ -277,14 +216,17 @@ def _callback(h: HeaderView, prefix: str, limits: Limits, allow_private: bool) -
             # them is what its users expect (QStash's own handling is undocumented).
             forward.setdefault(canonical_header(rest), value)
     # The same rule as for the message's own headers: transport headers are never forwarded.
-    forward = {n: v for n, v in forward.items() if n.lower() not in _NOT_FORWARDED - {"authorization"}}
+    forward = checked_fields(
+        {n: v for n, v in forward.items() if n.lower() not in NOT_FORWARDED - {"authorization"}}
+    )
+    checked_fields(options)
     retry_delay = h.get(prefix + "-Retry-Delay")
     if retry_delay:
         RetryDelayExpression.parse(retry_delay, field=prefix + "-Retry-Delay")
     delay_raw = h.get(prefix + "-Delay")
     return CallbackSpec(
         url=url,
-        method=_method(h, prefix + "-Method"),
+        method=method_header(h, prefix + "-Method"),
         headers=forward,
         retries=int_header(h, prefix + "-Retries", 0, limits.max_retries),
         timeout=_timeout(h, prefix + "-Timeout", limits),
@@ -406,7 +348,7 @@ def parse_retry_overrides(
     if timeout := _timeout(h, "Upstash-Timeout", limits):
         updates["timeout"] = timeout
     if h.get("Upstash-Method"):
-        updates["method"] = _method(h, "Upstash-Method")
+        updates["method"] = method_header(h, "Upstash-Method")
     for prefix, attribute in (
         ("Upstash-Callback", "callback"),
         ("Upstash-Failure-Callback", "failure_callback"),

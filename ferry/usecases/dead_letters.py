@@ -6,11 +6,9 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any
 
-from ferry.domain.envelope import Envelope
 from ferry.domain.errors import InvalidInput, NotFound, Unavailable
-from ferry.domain.history import LogEvent, State
+from ferry.domain.history import DeadLetterEntry, LogEvent, State
 from ferry.domain.limits import Limits
 from ferry.domain.publish_request import parse_retry_overrides
 from ferry.domain.queries import Query, page
@@ -44,10 +42,10 @@ class DeadLetters:
         self._allow_private = allow_private
         self._new_id = new_id
 
-    def list(self, query: Query) -> tuple[list[dict[str, Any]], str | None]:
+    def list(self, query: Query) -> tuple[list[DeadLetterEntry], str | None]:
         return page(self._history.query_dead_letters(query), query.count)
 
-    def get(self, dlq_id: str) -> dict[str, Any]:
+    def get(self, dlq_id: str) -> DeadLetterEntry:
         entry = self._history.get_dead_letter(dlq_id)
         if entry is None:
             raise NotFound(f"DLQ entry {dlq_id!r} not found (unknown id, already retried or deleted)")
@@ -66,7 +64,7 @@ class DeadLetters:
         selected: list[str] = []
         while len(selected) < MAX_BULK:
             entries, cursor = self.list(query)
-            selected.extend(e["dlqId"] for e in entries)
+            selected.extend(e.dlq_id for e in entries)
             if cursor is None:
                 break
             query = replace(query, cursor=int(cursor))
@@ -97,13 +95,13 @@ class DeadLetters:
 
     def retry(self, dlq_id: str, overrides: Mapping[str, str] | None = None) -> PublishResult:
         current = self.get(dlq_id)
-        if current.get("bodyStored") is False:
+        if not current.body_stored:
             raise InvalidInput(
                 f"DLQ entry {dlq_id!r} holds a body too large to keep in the DLQ index; redrive it from the "
                 "SQS dead-letter queue instead (AWS console: Start DLQ redrive; see docs/dlq.md)",
                 field="dlqId",
             )
-        stored = Envelope.from_json(current["envelope"])
+        stored = current.envelope
         now_ms = int(self._clock.now() * 1000)
         # Publish configuration headers on the retry request override the stored ones; checked
         # before the entry is taken, so a bad header (400) leaves it in the DLQ.

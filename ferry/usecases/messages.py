@@ -48,7 +48,7 @@ class Messages:
             count=MAX_BULK,
         )
         events = self._history.query_events(created_only)[:MAX_BULK]
-        return list(dict.fromkeys(event["messageId"] for event in events))
+        return list(dict.fromkeys(event.message_id for event in events))
 
     def _cancel_id(self, message_id: str) -> int:
         envelope = self._history.get_envelope(message_id)

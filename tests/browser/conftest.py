@@ -52,11 +52,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # and one set of process-wide services at a time).
 @pytest.fixture(scope="package")
 def stack() -> Iterator[DevStack]:
+    from ferry import wiring
+
+    environ = dict(os.environ)
     dev = DevStack(port=0, poller_concurrency=2).start()
     try:
         yield dev
     finally:
         dev.stop()
+        # DevStack points the process at its emulator (AWS_ENDPOINT_URL, ...); later packages
+        # must not inherit a stopped one.
+        os.environ.clear()
+        os.environ.update(environ)
+        wiring.reset_services()
 
 
 @pytest.fixture(scope="package")

@@ -52,7 +52,10 @@ def seeded(api, target, path):
     status, body = api("POST", f"/v2/schedules/{target.url(path)}", b"", {"Upstash-Cron": "0 0 1 1 *"})
     assert status == 200
     endpoints = json.dumps({"endpoints": [{"url": target.url(path)}]}).encode()
-    api("POST", "/v2/topics/a11y-group/endpoints", endpoints)
+    assert (
+        api("POST", "/v2/topics/a11y-group/endpoints", endpoints, {"Content-Type": "application/json"})[0]
+        == 200
+    )
     wait_until(lambda: json.loads(api("GET", "/v2/dlq")[1])["messages"], what="a dead letter")
     yield
     api("DELETE", f"/v2/schedules/{json.loads(body)['scheduleId']}")

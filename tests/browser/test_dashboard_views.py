@@ -117,7 +117,8 @@ def test_url_groups_list_their_endpoints(page, api, target, path):
     group = path.strip("/")[:40]
     first, second = target.url(path + "-1"), target.url(path + "-2")
     endpoints = {"endpoints": [{"name": "first", "url": first}, {"url": second}]}
-    assert api("POST", f"/v2/topics/{group}/endpoints", json.dumps(endpoints).encode())[0] == 200
+    json_type = {"Content-Type": "application/json"}
+    assert api("POST", f"/v2/topics/{group}/endpoints", json.dumps(endpoints).encode(), json_type)[0] == 200
     open_view(page, "URL groups")
     listed = page.get_by_role("list", name=f"Endpoints of {group}")
     expect(listed).to_contain_text("first: " + first)

@@ -175,6 +175,7 @@ def test_both_lambdas_get_every_ferry_environment_variable(synth: Synth):
         Env.SIGNING_KEY_NEXT_SECRET: ref(secret_id(synth, NAMES.signing_key_next_secret)),
         Env.ALLOW_PRIVATE_DESTINATIONS: "false",
         Env.LOG_BODIES: "false",
+        Env.TRACE_AWS_CALLS: "false",
         Env.SECRETS_MAX_AGE: "60",
         Env.HISTORY_RETENTION_DAYS: str(CONFIG.history_retention_days),
         Env.SCHEDULER_ROLE_ARN: arn(storage["role"]),

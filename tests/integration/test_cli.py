@@ -51,7 +51,7 @@ def ferry(stack, capsys):
 
 
 def states(services, message_id: str) -> list[str]:
-    return [e["state"] for e in services.history.events(message_id)]
+    return [e.state for e in services.history.events(message_id)]
 
 
 def publish(ferry, *argv: str) -> str:
@@ -256,10 +256,10 @@ def failed_message(ferry, target, path, services, body: str = "dead") -> tuple[s
     target.always(path, Reply(500, headers={"X-Why": "broken"}, body=b"server said no"))
     message_id = publish(ferry, target.url(path), "--body", body, "--retries", "0")
     failed = wait_until(
-        lambda: [e for e in services.history.events(message_id) if e["state"] == "FAILED"], what="FAILED"
+        lambda: [e for e in services.history.events(message_id) if e.state == "FAILED"], what="FAILED"
     )
     drop_sqs_dlq_copy(services, message_id)
-    return message_id, failed[0]["dlqId"]
+    return message_id, failed[0].dlq_id
 
 
 def drop_sqs_dlq_copy(services, message_id: str) -> None:

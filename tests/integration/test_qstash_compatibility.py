@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def states(services, message_id: str) -> list[str]:
-    return [e["state"] for e in services.history.events(message_id)]
+    return [e.state for e in services.history.events(message_id)]
 
 
 def call(
@@ -329,9 +329,9 @@ def _failed_message(qstash, target, path, services, body="dead") -> tuple[str, s
     target.always(path, Reply(500, headers={"X-Why": "broken"}, body=b"server said no"))
     message_id = qstash.message.publish(url=target.url(path), body=body, retries=0).message_id
     failed = wait_until(
-        lambda: [e for e in services.history.events(message_id) if e["state"] == "FAILED"], what="FAILED"
+        lambda: [e for e in services.history.events(message_id) if e.state == "FAILED"], what="FAILED"
     )
-    return message_id, failed[0]["dlqId"]
+    return message_id, failed[0].dlq_id
 
 
 def test_dlq_list_get_and_delete(stack, target, path, qstash, services):
@@ -371,9 +371,9 @@ def test_dlq_retry_gets_the_whole_retry_budget_again(stack, target, path, qstash
     target.always(path, Reply(500))
     message_id = qstash.message.publish(url=target.url(path), body="b", retries=1, retry_delay="0").message_id
     [failed] = wait_until(
-        lambda: [e for e in services.history.events(message_id) if e["state"] == "FAILED"], what="FAILED"
+        lambda: [e for e in services.history.events(message_id) if e.state == "FAILED"], what="FAILED"
     )
-    code, body = call(stack, "POST", f"/v2/dlq/retry/{failed['dlqId']}")
+    code, body = call(stack, "POST", f"/v2/dlq/retry/{failed.dlq_id}")
     assert code == 201
     retried = body["messageId"]
     wait_until(lambda: "FAILED" in states(services, retried), what="FAILED again")
@@ -399,15 +399,15 @@ def test_dlq_retry_headers_override_the_stored_publish_configuration(stack, targ
     assert code == 201, body
     retried = body["messageId"]
     failed = wait_until(
-        lambda: [e for e in services.history.events(retried) if e["state"] == "FAILED"], what="FAILED again"
+        lambda: [e for e in services.history.events(retried) if e.state == "FAILED"], what="FAILED again"
     )
     attempts = target.wait_for(path, count=2)[1:]
     assert len(attempts) == 1, "Upstash-Retries: 0 on the retry request means one attempt"
     assert attempts[0].method == "PUT" and attempts[0].header("X-Run") == "second"
     assert attempts[0].body == b"configured"
     created = services.history.events(retried)[0]
-    assert created["nextDeliveryTime"] >= created["time"] + 1000, "Upstash-Delay: 1s"
-    assert qstash.dlq.get(failed[0]["dlqId"]).label == "rerun"
+    assert created.next_delivery_ms >= created.time_ms + 1000, "Upstash-Delay: 1s"
+    assert qstash.dlq.get(failed[0].dlq_id).label == "rerun"
 
 
 def test_dlq_retry_with_a_bad_override_is_refused_and_keeps_the_entry(stack, target, path, qstash, services):
@@ -549,8 +549,8 @@ def test_retry_after_on_429_and_503_sets_the_next_attempt(stack, target, path, q
     response = qstash.message.publish(url=target.url(path), body="x", retries=2)
     first, second = target.wait_for(path, count=2, timeout=30)
     assert second.at - first.at >= 1.5, "the default backoff (12 s) is replaced by Retry-After (2 s)"
-    retry = next(e for e in services.history.events(response.message_id) if e["state"] == "RETRY")
-    assert retry["nextDeliveryTime"] - retry["time"] == 2000
+    retry = next(e for e in services.history.events(response.message_id) if e.state == "RETRY")
+    assert retry.next_delivery_ms - retry.time_ms == 2000
 
 
 def test_configuration_in_the_query_string_applies_like_headers(stack, target, path):
@@ -572,7 +572,7 @@ def test_an_unknown_filter_is_refused_instead_of_widening_a_bulk_cancel(
     code, body = call(stack, "DELETE", "/v2/messages?host=example.com")
     assert code == 400 and body["field"] == "host"
     target.wait_for(path, timeout=20)
-    assert "CANCEL_REQUESTED" not in [e["state"] for e in services.history.events(pending)]
+    assert "CANCEL_REQUESTED" not in [e.state for e in services.history.events(pending)]
 
 
 # --- OpenAPI and retention -----------------------------------------------------------------------

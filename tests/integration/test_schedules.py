@@ -103,7 +103,7 @@ def test_every_minute_schedule_fires_within_65_seconds_with_schedule_id(
     wait_until(
         lambda: (
             qstash.schedule.list() is not None
-            and "DELIVERED" in [e["state"] for e in services.history.events(message_id)]
+            and "DELIVERED" in [e.state for e in services.history.events(message_id)]
         ),
         what="the firing's history",
     )
@@ -135,7 +135,7 @@ def test_schedule_reports_its_last_firing_and_state(
         qstash.schedule.pause(schedule_id)
         message_id = got.header("Upstash-Message-Id")
         wait_until(
-            lambda: "DELIVERED" in [e["state"] for e in services.history.events(message_id)], what="delivered"
+            lambda: "DELIVERED" in [e.state for e in services.history.events(message_id)], what="delivered"
         )
         schedule = qstash.schedule.get(schedule_id)
     assert schedule.last_schedule_states == {message_id: ScheduleState.SUCCESS}
@@ -242,7 +242,7 @@ def test_a_schedule_for_a_queue_fires_through_that_queue(
     assert got.header("Upstash-Schedule-Id") == schedule_id
     message_id = got.header("Upstash-Message-Id")
     wait_until(
-        lambda: [e for e in services.history.events(message_id) if e["state"] == "DELIVERED"],
+        lambda: [e for e in services.history.events(message_id) if e.state == "DELIVERED"],
         what="delivered",
     )
     logs = qstash.log.list(filter={"queue": queue}).logs

@@ -84,8 +84,7 @@ def test_schedule_for_a_url_group_fires_to_every_endpoint(stack, target, path, q
             qstash.schedule.delete(schedule_id)
             wait_until(
                 lambda: all(
-                    "DELIVERED"
-                    in [e["state"] for e in services.history.events(r.header("Upstash-Message-Id"))]
+                    "DELIVERED" in [e.state for e in services.history.events(r.header("Upstash-Message-Id"))]
                     for r in (a, b)
                 ),
                 what="both firings delivered",

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 def states(services, message_id: str) -> list[str]:
-    return [e["state"] for e in services.history.events(message_id)]
+    return [e.state for e in services.history.events(message_id)]
 
 
 def post(
@@ -110,11 +110,11 @@ def test_exhausted_retries_move_message_to_dlq_with_reason(stack, target, path, 
 
     target.wait_for(path, count=3)
     events = wait_until(
-        lambda: [e for e in services.history.events(response.message_id) if e["state"] == "FAILED"],
+        lambda: [e for e in services.history.events(response.message_id) if e.state == "FAILED"],
         what="FAILED in history",
     )
-    assert events[0]["error"] == "retries exhausted: 3 attempts, last: HTTP 500"
-    assert events[0]["responseStatus"] == 500
+    assert events[0].error == "retries exhausted: 3 attempts, last: HTTP 500"
+    assert events[0].response_status == 500
 
     dlq_url = stack.environ["FERRY_QUEUE_DLQ_URL"]
     found = find_in_queue(
@@ -122,7 +122,7 @@ def test_exhausted_retries_move_message_to_dlq_with_reason(stack, target, path, 
     )
     release(services.sqs, dlq_url, found)
     [dlq_message] = found
-    assert dlq_message["MessageAttributes"]["ferry-failure-reason"]["StringValue"] == events[0]["error"]
+    assert dlq_message["MessageAttributes"]["ferry-failure-reason"]["StringValue"] == events[0].error
     assert dlq_message["MessageAttributes"]["ferry-response-status"]["StringValue"] == "500"
     assert json.loads(dlq_message["Body"])["body"] == "doomed"
     time.sleep(1)
@@ -219,8 +219,8 @@ def test_attempt_timeout_counts_as_failed_attempt(stack, target, path, qstash, s
     )
     target.wait_for(path, count=2, timeout=30)
     wait_until(lambda: "DELIVERED" in states(services, response.message_id), what="delivered on retry")
-    errors = [e for e in services.history.events(response.message_id) if e["state"] == "ERROR"]
-    assert errors[0]["error"] == "timed out after 1s"
+    errors = [e for e in services.history.events(response.message_id) if e.state == "ERROR"]
+    assert errors[0].error == "timed out after 1s"
 
 
 def test_delay_holds_the_message_until_it_is_due(stack, target, path, qstash):
@@ -482,9 +482,9 @@ def test_message_whose_attempts_keep_crashing_the_dispatcher_is_dead_lettered_wi
     report = _unfinished_receive(stack, services, envelope, receive_count=3)
 
     assert report.outcome is Outcome.DEAD_LETTERED
-    [failed] = [e for e in services.history.events(envelope.id) if e["state"] == "FAILED"]
-    assert "did not finish 1 attempt(s)" in failed["error"]
-    assert qstash.dlq.get(failed["dlqId"]).message_id == envelope.id
+    [failed] = [e for e in services.history.events(envelope.id) if e.state == "FAILED"]
+    assert "did not finish 1 attempt(s)" in failed.error
+    assert qstash.dlq.get(failed.dlq_id).message_id == envelope.id
     assert target.requests_to(path) == [], "no further attempt after crashes exhausted the budget"
 
 

@@ -67,6 +67,11 @@ def test_a_malformed_exchange_is_refused_with_a_field(body):
     assert "field" in json.loads(answer["body"])
 
 
+def test_an_api_this_ferry_lacks_answers_404_even_with_a_query():
+    # The dashboard's queues and workflow views show an empty state on exactly this answer.
+    assert call("/v2/not-built-yet?count=20", token=TOKEN)["statusCode"] == 404
+
+
 def test_only_shipped_files_are_served():
     assert call("/dashboard/assets/__init__.py")["statusCode"] == 404
     assert call("/dashboard/assets/missing.js")["statusCode"] == 404

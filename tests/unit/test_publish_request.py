@@ -209,3 +209,31 @@ def test_transport_headers_are_never_forwarded_to_a_callback():
         }
     ).envelope
     assert env.callback.headers == {"X-Trace": "t1"}
+
+
+# --- issue 9, item 3: headers that cannot be sent as-is are refused at publish ---------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "field"),
+    [
+        ({"Upstash-Forward-X": "a\r\nX-Injected: 1"}, "X"),
+        ({"Upstash-Forward-X": "a\nb"}, "X"),
+        ({"Upstash-Forward-X": "nul\x00byte"}, "X"),
+        ({"Upstash-Forward-X": "\u2603"}, "X"),
+        ({"Upstash-Forward-A B": "space in the name"}, "A B"),
+        ({"Upstash-Forward-A:B": "colon in the name"}, "A:B"),
+        ({"Upstash-Forward-A\r\nB": "crlf in the name"}, "A\r\nB"),
+        ({"Upstash-Header-Forward": "true", "X-Bad": "v\r\n"}, "X-Bad"),
+        ({"Upstash-Callback": URL, "Upstash-Callback-Forward-Y": "\r\n"}, "Y"),
+    ],
+)
+def test_a_header_that_would_split_or_corrupt_the_request_is_refused(headers, field):
+    with pytest.raises(InvalidInput) as refused:
+        parse(headers)
+    assert refused.value.field.lower() == field.lower()
+
+
+def test_latin1_and_tabs_in_header_values_are_allowed():
+    plan = parse({"Upstash-Forward-X": "caf\u00e9\tok"})
+    assert plan.envelope.headers["X"] == "caf\u00e9\tok"

@@ -1,0 +1,138 @@
+"""The one DynamoDB table as the history adapters use it: items in and out as plain Python values
+(boto3's TypeSerializer/TypeDeserializer; numbers stay numbers), batch writes that retry
+unprocessed items with a backoff, and retention as TTL."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from ferry.usecases.ports import Clock
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+BATCH_SIZE = 25
+# Unprocessed items (throttling) are written again after 50 ms, 100 ms, ... up to 1.6 s, with
+# jitter: about 3 s in all, well inside the dispatcher's and the API's time budgets.
+WRITE_ATTEMPTS = 7
+BACKOFF_BASE_SECONDS = 0.05
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, set):
+        return {_from_dynamo(v) for v in value}
+    return value
+
+
+def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Attribute values for `values`; None (an absent attribute) is left out."""
+    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in values.items() if v is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return to_item({"pk": pk, "sk": sk})
+
+
+class DynamoTable:
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.client = client
+        self.name = table_name
+        self._sleep = sleep
+        self._jitter = jitter
+
+    @property
+    def conditional_check_failed(self) -> type[Exception]:
+        return self.client.exceptions.ConditionalCheckFailedException
+
+    def get(self, pk: str, sk: str, *, consistent: bool = False, **kwargs: Any) -> dict[str, Any] | None:
+        item = self.client.get_item(
+            TableName=self.name, Key=key(pk, sk), ConsistentRead=consistent, **kwargs
+        ).get("Item")
+        return from_item(item) if item else None
+
+    def put(self, values: Mapping[str, Any], **kwargs: Any) -> None:
+        self.client.put_item(TableName=self.name, Item=to_item(values), **kwargs)
+
+    def put_if_absent(self, values: Mapping[str, Any], **kwargs: Any) -> bool:
+        """Put unless an item with the same key exists (or `ConditionExpression` fails); True if written."""
+        kwargs.setdefault("ConditionExpression", "attribute_not_exists(pk)")
+        try:
+            self.put(values, **kwargs)
+            return True
+        except self.conditional_check_failed:
+            return False
+
+    def take(self, pk: str, sk: str) -> dict[str, Any] | None:
+        """Delete the item and return what it held; None when it was gone already."""
+        old = self.client.delete_item(TableName=self.name, Key=key(pk, sk), ReturnValues="ALL_OLD")
+        return from_item(old["Attributes"]) if old.get("Attributes") else None
+
+    def pages(self, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
+        """Query results page by page, decoded."""
+        kwargs["TableName"] = self.name
+        while True:
+            response = self.client.query(**kwargs)
+            yield [from_item(item) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
+        return [item for page in self.pages(**kwargs) for item in page]
+
+    def write(self, items: list[Mapping[str, Any]]) -> None:
+        """Put every item (BatchWriteItem, 25 at a time); unprocessed items are retried with an
+        exponential backoff, and still unprocessed ones raise."""
+        for start in range(0, len(items), BATCH_SIZE):
+            requests = [{"PutRequest": {"Item": to_item(i)}} for i in items[start : start + BATCH_SIZE]]
+            pending: dict[str, Any] = {self.name: requests}
+            for attempt in range(WRITE_ATTEMPTS):
+                if attempt:
+                    self._sleep(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1) * (0.5 + self._jitter()))
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            else:
+                raise RuntimeError("DynamoDB kept items unprocessed; history write incomplete")
+
+
+class Retention:
+    """TTL (epoch seconds) of history items: kept `days` after now, or after a later due time."""
+
+    def __init__(self, clock: Clock, days: int) -> None:
+        self._clock = clock
+        self._seconds = days * 86_400
+
+    def ttl(self, not_before_ms: int = 0) -> int:
+        # Kept for the retention period after the message is due, so a message delayed for months
+        # stays readable and cancellable until then.
+        return int(max(self._clock.now(), not_before_ms / 1000) + self._seconds)
+
+    def ttl_from(self, time_ms: int) -> int:
+        """Kept `days` after `time_ms` (the item's own time), however late it is written."""
+        return int(time_ms / 1000 + self._seconds)

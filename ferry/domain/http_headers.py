@@ -1,0 +1,116 @@
+"""HTTP header fields: RFC 9110 syntax, case-insensitive access, and reading typed values from
+Upstash-* headers (each refusal names the header)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from ferry.domain.errors import InvalidInput
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# RFC 9110 5.1: a field name is a token.
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# RFC 9110 5.5: field-vchar (VCHAR / obs-text) with SP and HTAB inside; no CR, LF, NUL or DEL, and
+# nothing outside Latin-1, which HTTP/1.1 cannot carry.
+_FIELD_VALUE = re.compile(r"^[\t\x20-\x7e\x80-\xff]*$")
+MAX_FIELD_BYTES = 8192
+
+
+def check_field(name: str, value: str) -> None:
+    """Refuse a header that could not be sent as-is (it would split or corrupt the request)."""
+    if not _TOKEN.match(name):
+        raise InvalidInput(
+            f"header name {name!r} is not an RFC 9110 token (no spaces, ':', control or non-ASCII "
+            "characters)",
+            field=name,
+        )
+    if not _FIELD_VALUE.match(value):
+        raise InvalidInput(
+            f"header {name}: the value contains CR, LF, NUL or other control characters, or characters "
+            "outside Latin-1; percent-encode or base64 it",
+            field=name,
+        )
+    if len(name) + len(value) > MAX_FIELD_BYTES:
+        raise InvalidInput(f"header {name} is longer than {MAX_FIELD_BYTES} bytes", field=name)
+
+
+def checked_fields(headers: Mapping[str, str]) -> dict[str, str]:
+    for name, value in headers.items():
+        check_field(name, value)
+    return dict(headers)
+
+
+# Headers never forwarded by `Upstash-Header-Forward: true` (credentials and transport headers).
+NOT_FORWARDED = {
+    "authorization",
+    "host",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "keep-alive",
+    "expect",
+    "te",
+    "upgrade",
+    "via",
+    "forwarded",
+}
+
+
+def canonical_header(name: str) -> str:
+    """Go's canonical MIME header form, as QStash returns header names: `test-header` -> `Test-Header`."""
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+class HeaderView:
+    """Case-insensitive, read-only access to request headers."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._items = [(k.lower(), k, v) for k, v in headers.items()]
+        self._by_lower = {k: v for k, _, v in self._items}
+
+    def get(self, name: str) -> str | None:
+        value = self._by_lower.get(name.lower())
+        return value.strip() if value is not None else None
+
+    def with_prefix(self, prefix: str) -> Iterable[tuple[str, str]]:
+        """(rest-of-name, value) for each header starting with `prefix` (case-insensitive)."""
+        lp = prefix.lower()
+        for lower, original, value in self._items:
+            if lower.startswith(lp) and len(lower) > len(lp):
+                yield original[len(prefix) :], value
+
+    def items(self) -> Iterable[tuple[str, str]]:
+        return ((original, value) for _, original, value in self._items)
+
+
+def method_header(h: HeaderView, name: str) -> str:
+    value = (h.get(name) or "POST").upper()
+    if value not in METHODS:
+        raise InvalidInput(f"{name}: {value!r} is not one of {', '.join(METHODS)}", field=name)
+    return value
+
+
+def int_header(h: HeaderView, name: str, low: int, high: int) -> int | None:
+    raw = h.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}: {raw!r} is not a whole number", field=name) from None
+    if not low <= value <= high:
+        raise InvalidInput(f"{name}: {value} is out of range; use {low} to {high}", field=name)
+    return value
+
+
+def bool_header(h: HeaderView, name: str) -> bool:
+    raw = h.get(name)
+    if raw is None or raw == "":
+        return False
+    lowered = raw.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise InvalidInput(f"{name}: {raw!r} is not a boolean; use true or false", field=name)
