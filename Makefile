@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install dev test lint format synth bench clean
+.PHONY: install dev test test-fast lint format synth bench clean
 
 install: $(STAMP)
 
@@ -21,6 +21,11 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Unit tests and the in-memory side of the contract tests: no emulator, no sockets to AWS (< 30 s).
+# The cron property tests run a tenth of their examples here; `make test` runs them all.
+test-fast: install
+	FERRY_CRON_EXAMPLES=0.1 $(BIN)/pytest -q -p no:cacheprovider tests/unit tests/contract -m "not adapter" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,7 +1,8 @@
 """The dispatcher's SQS batch: powertools batch processing around the DeliverMessage use case.
 
-Standard queues: every record of the batch is delivered concurrently (one worker thread per
-record, so a slow destination never holds up the others). FIFO queues: records are delivered in
+Standard queues: every record of the batch is delivered concurrently (up to the configured
+in-invocation concurrency, by default one worker thread per record, so a slow destination never
+holds up the others). FIFO queues: records are delivered in
 order per message group, and a group stops at its first failure so order is kept.
 A record whose retry was scheduled (visibility changed) is reported in `batchItemFailures`;
 everything else is done and gets deleted by the event source mapping.
@@ -33,7 +34,8 @@ from ferry.usecases.ports import QueuedMessage
 from ferry.wiring import Services, services
 
 logger = Logger(service="ferry")
-_executor = ThreadPoolExecutor(max_workers=10, thread_name_prefix="deliver")
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
 
 
 class RetryScheduled(Exception):
@@ -110,6 +112,17 @@ def logged_bodies(envelope: Envelope, report: DeliveryReport) -> dict[str, str]:
     return fields
 
 
+def _delivery_pool(svc: Services) -> ThreadPoolExecutor:
+    """The worker threads of this execution environment, as many as the deployment's in-invocation
+    concurrency (built on the first invocation, when the settings are known)."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            workers = svc.settings.dispatcher_concurrency
+            _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver")
+        return _executor
+
+
 def handle(
     event: dict[str, Any], context: Any, metrics: Any = None, svc: Services | None = None
 ) -> dict[str, Any]:
@@ -120,7 +133,7 @@ def handle(
         return deliver_record(record, svc=svc, counts=counts)
 
     try:
-        return _process(event, context, record_handler)
+        return _process(event, context, record_handler, _delivery_pool(svc))
     finally:
         if metrics is not None:
             for outcome, count in counts.snapshot().items():
@@ -128,7 +141,10 @@ def handle(
 
 
 def _process(
-    event: dict[str, Any], context: Any, record_handler: Callable[[SQSRecord], DeliveryReport]
+    event: dict[str, Any],
+    context: Any,
+    record_handler: Callable[[SQSRecord], DeliveryReport],
+    pool: ThreadPoolExecutor,
 ) -> dict[str, Any]:
     records = event.get("Records") or []
     # A batch whose every record is waiting for a retry is normal, not an invocation error: an
@@ -141,7 +157,7 @@ def _process(
         )
 
     async def record_handler_async(record: SQSRecord) -> DeliveryReport:
-        return await asyncio.get_running_loop().run_in_executor(_executor, record_handler, record)
+        return await asyncio.get_running_loop().run_in_executor(pool, record_handler, record)
 
     return async_process_partial_response(
         event=event,

@@ -27,7 +27,14 @@ class Services:
         return boto3.session.Session().client(
             service,
             # Within the API Lambda's 29 s: 3 attempts of at most 2 s connect + 5 s read each.
-            config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5),
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 3},
+                connect_timeout=2,
+                read_timeout=5,
+                # One connection per concurrent delivery: botocore's default of 10 would open and
+                # discard connections when a batch's deliveries write history at once.
+                max_pool_connections=max(10, self.settings.dispatcher_concurrency),
+            ),
         )
 
     @cached_property
@@ -91,7 +98,11 @@ class Services:
     def target(self):
         from ferry.adapters.http_target import UrllibTarget
 
-        return UrllibTarget(allow_private=self.settings.allow_private_destinations)
+        return UrllibTarget(
+            allow_private=self.settings.allow_private_destinations,
+            # A batch's deliveries to one host reuse their connections instead of discarding them.
+            connections_per_host=self.settings.dispatcher_concurrency,
+        )
 
     @cached_property
     def publish(self):
@@ -182,6 +193,7 @@ class Services:
             clock=self.clock,
             limits=s.config.limits,
             allow_private_destinations=s.allow_private_destinations,
+            url_groups=self.url_groups,
         )
 
     @cached_property

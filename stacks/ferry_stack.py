@@ -99,6 +99,10 @@ class FerryStack(Stack):
             Env.SCHEDULE_GROUP: schedules.group.schedule_group_name,
             Env.DELAY_SCHEDULE_GROUP: schedules.delay_group.schedule_group_name,
             Env.SCHEDULER_DLQ_ARN: schedules.dlq.queue_arn,
+            # Lambda's active tracing records every invocation without any SDK; "true" adds AWS
+            # calls as X-Ray subsegments, at about 250 ms per cold start (docs/benchmarks.md).
+            Env.TRACE_AWS_CALLS: "false",
+            Env.DISPATCHER_CONCURRENCY: str(self.config.dispatcher.concurrency),
         }
 
     def _outputs(self) -> None:

@@ -36,13 +36,16 @@ def _read_until(response: urllib3.BaseHTTPResponse, deadline: float) -> tuple[by
     """Read the response body against one deadline for the whole attempt: before each read the
     socket may wait only for the time left, so a destination that trickles bytes cannot hold the
     dispatcher past the attempt's timeout. Returns the body and whether it was read to the end."""
-    sock = getattr(response.connection, "sock", None)
     chunks: list[bytes] = []
     size = 0
     while size < MAX_RESPONSE_BYTES:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _Deadline
+        # Looked up before every read: once the body has been read to its end, urllib3 hands the
+        # connection back to the pool (another delivery may be using its socket, or a full pool
+        # has closed it), and `response.connection` is None.
+        sock = getattr(response.connection, "sock", None)
         if sock is not None:
             sock.settimeout(remaining)
         # read1 returns what one socket read brings; read(n) would block until n bytes arrive.
@@ -60,13 +63,14 @@ class UrllibTarget:
         *,
         allow_private: bool,
         max_pools: int = 50,
+        connections_per_host: int = 10,
         resolver: Resolver = resolve,
         forbidden: Callable[[str], bool] = forbidden_address,
     ) -> None:
         self._allow_private = allow_private
         self._resolve = resolver
         self._forbidden = forbidden
-        self._pool = urllib3.PoolManager(num_pools=max_pools, maxsize=10, retries=False)
+        self._pool = urllib3.PoolManager(num_pools=max_pools, maxsize=connections_per_host, retries=False)
 
     def send(self, request: DeliveryRequest) -> AttemptResult:
         started = time.time()

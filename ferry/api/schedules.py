@@ -35,6 +35,8 @@ def schedule_body(view: ScheduleView) -> dict[str, Any]:
         # Ferry extras: the EventBridge Scheduler expression it runs on, and what comes next.
         awsScheduleExpression=view.aws.expression,
         awsScheduleTimezone=view.aws.timezone,
+        # Two for a cron restricting both day fields (unix OR; docs/cron.md).
+        awsScheduleExpressions=list(view.aws.expressions),
         nextScheduleTimes=view.next_fire_ms,
     )
     if view.next_fire_ms:

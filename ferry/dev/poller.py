@@ -96,7 +96,9 @@ class SqsPoller:
     def poll_once(self) -> int:
         response = self._sqs.receive_message(
             QueueUrl=self._queue_url,
-            MaxNumberOfMessages=self._batch_size,
+            # SQS hands out at most 10 per receive (the event source mapping gathers bigger
+            # batches over its batching window; here each receive is one batch).
+            MaxNumberOfMessages=min(self._batch_size, 10),
             WaitTimeSeconds=self._wait,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],

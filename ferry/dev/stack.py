@@ -15,7 +15,7 @@ from ferry.dev.gateway import Gateway
 from ferry.dev.poller import SqsPoller
 from ferry.dev.resources import DevSecrets, provision
 from ferry.dev.ticker import SchedulerTicker
-from ferry.domain.cron import AwsSchedule
+from ferry.domain.cron_aws import AwsSchedule
 from ferry.usecases.ports import Clock, SystemClock
 
 # Quiet, local-friendly powertools settings (no X-Ray daemon, no EMF lines on stdout).

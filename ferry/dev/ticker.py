@@ -4,7 +4,11 @@ the target's input). There is no separate schedule store: what the Scheduler API
 
 One-time `at()` schedules fire once and are deleted when ActionAfterCompletion is DELETE.
 Recurring `cron()` schedules fire at the instants `cron_fire_times` computes (plugged in by the
-schedules feature, which owns the AWS-cron evaluator).
+schedules feature, which owns the AWS-cron evaluator), each firing on its own: the two Scheduler
+schedules of a day-of-month OR day-of-week cron both fire, as in AWS.
+
+Like Scheduler, the ticker replaces the context attributes (`<aws.scheduler.scheduled-time>` and
+the others) in the target input with the values of the invocation.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +27,22 @@ UNIVERSAL_SQS_SEND = "arn:aws:scheduler:::aws-sdk:sqs:sendMessage"
 
 # (schedule expression, timezone, after, until) -> fire instants in (after, until]
 CronFireTimes = Callable[[str, str, dt.datetime, dt.datetime], Iterable[dt.datetime]]
+
+
+def with_context(target: dict[str, Any], *, arn: str, scheduled: dt.datetime) -> dict[str, Any]:
+    """The target with Scheduler's context attributes in its input replaced for one invocation."""
+    text = target.get("Input")
+    if not text or "<aws.scheduler." not in text:
+        return target
+    values = {
+        "schedule-arn": arn,
+        "scheduled-time": scheduled.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "execution-id": secrets.token_hex(8),
+        "attempt-number": "1",
+    }
+    for name, value in values.items():
+        text = text.replace(f"<aws.scheduler.{name}>", value)
+    return {**target, "Input": text}
 
 
 def parse_at(expression: str) -> dt.datetime | None:
@@ -94,15 +115,19 @@ class SchedulerTicker:
             # at() is in ScheduleExpressionTimezone; Ferry always writes UTC.
             if at.replace(tzinfo=dt.UTC) > now:
                 return 0
-            self._invoke(schedule["Target"])
+            self._invoke(
+                with_context(
+                    schedule["Target"], arn=schedule.get("Arn", ""), scheduled=at.replace(tzinfo=dt.UTC)
+                )
+            )
             if schedule.get("ActionAfterCompletion") == "DELETE":
                 self._scheduler.delete_schedule(GroupName=group, Name=schedule["Name"])
             return 1
         if expression.startswith("cron(") and self._cron_fire_times is not None:
             timezone = schedule.get("ScheduleExpressionTimezone") or "UTC"
             instants = list(self._cron_fire_times(expression, timezone, since, now))
-            for _ in instants:
-                self._invoke(schedule["Target"])
+            for instant in instants:
+                self._invoke(with_context(schedule["Target"], arn=schedule.get("Arn", ""), scheduled=instant))
             return len(instants)
         return 0
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from ferry.domain.backoff import RetryDelayExpression, next_retry_delay_seconds
 from ferry.domain.envelope import Envelope
-from ferry.domain.http_fields import headers_problem
+from ferry.domain.errors import InvalidInput
+from ferry.domain.http_headers import checked_fields
 from ferry.domain.signing import sign
 
 USER_AGENT = "Upstash-QStash"
@@ -53,8 +54,14 @@ class AttemptResult:
 
 
 def unsendable_reason(request: DeliveryRequest) -> str | None:
-    """Why `request` cannot be sent over HTTP (checked before any connection is made)."""
-    return headers_problem(request.headers)
+    """Why `request` cannot be sent over HTTP (checked before any connection is made). Publish
+    refuses such headers already; this catches messages stored before that check, or written to
+    the queue by other means, so they cannot loop through SQS redeliveries."""
+    try:
+        checked_fields(request.headers)
+    except InvalidInput as exc:
+        return exc.message
+    return None
 
 
 def build_request(

@@ -56,6 +56,18 @@ class WorkflowRef(_Model):
     task_token: str | None = None
 
 
+class SecondFiring(_Model):
+    """Set on the template of the second (day-of-week) Scheduler schedule of a cron restricting
+    both day fields (docs/cron.md): a firing at an instant the first schedule also fires is a
+    duplicate, dropped by the dispatcher (`ferry.domain.cron_aws.is_duplicate_firing`)."""
+
+    # The context attribute `<aws.scheduler.scheduled-time>` in the template; EventBridge Scheduler
+    # (and `ferry dev`'s ticker) substitute the instant of the firing.
+    scheduled_time: str
+    first_expression: str
+    timezone: str
+
+
 class Envelope(_Model):
     v: int = ENVELOPE_VERSION
     id: str
@@ -83,6 +95,7 @@ class Envelope(_Model):
     url_group: str | None = None
     endpoint_name: str | None = None
     schedule_id: str | None = None
+    second_firing: SecondFiring | None = None
     workflow: WorkflowRef | None = None
     caller_ip: str | None = None
     # Set on callback messages: the id of the message whose attempt they report.
@@ -116,6 +129,7 @@ class Envelope(_Model):
                 "id": message_id,
                 "created_at": now_ms,
                 "not_before": now_ms + (self.not_before - self.created_at),
+                "second_firing": None,
             }
         )
 

@@ -86,6 +86,8 @@ class LogEvent:
             response_body=body or None,
             error=error or None,
             response_headers=dict(self.response_headers),
+            # A set in storage: its order is not kept.
+            labels=tuple(sorted(set(self.labels))),
         )
 
     @classmethod

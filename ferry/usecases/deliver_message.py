@@ -29,6 +29,7 @@ from ferry.usecases.delivery_steps import (
     SkipIfFinished,
     StopIfCancelled,
 )
+from ferry.usecases.duplicate_firings import DropDuplicateFiring
 from ferry.usecases.ports import (
     Clock,
     GroupEndpoints,
@@ -71,6 +72,7 @@ class DeliverMessage:
         )
         self.steps: tuple[DeliveryStep, ...] = (
             # Messages that are not yet (or no longer) a delivery of their own:
+            DropDuplicateFiring(),
             FanOutGroupFiring(groups=groups, queue=queue, recorder=recorder),
             MaterializeScheduleFiring(history=history, queue=queue, recorder=recorder),
             ClaimConsoleRedrive(history=history, queue=queue),

@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ferry.domain.cron import AwsSchedule, parse_cron, to_aws
+from ferry.domain.cron import parse_cron
+from ferry.domain.cron_aws import SCHEDULED_TIME, AwsSchedule, to_aws
 from ferry.domain.destination import is_url
-from ferry.domain.envelope import Envelope
+from ferry.domain.envelope import Envelope, SecondFiring
 from ferry.domain.errors import InvalidInput, NotFound, PayloadTooLarge
 from ferry.domain.limits import Limits
 from ferry.domain.publish_request import QUEUE_NAME, HeaderView, parse_publish
@@ -25,6 +26,8 @@ from ferry.domain.url_groups import check_group_name
 from ferry.usecases.ports import Clock
 
 SCHEDULE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+# Reserved: the store names a schedule's second Scheduler schedule with it (adapters/schedules.py).
+RESERVED_IN_SCHEDULE_ID = ".."
 # EventBridge Scheduler keeps the template in the target input; keep it well inside its limits.
 MAX_TEMPLATE_BYTES = 200_000
 # Headers that make no sense for a recurring schedule: refused rather than silently ignored.
@@ -33,6 +36,14 @@ NOT_FOR_SCHEDULES = ("Upstash-Not-Before", "Upstash-Deduplication-Id", "Upstash-
 
 def new_schedule_id() -> str:
     return "scd_" + secrets.token_hex(12)
+
+
+@dataclass(frozen=True)
+class SecondSchedule:
+    """The day-of-week Scheduler schedule of a cron restricting both day fields (docs/cron.md)."""
+
+    expression: str
+    template: Envelope
 
 
 class ScheduleStore(Protocol):
@@ -45,6 +56,7 @@ class ScheduleStore(Protocol):
         timezone: str,
         template: Envelope,
         paused: bool = False,
+        second: SecondSchedule | None = None,
     ) -> None: ...
 
     def get(self, schedule_id: str) -> Any: ...
@@ -54,6 +66,12 @@ class ScheduleStore(Protocol):
     def delete(self, schedule_id: str) -> bool: ...
 
     def ids(self) -> list[str]: ...
+
+
+class UrlGroupLookup(Protocol):
+    def get(self, name: str) -> Any:
+        """The group, or `NotFound`."""
+        ...
 
 
 class ScheduleFirings(Protocol):
@@ -87,7 +105,9 @@ class Schedules:
         clock: Clock,
         limits: Limits,
         allow_private_destinations: bool,
+        url_groups: UrlGroupLookup | None = None,
     ) -> None:
+        self._url_groups = url_groups
         self._store = store
         self._firings = firings
         self._clock = clock
@@ -111,10 +131,10 @@ class Schedules:
             if h.get(name):
                 raise InvalidInput(f"{name} does not apply to schedules; leave it out", field=name)
         schedule_id = h.get("Upstash-Schedule-Id") or new_schedule_id()
-        if not SCHEDULE_ID.match(schedule_id):
+        if not _could_exist(schedule_id):
             raise InvalidInput(
                 f"Upstash-Schedule-Id: {schedule_id!r} may only contain letters, digits, '-', '_' and '.' "
-                "(at most 64)",
+                "(at most 64, no '..')",
                 field="Upstash-Schedule-Id",
             )
         queue = h.get("Upstash-Queue-Name") or None
@@ -127,6 +147,8 @@ class Schedules:
         if not is_url(destination):
             url_group = check_group_name(destination)
             destination = ""
+            if self._url_groups is not None:
+                self._url_groups.get(url_group)  # 404 for an unknown group, as publishing to it is
         plan = parse_publish(
             destination=destination,
             headers=headers,
@@ -146,16 +168,31 @@ class Schedules:
             raise PayloadTooLarge(
                 f"a schedule's body and headers may take at most {MAX_TEMPLATE_BYTES} bytes", field="body"
             )
+        second = None
+        if aws.second_expression is not None:
+            firing = SecondFiring(
+                scheduled_time=SCHEDULED_TIME, first_expression=aws.expression, timezone=aws.timezone
+            )
+            second = SecondSchedule(
+                expression=aws.second_expression,
+                template=template.model_copy(update={"second_firing": firing}),
+            )
         self._store.put(
-            schedule_id, cron=cron.text, expression=aws.expression, timezone=aws.timezone, template=template
+            schedule_id,
+            cron=cron.text,
+            expression=aws.expression,
+            timezone=aws.timezone,
+            template=template,
+            second=second,
         )
         return schedule_id
 
     def get(self, schedule_id: str) -> ScheduleView:
-        stored = self._store.get(schedule_id)
+        stored = self._store.get(schedule_id) if _could_exist(schedule_id) else None
         if stored is None:
             raise NotFound(f"schedule {schedule_id!r} not found")
-        aws = AwsSchedule(stored.expression, stored.timezone)
+        second = stored.second
+        aws = AwsSchedule(stored.expression, stored.timezone, second.expression if second else None)
         now = dt.datetime.fromtimestamp(self._clock.now(), tz=dt.UTC)
         upcoming = [] if stored.paused else aws.next_fire_times(now, 5)
         last = self._firings.last_firing(schedule_id)
@@ -185,13 +222,21 @@ class Schedules:
         return views
 
     def pause(self, schedule_id: str) -> None:
-        if not self._store.set_paused(schedule_id, True):
+        if not _could_exist(schedule_id) or not self._store.set_paused(schedule_id, True):
             raise NotFound(f"schedule {schedule_id!r} not found")
 
     def resume(self, schedule_id: str) -> None:
-        if not self._store.set_paused(schedule_id, False):
+        if not _could_exist(schedule_id) or not self._store.set_paused(schedule_id, False):
             raise NotFound(f"schedule {schedule_id!r} not found")
 
     def delete(self, schedule_id: str) -> None:
-        if not self._store.delete(schedule_id):
-            raise NotFound(f"schedule {schedule_id!r} not found")
+        """Idempotent, as QStash answers (200 whether or not the schedule exists; see
+        docs/compatibility.md "Deletes")."""
+        if _could_exist(schedule_id):
+            self._store.delete(schedule_id)
+
+
+def _could_exist(schedule_id: str) -> bool:
+    """Whether a schedule could have this id: others (such as the `..` names of second Scheduler
+    schedules) are never looked up, so a second schedule cannot be read or deleted on its own."""
+    return bool(SCHEDULE_ID.match(schedule_id)) and RESERVED_IN_SCHEDULE_ID not in schedule_id

@@ -56,8 +56,10 @@ class UrlGroups:
         return self._store.list()
 
     def delete(self, name: str) -> None:
-        if not self._store.delete(name):
-            raise NotFound(f"URL group {name!r} not found")
+        """Idempotent, as in QStash (200 whether or not the group exists; the qstash-py suite deletes
+        before it creates)."""
+        check_group_name(name)
+        self._store.delete(name)
 
     def endpoints(self, name: str) -> tuple[Endpoint, ...]:
         return self.get(name).endpoints

@@ -19,8 +19,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ferry.config import Env
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAYER_RECIPE = REPO_ROOT / "layers" / "ferry"
 
@@ -60,9 +58,6 @@ POWERTOOLS_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "ferry",
     "POWERTOOLS_METRICS_NAMESPACE": "Ferry",
     "POWERTOOLS_LOG_LEVEL": "INFO",
-    # Lambda's active tracing records every invocation without any SDK; "true" adds AWS calls
-    # as subsegments through the X-Ray SDK, at about 250 ms per cold start (docs/benchmarks.md).
-    Env.TRACE_AWS_CALLS: "false",
 }
 
 

@@ -78,6 +78,7 @@ def test_create_get_list_pause_resume_delete(stack, target, path, qstash, servic
     qstash.schedule.delete(schedule_id)
     with pytest.raises(QStashError, match="404"):
         qstash.schedule.get(schedule_id)
+    qstash.schedule.delete(schedule_id)  # idempotent: 200 for a schedule that is gone
 
 
 def test_same_schedule_id_replaces_the_whole_schedule(stack, target, path, qstash, schedule_ids):
@@ -148,7 +149,7 @@ def test_schedule_reports_its_last_firing_and_state(
         ("", "Upstash-Cron is required"),
         ("61 * * * *", "minute"),
         ("* * * *", "5"),
-        ("0 0 1 * MON", "day-of-month"),
+        ("0 0 * * * " + "1" * 510, "512"),
         ("CRON_TZ=Mars/Olympus 0 0 * * *", "Mars/Olympus"),
     ],
 )
@@ -248,3 +249,114 @@ def test_a_schedule_for_a_queue_fires_through_that_queue(
     logs = qstash.log.list(filter={"queue": queue}).logs
     assert {log.message_id for log in logs} == {message_id}
     assert {log.queue for log in logs} == {queue}
+
+
+def test_a_cron_restricting_both_day_fields_runs_on_two_scheduler_schedules_behind_one_id(
+    stack, target, path, qstash, services, schedule_ids
+):
+    # The suite's "1 1 1 1 1": 01:01 on January 1st OR on every Monday in January.
+    schedule_id = qstash.schedule.create(destination=target.url(path), cron="1 1 1 1 1", body="x")
+    schedule_ids.append(schedule_id)
+    names = [s["Name"] for s in services.scheduler.list_schedules(GroupName="ferry-schedules")["Schedules"]]
+    second = schedule_id + "..dow"
+    assert {schedule_id, second} <= set(names)
+    first_aws = services.scheduler.get_schedule(GroupName="ferry-schedules", Name=schedule_id)
+    second_aws = services.scheduler.get_schedule(GroupName="ferry-schedules", Name=second)
+    assert first_aws["ScheduleExpression"] == "cron(1 1 1 1 ? *)"
+    assert second_aws["ScheduleExpression"] == "cron(1 1 ? 1 2 *)"
+    assert "<aws.scheduler.scheduled-time>" in second_aws["Target"]["Input"]
+
+    schedule = qstash.schedule.get(schedule_id)
+    assert schedule.cron == "1 1 1 1 1"
+    assert [s.schedule_id for s in qstash.schedule.list()].count(schedule_id) == 1
+    assert second not in [s.schedule_id for s in qstash.schedule.list()]
+    body = json.loads(
+        urllib.request.urlopen(
+            urllib.request.Request(
+                f"{stack.url}/v2/schedules/{schedule_id}",
+                headers={"Authorization": f"Bearer {stack.secrets.api_token}"},
+            ),
+            timeout=10,
+        ).read()
+    )
+    assert body["awsScheduleExpressions"] == ["cron(1 1 1 1 ? *)", "cron(1 1 ? 1 2 *)"]
+    # Every January 1st and Monday in January, each once.
+    times = [dt.datetime.fromtimestamp(t / 1000, tz=dt.UTC) for t in body["nextScheduleTimes"]]
+    assert all(t.month == 1 and (t.day == 1 or t.weekday() == 0) for t in times)
+    assert len(set(times)) == len(times)
+
+    def states() -> set[str]:
+        return {
+            services.scheduler.get_schedule(GroupName="ferry-schedules", Name=n)["State"] for n in names_of
+        }
+
+    names_of = (schedule_id, second)
+    with pytest.raises(QStashError, match="404"):
+        qstash.schedule.get(second)  # the second schedule is no QStash schedule of its own
+    qstash.schedule.delete(second)
+    assert states() == {"ENABLED"}
+    qstash.schedule.pause(schedule_id)
+    assert qstash.schedule.get(schedule_id).paused and states() == {"DISABLED"}
+    qstash.schedule.resume(schedule_id)
+    assert not qstash.schedule.get(schedule_id).paused and states() == {"ENABLED"}
+    qstash.schedule.delete(schedule_id)
+    left = [s["Name"] for s in services.scheduler.list_schedules(GroupName="ferry-schedules")["Schedules"]]
+    assert schedule_id not in left and second not in left
+
+
+def test_replacing_a_two_schedule_cron_by_a_plain_one_removes_the_second(
+    stack, target, path, qstash, services, schedule_ids
+):
+    schedule_id = "either-" + path.strip("/")[-20:]
+    schedule_ids.append(schedule_id)
+    qstash.schedule.create(destination=target.url(path), cron="0 0 1 * MON", schedule_id=schedule_id)
+    qstash.schedule.create(destination=target.url(path), cron="0 0 1 * *", schedule_id=schedule_id)
+    names = [s["Name"] for s in services.scheduler.list_schedules(GroupName="ferry-schedules")["Schedules"]]
+    assert schedule_id in names and schedule_id + "..dow" not in names
+
+
+def test_a_schedule_id_with_two_dots_is_refused(stack, target, path):
+    request = urllib.request.Request(
+        stack.url + "/v2/schedules/" + target.url(path),
+        data=b"x",
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {stack.secrets.api_token}",
+            "Upstash-Cron": "0 0 * * *",
+            "Upstash-Schedule-Id": "a..dow",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert json.loads(refused.value.read())["field"] == "Upstash-Schedule-Id"
+
+
+def unix_weekday(moment: dt.datetime) -> int:
+    return (moment.weekday() + 1) % 7  # unix: 0 = Sunday
+
+
+@pytest.mark.parametrize("day", ["both", "weekday only"])
+def test_a_day_matching_either_field_fires_each_minute_once(
+    stack, target, path, qstash, clock, services, schedule_ids, day
+):
+    ahead = just_before_a_minute(clock)
+    fire_day = dt.datetime.fromtimestamp(clock.now() + ahead + 2, tz=dt.UTC)
+    # "both": today matches day-of-month and day-of-week (both Scheduler schedules fire, one is
+    # dropped as a duplicate); "weekday only": only the day-of-week schedule fires today.
+    day_of_month = fire_day.day if day == "both" else (fire_day.day % 28) + 1
+    cron = f"* * {day_of_month} * {unix_weekday(fire_day)}"
+    schedule_id = qstash.schedule.create(destination=target.url(path), cron=cron, body="either")
+    schedule_ids.append(schedule_id)
+    with clock.advanced(ahead):
+        [got] = target.wait_for(path, timeout=20)
+        qstash.schedule.pause(schedule_id)
+        message_id = got.header("Upstash-Message-Id")
+        wait_until(
+            lambda: "DELIVERED" in [e.state for e in services.history.events(message_id)], what="delivered"
+        )
+        time.sleep(2)  # the ticker rounds in which a duplicate would also have arrived
+        schedule = qstash.schedule.get(schedule_id)
+    assert len(target.requests_to(path)) == 1
+    assert got.header("Upstash-Schedule-Id") == schedule_id
+    assert schedule.last_schedule_states == {message_id: ScheduleState.SUCCESS}

@@ -36,7 +36,21 @@ def test_url_group_endpoints_can_be_upserted_listed_removed_and_deleted(stack, t
     qstash.url_group.upsert_endpoints(url_group=name, endpoints=[{"url": target.url(path)}])
     qstash.url_group.delete(name)
     with pytest.raises(QStashError, match="404"):
-        qstash.url_group.delete(name)
+        qstash.url_group.get(name)
+    qstash.url_group.delete(name)  # idempotent, as QStash answers: 200 for a group that is gone
+
+
+def test_deleting_a_url_group_that_never_existed_is_200(stack, path, qstash):
+    qstash.url_group.delete(_group(path) + "-never")
+
+
+def test_a_schedule_for_an_unknown_url_group_is_404_like_publishing_to_it(stack, path, qstash):
+    name = _group(path) + "-missing"
+    with pytest.raises(QStashError, match="404"):
+        qstash.message.publish(url_group=name, body="x")
+    with pytest.raises(QStashError, match="404"):
+        qstash.schedule.create(destination=name, cron="* * * * *", body="x")
+    assert all(s.destination != name for s in qstash.schedule.list())
 
 
 def test_publish_to_a_url_group_fans_out_one_message_per_endpoint(stack, target, path, qstash, services):

@@ -50,7 +50,7 @@ def test_lambda_handlers_are_thin_re_exports():
 
 
 def test_domain_imports_only_the_domain_and_the_standard_library():
-    allowed_third_party = {"pydantic", "croniter", "dateutil"}
+    allowed_third_party = {"pydantic"}
     for path in (ROOT / "ferry/domain").glob("*.py"):
         for module in imported_modules(path):
             top = module.split(".")[0]

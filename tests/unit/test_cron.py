@@ -13,14 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from croniter import croniter
 
-from ferry.domain.cron import (
-    AwsCronError,
-    AwsSchedule,
-    parse_cron,
-    to_aws,
-    unix_fire_times,
-)
+from ferry.domain.cron import parse_cron
+from ferry.domain.cron_aws import SCHEDULED_TIME, AwsSchedule, is_duplicate_firing, to_aws
+from ferry.domain.cron_aws_evaluator import AwsCronError
 from ferry.domain.errors import InvalidInput
+from tests.support.cron_reference import unix_fire_times
 
 FIELD = "Upstash-Cron"
 
@@ -215,6 +212,13 @@ def test_quartz_jenkins_and_vixie_extensions_are_refused_with_the_reason(text: s
     assert reason in refusal(text)
 
 
+def test_a_cron_over_512_characters_is_refused_not_cut() -> None:
+    long = "0 0 * * " + ",".join(["1"] * 252)  # 8 + 503 = 511 characters: accepted
+    assert parse_cron(long).text == long
+    longer = long + ",1"
+    assert "at most 512" in refusal(longer)
+
+
 def test_descending_range_is_refused_with_a_rewrite() -> None:
     message = refusal("0 22-2 * * *")
     assert 'hour field "22-2": the range "22-2" runs backwards' in message
@@ -272,26 +276,65 @@ def test_february_29th_is_accepted_and_fires_in_leap_years() -> None:
 # --- the day-of-month / day-of-week rule -------------------------------------------------------------
 
 
-def test_both_day_fields_restricted_is_refused_with_a_suggestion() -> None:
-    message = refusal("0 9 1 * MON")
-    assert 'restricts both day-of-month ("1") and day-of-week ("MON")' in message
-    assert "fires on days matching EITHER field" in message
-    assert "EventBridge Scheduler cannot express" in message
-    assert (
-        'Split it into two schedules: one with day-of-month "1" and day-of-week "*", and one with '
-        'day-of-month "*" and day-of-week "MON"'
-    ) in message
+def test_both_day_fields_restricted_become_two_scheduler_expressions() -> None:
+    # Unix cron fires on days matching EITHER field; one EventBridge expression has one day field.
+    schedule = to_aws(parse_cron("0 9 1 * MON"))
+    assert schedule.expression == "cron(0 9 1 * ? *)"
+    assert schedule.second_expression == "cron(0 9 ? * 2 *)"
+    assert schedule.expressions == ("cron(0 9 1 * ? *)", "cron(0 9 ? * 2 *)")
+
+
+def test_two_expressions_fire_on_the_union_of_the_days_each_instant_once() -> None:
+    # 2029-01-01 is a Monday: both fields match, and it fires once.
+    schedule = to_aws(parse_cron("0 9 1 * MON"))
+    assert schedule.next_fire_times(utc(2028, 12, 31), 4) == [
+        utc(2029, 1, 1, 9),
+        utc(2029, 1, 8, 9),
+        utc(2029, 1, 15, 9),
+        utc(2029, 1, 22, 9),
+    ]
+    assert schedule.next_fire_times(utc(2029, 1, 22, 9), 3) == [
+        utc(2029, 1, 29, 9),
+        utc(2029, 2, 1, 9),
+        utc(2029, 2, 5, 9),
+    ]
+
+
+def test_the_suites_one_one_one_one_one_is_expressed() -> None:
+    # The qstash-py suite's "1 1 1 1 1": 01:01 on January 1st and on every Monday in January.
+    schedule = to_aws(parse_cron("1 1 1 1 1"))
+    assert schedule.expressions == ("cron(1 1 1 1 ? *)", "cron(1 1 ? 1 2 *)")
+
+
+def test_a_second_firing_on_an_instant_the_first_also_fires_is_a_duplicate() -> None:
+    schedule = to_aws(parse_cron("0 9 1 * MON"))
+    assert is_duplicate_firing("2029-01-01T09:00:00Z", schedule.expression, schedule.timezone)
+    assert not is_duplicate_firing("2029-01-08T09:00:00Z", schedule.expression, schedule.timezone)
+    # An unsubstituted placeholder fires rather than being lost.
+    assert not is_duplicate_firing(SCHEDULED_TIME, schedule.expression, schedule.timezone)
+
+
+def test_duplicates_follow_the_schedules_time_zone() -> None:
+    # 09:00 on the 1st in Tokyo is 00:00 UTC on the 1st; a Monday the 1st fires once there.
+    schedule = to_aws(parse_cron("CRON_TZ=Asia/Tokyo 0 9 1 * MON"))
+    assert is_duplicate_firing("2029-01-01T00:00:00Z", schedule.expression, schedule.timezone)
+    assert not is_duplicate_firing("2029-01-01T09:00:00Z", schedule.expression, schedule.timezone)
 
 
 def test_a_star_step_day_field_counts_as_restricted_like_croniter() -> None:
     # Vixie cron would AND these ("*/2" starts with "*"); croniter, our reference, ORs them.
-    message = refusal("0 0 */2 * 1-5")
-    assert '"*/2" counts as restricted because it does not select every day' in message
+    assert to_aws(parse_cron("0 0 */2 * 1-5")).expressions == ("cron(0 0 1/2 * ? *)", "cron(0 0 ? * 2-6 *)")
 
 
 def test_a_full_day_of_month_next_to_a_starless_day_of_week_counts_as_restricted() -> None:
-    message = refusal("0 0 1-31 * MON-FRI")
-    assert '"1-31" selects every value but counts as restricted because "MON-FRI" contains no "*"' in message
+    # croniter: "1-31" is restricted beside "MON-FRI" (no "*"), so it ORs: every day fires.
+    schedule = to_aws(parse_cron("0 0 1-31 * MON-FRI"))
+    assert schedule.expressions == ("cron(0 0 * * ? *)", "cron(0 0 ? * 2-6 *)")
+    assert schedule.next_fire_times(utc(2028, 1, 1), 3) == [utc(2028, 1, 2), utc(2028, 1, 3), utc(2028, 1, 4)]
+
+
+def test_a_day_of_month_that_never_occurs_leaves_only_the_day_of_week_expression() -> None:
+    assert to_aws(parse_cron("0 0 30 2 MON")) == AwsSchedule("cron(0 0 ? 2 2 *)", "UTC")
 
 
 @pytest.mark.parametrize(
@@ -420,11 +463,6 @@ def fires(expression: str, after: datetime, count: int, zone: str = "UTC") -> li
             utc(2028, 1, 3, 17, 55),
             [utc(2028, 1, 4, 8, 0), utc(2028, 1, 4, 8, 5)],
         ),
-        (
-            "cron(0 9 ? * 2#1 *)",
-            utc(2028, 1, 1),
-            [utc(2028, 1, 3, 9), utc(2028, 2, 7, 9), utc(2028, 3, 6, 9)],
-        ),
         # Increments start at the given value and run to the field's end.
         ("cron(1/10 * * * ? *)", utc(2028, 1, 1, 0, 45), [utc(2028, 1, 1, 0, 51), utc(2028, 1, 1, 1, 1)]),
         ("cron(0 0 1/10 * ? *)", utc(2028, 1, 21), [utc(2028, 1, 31), utc(2028, 2, 1), utc(2028, 2, 11)]),
@@ -434,48 +472,6 @@ def fires(expression: str, after: datetime, count: int, zone: str = "UTC") -> li
 )
 def test_aws_evaluator_on_documented_examples(expression, after, expected) -> None:
     assert fires(expression, after, len(expected)) == expected
-
-
-def test_aws_last_day_of_month() -> None:
-    assert fires("cron(0 0 L * ? *)", utc(2028, 1, 1), 3) == [
-        utc(2028, 1, 31),
-        utc(2028, 2, 29),
-        utc(2028, 3, 31),
-    ]
-    assert fires("cron(0 0 L 2 ? *)", utc(2028, 3, 1), 1) == [utc(2029, 2, 28)]
-
-
-def test_aws_last_weekday_of_month() -> None:
-    # 2028-04-30 is a Sunday, 2028-09-30 a Saturday: the last weekdays are the Fridays before.
-    assert fires("cron(0 0 LW 4 ? *)", utc(2028, 1, 1), 1) == [utc(2028, 4, 28)]
-    assert fires("cron(0 0 LW 9 ? *)", utc(2028, 1, 1), 1) == [utc(2028, 9, 29)]
-    assert fires("cron(0 0 LW 5 ? *)", utc(2028, 1, 1), 1) == [utc(2028, 5, 31)]
-
-
-def test_aws_nearest_weekday_stays_in_the_month() -> None:
-    # 2028-01-15 is a Saturday -> Friday the 14th; 2028-10-15 a Sunday -> Monday the 16th.
-    assert fires("cron(0 0 15W 1 ? *)", utc(2028, 1, 1), 1) == [utc(2028, 1, 14)]
-    assert fires("cron(0 0 15W 10 ? *)", utc(2028, 1, 1), 1) == [utc(2028, 10, 16)]
-    # 2028-01-01 is a Saturday: 1W is Monday the 3rd, not Friday in December.
-    assert fires("cron(0 0 1W 1 ? *)", utc(2027, 12, 1), 1) == [utc(2028, 1, 3)]
-    # 2028-12-31 is a Sunday: 31W is Friday the 29th, not Monday in January.
-    assert fires("cron(0 0 31W 12 ? *)", utc(2028, 1, 1), 1) == [utc(2028, 12, 29)]
-    # 31W in a 30-day month never matches.
-    assert fires("cron(0 0 31W 4 ? 2028)", utc(2028, 1, 1), 1) == []
-
-
-def test_aws_last_given_weekday_of_month() -> None:
-    # 6L: the last Friday. 2028-03-31 is a Friday; in April it is the 28th.
-    assert fires("cron(0 0 ? 3-4 6L *)", utc(2028, 1, 1), 2) == [utc(2028, 3, 31), utc(2028, 4, 28)]
-
-
-def test_aws_l_alone_in_day_of_week_is_saturday() -> None:
-    assert fires("cron(0 0 ? * L *)", utc(2027, 12, 31), 2) == [utc(2028, 1, 1), utc(2028, 1, 8)]
-
-
-def test_aws_nth_weekday_that_does_not_exist_is_skipped() -> None:
-    # Fifth Monday: January 2028 has five (the 31st), February none.
-    assert fires("cron(0 0 ? 1-3 2#5 *)", utc(2028, 1, 1), 2) == [utc(2028, 1, 31), utc(2029, 1, 29)]
 
 
 def test_aws_year_field_limits_the_schedule() -> None:

@@ -31,7 +31,8 @@ from croniter.croniter import CroniterBadDateError
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ferry.domain.cron import AwsSchedule, UnixCron, parse_cron, to_aws
+from ferry.domain.cron import UnixCron, parse_cron
+from ferry.domain.cron_aws import SCHEDULED_TIME, AwsSchedule, is_duplicate_firing, to_aws
 from ferry.domain.errors import InvalidInput
 
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata")
@@ -49,8 +50,8 @@ SETTINGS = {
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 }
 
-# The refusals `to_aws` may give for a syntactically valid unix cron, and what identifies each.
-OR_REFUSAL = "restricts both day-of-month"
+# The refusal `parse_cron` gives a syntactically valid unix cron that never fires. `to_aws` refuses
+# none: both day fields restricted (unix OR) becomes two Scheduler expressions.
 NEVER_FIRES_REFUSAL = "never fire"
 
 
@@ -137,7 +138,7 @@ CRON_TEXTS = st.builds(join_text, PADDING, st.sampled_from((None, *ZONES)), SEPA
 # For the year-long test: hours near the DST transitions (01:00-03:00 local in the zones with DST)
 # half of the time, and the zones with DST more often.
 NEAR_DST_HOURS = st.one_of(FIELD_TEXTS[1], field_texts("hour", high=4))
-# Both day fields restricted is refused; draw it a third of the time only.
+# Both day fields restricted (two Scheduler expressions, unix OR) a third of the time.
 DAY_FIELDS = st.one_of(
     st.tuples(FIELD_TEXTS[2], st.just("*")),
     st.tuples(st.just("*"), FIELD_TEXTS[4]),
@@ -239,19 +240,36 @@ def transitions(zone_name: str) -> tuple[datetime, ...]:
     return tuple(found)
 
 
-def aws_fields(schedule: AwsSchedule) -> list[str]:
-    assert schedule.expression.startswith("cron(") and schedule.expression.endswith(")")
-    return schedule.expression[len("cron(") : -1].split(" ")
+def aws_fields(expression: str) -> list[str]:
+    assert expression.startswith("cron(") and expression.endswith(")")
+    return expression[len("cron(") : -1].split(" ")
 
 
-def assert_refusal_is_documented(cron: UnixCron, refusal: InvalidInput) -> None:
-    assert refusal.field == "Upstash-Cron"
-    # The only refusal a valid unix cron can get from to_aws. (The 256-character guard cannot trigger:
-    # the longest expression the conversion can produce is about 240 characters.)
-    assert OR_REFUSAL in refusal.message, refusal.message
-    event("refused: both day fields restricted")
-    assert cron.day_of_month_restricted and cron.day_of_week_restricted
-    assert "Split it into two schedules" in refusal.message
+def assert_shape_of_conversion(cron: UnixCron, schedule: AwsSchedule) -> None:
+    """Two expressions exactly when both day fields are restricted (unless the day-of-month values
+    never occur), differing only in which day field is `?`."""
+    both = cron.day_of_month_restricted and cron.day_of_week_restricted
+    if schedule.second_expression is None:
+        return
+    event("two Scheduler expressions: day-of-month OR day-of-week")
+    assert both
+    first, second = aws_fields(schedule.expression), aws_fields(schedule.second_expression)
+    assert first[4] == "?" and second[2] == "?" and first[2] != "?" and second[4] != "?"
+    assert first[:2] + first[3:4] + first[5:] == second[:2] + second[3:4] + second[5:]
+
+
+def dispatched_fires(schedule: AwsSchedule, start: datetime, end: datetime) -> list[datetime]:
+    """What reaches destinations: every firing of the first expression, and those of the second
+    that the dispatcher does not drop as duplicates (`is_duplicate_firing`, given the instant as
+    EventBridge substitutes SCHEDULED_TIME)."""
+    fires = list(AwsSchedule(schedule.expression, schedule.timezone).fire_times(start, end))
+    if schedule.second_expression is not None:
+        assert SCHEDULED_TIME.startswith("<aws.scheduler.")
+        for instant in AwsSchedule(schedule.second_expression, schedule.timezone).fire_times(start, end):
+            substituted = instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+            if not is_duplicate_firing(substituted, schedule.expression, schedule.timezone):
+                fires.append(instant)
+    return sorted(fires)
 
 
 def assert_restriction_flags_match_croniter(cron: UnixCron) -> None:
@@ -290,11 +308,8 @@ def test_aws_schedule_matches_croniter_on_the_next_fires_from_any_moment(
         return
     assert cron.text == text.strip()
     assert_restriction_flags_match_croniter(cron)
-    try:
-        schedule = to_aws(cron)
-    except InvalidInput as refusal:
-        assert_refusal_is_documented(cron, refusal)
-        return
+    schedule = to_aws(cron)
+    assert_shape_of_conversion(cron, schedule)
     assert schedule.timezone == cron.timezone
 
     zone = ZoneInfo(cron.timezone)
@@ -315,19 +330,22 @@ def test_aws_schedule_matches_croniter_over_a_full_year_across_dst(text: str) ->
     cron = parse_or_check_never_fires(text)
     if cron is None:
         return
-    try:
-        schedule = to_aws(cron)
-    except InvalidInput as refusal:
-        assert_refusal_is_documented(cron, refusal)
-        return
+    schedule = to_aws(cron)
+    assert_shape_of_conversion(cron, schedule)
     minute, hour, dom, month, dow = cron.fields
-    aws_minute, aws_hour, aws_dom, aws_month, aws_dow, aws_year = aws_fields(schedule)
+    aws_minute, aws_hour, aws_dom, aws_month, aws_dow, aws_year = aws_fields(schedule.expression)
     assert aws_year == "*"
+    second_days = None
+    if schedule.second_expression is not None:
+        _, _, second_dom, _, second_dow, _ = aws_fields(schedule.second_expression)
+        second_days = f"cron(0 0 {second_dom} {aws_month} {second_dow} *)"
     naive_start, naive_end = YEAR_START.replace(tzinfo=None), YEAR_END.replace(tzinfo=None)
 
     # Factor 1: the days of the year (UTC, the time of day fixed at 00:00).
     unix_days = croniter_naive(f"0 0 {dom} {month} {dow}", naive_start, naive_end)
-    aws_days = AwsSchedule(f"cron(0 0 {aws_dom} {aws_month} {aws_dow} *)").fire_times(YEAR_START, YEAR_END)
+    aws_days = AwsSchedule(f"cron(0 0 {aws_dom} {aws_month} {aws_dow} *)", "UTC", second_days).fire_times(
+        YEAR_START, YEAR_END
+    )
     assert [d.date() for d in aws_days] == [d.date() for d in unix_days], text
 
     # Factors 2 and 3: the hours of a day and the minutes of an hour.
@@ -363,6 +381,7 @@ def test_aws_schedule_matches_croniter_over_a_full_year_across_dst(text: str) ->
         actual = list(schedule.fire_times(start, end))
         assert actual == sorted(set(actual)), text
         assert set(actual) == expected_aws_fires(cron.expression, zone, reference), (text, start, end)
+        assert dispatched_fires(schedule, start, end) == actual, (text, start, end)
 
 
 @settings(max_examples=int(1500 * _SCALE), **SETTINGS)

@@ -239,7 +239,7 @@ def test_a_stored_message_with_a_header_http_cannot_carry_is_dead_lettered_at_on
     world.queue.send(planted, delay_seconds=0)
     [report] = world.dispatch()
     assert report.outcome is Outcome.DEAD_LETTERED
-    assert report.reason.startswith("cannot be sent: header 'X-Evil'")
+    assert report.reason.startswith("cannot be sent: header X-Evil: the value contains CR, LF")
     assert world.target.requests == []
     assert world.queue.pending() == []  # never left to SQS's visibility timeout
 

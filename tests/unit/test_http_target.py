@@ -110,3 +110,21 @@ def test_a_refused_address_falls_back_to_the_next_checked_one_keeping_the_host_n
         assert got.header("Host") == f"looks-public.example:{port}"
     finally:
         server.stop()
+
+
+def test_more_concurrent_deliveries_to_one_host_than_pooled_connections_all_succeed():
+    """A response read to its end goes back to the pool, which closes it when full: the deadline
+    handling must not touch that socket again (it failed with EBADF at 11+ deliveries at once)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.target import Reply, Target
+
+    target = Target()
+    try:
+        target.always("/slow", Reply(200, delay=0.3))
+        sender = UrllibTarget(allow_private=True, connections_per_host=2)
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            results = list(pool.map(lambda _: sender.send(request(target.url("/slow"))), range(12)))
+    finally:
+        target.stop()
+    assert [(r.status, r.error) for r in results] == [(200, None)] * 12

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from ferry.domain.delivery import AttemptResult, DeliveryRequest
+from ferry.domain.delivery import AttemptResult, DeliveryRequest, unsendable_reason
 
 Responder = Callable[[DeliveryRequest], AttemptResult]
 
@@ -31,6 +31,11 @@ class InMemoryTarget:
         self._routes[url] = responder
 
     def send(self, request: DeliveryRequest) -> AttemptResult:
+        if problem := unsendable_reason(request):
+            # As an HTTP client does: refused before anything is sent.
+            return AttemptResult(
+                status=None, error=f"the HTTP client refused the request: {problem}", unsendable=True
+            )
         with self._lock:
             self.requests.append(request)
         responder = self._routes.get(request.url)
