@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ferry.cli_dashboard import add_dashboard_command
 from ferry.client import DEFAULT_TOKEN, DEFAULT_URL, ApiError, FerryClient
 
 
@@ -586,6 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(func=_dev)
 
     _add_api_commands(commands)
+    add_dashboard_command(commands, _client)
     return parser
 
 

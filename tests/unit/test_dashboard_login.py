@@ -54,3 +54,16 @@ def test_sign_in_refuses_an_expired_code():
     code = sign_in.mint()
     with clock.advanced(61), pytest.raises(Unauthorized, match="invalid or expired"):
         sign_in.redeem(code)
+
+
+def test_ferry_dashboard_prints_a_link_whose_code_the_api_accepts(capsys):
+    import time
+
+    from ferry.cli import main
+
+    assert main(["--url", "https://ferry.example/", "--token", TOKEN, "dashboard"]) == 0
+    link = capsys.readouterr().out.strip().removeprefix("Dashboard: ")
+    assert link.startswith("https://ferry.example/dashboard/#login=")
+    code = link.split("#login=", 1)[1]
+    assert read_login_code(TOKEN, code, now=time.time()) is not None
+    assert read_login_code("another-token", code, now=time.time()) is None
