@@ -3,12 +3,8 @@ in for the local user."""
 
 from __future__ import annotations
 
-import os
-import pathlib
 import re
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -16,20 +12,14 @@ from playwright.sync_api import expect
 
 from ferry.dev.emulator import free_port
 from tests.browser.conftest import watched_page
+from tests.e2e.test_ferry_dev_process import start_ferry_dev
 
 pytestmark = pytest.mark.integration
-FERRY = pathlib.Path(sys.executable).parent / "ferry"
 
 
 def test_the_dashboard_line_ferry_dev_prints_opens_the_dashboard_signed_in(context, console):
     port = free_port()
-    process = subprocess.Popen(
-        [str(FERRY), "dev", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process, _ = start_ferry_dev(port)  # it has read the QSTASH_* lines; the Dashboard line follows
     try:
         assert process.stdout is not None
         link = None
