@@ -204,8 +204,8 @@ def test_a_workflow_runs_steps_appear(page, api, stack, path, unserved_apis):
         open_view(page, "Workflow runs")
         page.get_by_role("link", name=run["workflowRunId"]).click()
         steps = page.get_by_role("table", name="Steps")
-        expect(steps.locator('tr[data-step="greet"]')).to_contain_text('"hello ada"')
-        expect(steps.locator('tr[data-step="shout"]')).to_contain_text('"HELLO ADA"')
+        expect(steps.locator('tr[data-step="greet"]')).to_contain_text("hello ada")
+        expect(steps.locator('tr[data-step="shout"]')).to_contain_text("HELLO ADA")
         expect(page.get_by_text("RUN_SUCCESS").first).to_be_visible()
         screenshot(page, "workflow-run")
     finally:
