@@ -101,7 +101,9 @@ def unserved_apis(api) -> tuple[str, ...]:
     return tuple(path for path in UPCOMING_APIS if api("GET", path)[0] == 404)
 
 
-@pytest.fixture(scope="session")
+# One browser for all the browser tests. Package scope, not session: playwright's sync API keeps
+# an asyncio loop running in this thread while it is open, and later tests call asyncio.run().
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
 
