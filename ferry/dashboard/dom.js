@@ -48,6 +48,7 @@ export function decodeBase64(value) {
 }
 
 export function stateBadge(state) {
+  if (!state) return "";
   const kind = String(state || "").toLowerCase().replace(/[^a-z_]/g, "");
   return h("span", { className: `state state-${kind}` }, state || "");
 }

@@ -63,7 +63,7 @@ function stepRow(step, previous) {
     "tr",
     { "data-step": step.stepName || "" },
     h("td", {}, step.stepId ?? ""),
-    h("td", {}, step.stepName || ""),
+    h("td", {}, step.stepName || (step.stepId === undefined ? "(run started)" : "")),
     h("td", {}, step.stepType || ""),
     h("td", {}, stateBadge(step.state)),
     h("td", {}, step.attempts ?? (step.retried !== undefined ? step.retried + 1 : "")),

@@ -222,6 +222,7 @@ def test_pausing_a_queue_shows_paused_through_the_api(page, api, path, unserved_
     open_view(page, "Queues")
     row = page.locator(f'tr[data-queue="{name}"]')
     expect(row).to_contain_text("Active")
+    screenshot(page, "queues")
     row.get_by_role("button", name="Pause").click()
     expect(row).to_contain_text("Paused")
     assert json.loads(api("GET", f"/v2/queues/{name}")[1])["paused"] is True
