@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install dev test test-fast lint format synth bench clean
+.PHONY: install dev test test-fast lint format synth bench qstash-suite clean test-dev-stop
 
 install: $(STAMP)
 
@@ -21,6 +21,11 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# `ferry dev` stops within 5 s on SIGINT/SIGTERM, 20 times in a row with a delivery in flight.
+test-dev-stop: install
+	FERRY_DEV_STOP_LOOPS=20 $(BIN)/pytest tests/e2e/test_ferry_dev_process.py -q -p no:cacheprovider \
+		-k stops_within_5_seconds_every_time
 
 # Unit tests and the in-memory side of the contract tests: no emulator, no sockets to AWS (< 30 s).
 # The cron property tests run a tenth of their examples here; `make test` runs them all.
@@ -44,7 +49,21 @@ synth: install node_modules
 	PATH="$(CURDIR)/$(BIN):$$PATH" npx cdk synth --quiet
 
 bench: install
-	$(BIN)/python -m benchmarks.batch_concurrency
+	$(BIN)/python -m benchmarks.cold_start
+	$(BIN)/python -m benchmarks.layer_size
+	$(BIN)/python -m benchmarks.dispatcher_duration --quick
+	$(BIN)/python -m benchmarks.requests_per_message --quick
+
+# The official qstash-py suite against `ferry dev`, loopback only (needs root for `unshare -n`;
+# docs/compatibility.md has the current result). QSTASH_PY_REPO: a clone to use instead of GitHub.
+qstash-suite: install
+	$(BIN)/python scripts/qstash_sdk_suite.py $(if $(QSTASH_PY_REPO),--repo $(QSTASH_PY_REPO))
 
 clean:
 	rm -rf $(VENV) cdk.out node_modules layers/ferry/build .pytest_cache .ruff_cache
+
+# A longer schemathesis run against the generated OpenAPI document (the suite runs 50 examples
+# per operation; this runs 1,000).
+.PHONY: fuzz
+fuzz: install
+	FERRY_FUZZ_EXAMPLES=$${FERRY_FUZZ_EXAMPLES:-1000} $(BIN)/pytest tests/fuzz -q -p no:cacheprovider

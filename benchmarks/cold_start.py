@@ -106,7 +106,7 @@ def _dispatcher_events(stack: Any, destination: str, count: int) -> list[dict[st
     """`count` one-record SQS events, each a real published message received from the queue."""
     from qstash import QStash
 
-    from benchmarks.batch_concurrency import receive_all
+    from benchmarks.dispatcher_duration import receive
     from ferry.dev.poller import to_sqs_event
     from ferry.wiring import services
 
@@ -116,7 +116,7 @@ def _dispatcher_events(stack: Any, destination: str, count: int) -> list[dict[st
     sqs = services().sqs
     queue_url = stack.environ["FERRY_QUEUE_URL"]
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return [to_sqs_event([m], arn, "us-east-1") for m in receive_all(sqs, queue_url, count)]
+    return [to_sqs_event([m], arn, "us-east-1") for m in receive(sqs, queue_url, count)]
 
 
 def measure(runs: int = 7, runs_without_bytecode: int = 3) -> dict[str, dict[str, float]]:

@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -38,28 +37,44 @@ def _dev(args: argparse.Namespace) -> int:
     stack = DevStack(
         port=args.port, host=args.host, secrets=secrets, log_level="INFO" if args.verbose else "WARNING"
     )
-    stopping = threading.Event()
-
-    def _stop(signum: int, _frame: object) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    # SIGINT and SIGTERM are blocked in every thread (the ones started below inherit the mask)
+    # and taken by `sigwait` here: no Python-level handler that could run while a lock is held,
+    # so a stop signal is never lost, even one that arrives during start-up.
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:
         stack.start()
     except OSError as exc:
         print(f"ferry dev: cannot start: {exc} (is port {args.port} in use? try --port)", file=sys.stderr)
-        stack.stop()
+        stack.stop(timeout=DEV_STOP_SECONDS)
         return 1
     print("Ferry dev is running. Point a QStash SDK at it with:", flush=True)
     for name, value in stack.client_env().items():
         print(f"{name}={value}", flush=True)
-    print(f"Dashboard: {stack.dashboard_url()}", flush=True)
-    print("Loopback and private destinations are allowed (dev only). Ctrl-C stops.", flush=True)
-    stopping.wait()
+    for line in dev_banner_lines(stack):
+        print(line, flush=True)
+    print("Loopback and private destinations are allowed (dev only).", flush=True)
+    print("All state is in memory: stopping ferry dev loses every message, log and schedule.", flush=True)
+    print("Ctrl-C stops.", flush=True)
+    signal.sigwait(stop_signals)
     print("ferry dev: stopping", flush=True)
-    stack.stop()
-    return 0
+    # Deliveries in flight get a moment to finish; whatever still runs then is abandoned (its
+    # state dies with the process anyway). `os._exit`, not a return: the interpreter's exit
+    # would join the dispatcher's thread pool, i.e. wait for a slow destination's answer.
+    stack.stop(timeout=DEV_STOP_SECONDS)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+# Seconds `ferry dev` waits for deliveries in flight once told to stop (it must end within 5 s).
+DEV_STOP_SECONDS = 2.0
+
+
+def dev_banner_lines(stack: object) -> list[str]:
+    """Extra `Name: value` lines of `ferry dev`'s start-up banner (e.g. `Dashboard: <url>`):
+    a feature adds its line here."""
+    return [f"Dashboard: {stack.dashboard_url()}"]  # type: ignore[attr-defined]
 
 
 # --- talking to the API ---------------------------------------------------------------------------

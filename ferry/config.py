@@ -112,6 +112,10 @@ class FerryConfig:
     bulk_budget_seconds: int = 20
     # How long message history (logs) is kept; DynamoDB TTL deletes it afterwards.
     history_retention_days: int = 7
+    # What the time-ordered log lists (docs/benchmarks.md prices both): "full", every event;
+    # "errors", only messages that failed or were cancelled (each message's own history stays
+    # complete; filter-based bulk cancel then finds only those). "errors" halves DynamoDB writes.
+    history_level: str = "full"
     queue_retention_days: int = 14
     signing_key_length: int = 40
     api_token_length: int = 48
@@ -158,6 +162,8 @@ class Env:
     # "true" wraps the handlers in a powertools Tracer that records AWS calls as X-Ray
     # subsegments; off by default: the X-Ray SDK adds about 250 ms to every cold start.
     TRACE_AWS_CALLS = "FERRY_TRACE_AWS_CALLS"
+    # "full" or "errors" (FerryConfig.history_level).
+    HISTORY_LEVEL = "FERRY_HISTORY_LEVEL"
     # Deliveries one dispatcher invocation runs at once (DispatcherSettings.concurrency).
     DISPATCHER_CONCURRENCY = "FERRY_DISPATCHER_CONCURRENCY"
 
@@ -184,6 +190,7 @@ class RuntimeSettings:
     queue_arn: str = ""
     history_retention_days: int = DEFAULT_CONFIG.history_retention_days
     dispatcher_concurrency: int = DEFAULT_CONFIG.dispatcher.concurrency
+    history_level: str = DEFAULT_CONFIG.history_level
     config: FerryConfig = DEFAULT_CONFIG
 
     @classmethod
@@ -216,4 +223,5 @@ class RuntimeSettings:
             dispatcher_concurrency=int(
                 env.get(Env.DISPATCHER_CONCURRENCY, str(DEFAULT_CONFIG.dispatcher.concurrency))
             ),
+            history_level=env.get(Env.HISTORY_LEVEL, DEFAULT_CONFIG.history_level),
         )

@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from ferry.domain.envelope import Envelope
 from ferry.usecases.deliver_message import DeliveryReport, Outcome
-from ferry.usecases.ports import QueuedMessage
+from ferry.usecases.ports import ReceivedMessage
 from ferry.wiring import Services, services
 
 logger = Logger(service="ferry")
@@ -74,27 +74,29 @@ def deliver_record(
 
 
 def _deliver_record(record: SQSRecord, svc: Services, counts: OutcomeCounts) -> DeliveryReport:
-    message = QueuedMessage(
-        envelope=Envelope.from_json(record.body),
+    message = ReceivedMessage(
+        body=record.body,
         receive_count=int(record.attributes.approximate_receive_count),
         receipt_handle=record.receipt_handle,
         queue_url=svc.queue.url_for(record.event_source_arn),
         sqs_message_id=record.message_id,
     )
-    report = svc.deliver(message)
+    report = svc.deliver.received(message)
+    envelope = report.envelope
     fields: dict[str, Any] = {
-        "message_id": message.envelope.id,
+        "message_id": envelope.id if envelope else None,
+        "sqs_message_id": record.message_id,
         "outcome": str(report.outcome),
         "retried": report.retried,
         "status": report.result.status if report.result else None,
         "reason": report.reason,
     }
-    if svc.settings.log_bodies:
-        fields.update(logged_bodies(message.envelope, report))
+    if svc.settings.log_bodies and envelope is not None:
+        fields.update(logged_bodies(envelope, report))
     logger.info("delivery attempt", extra=fields)
     counts.add(report.outcome)
     if report.keeps_message_in_queue:
-        raise RetryScheduled(message.envelope.id)
+        raise RetryScheduled(record.message_id)
     return report
 
 

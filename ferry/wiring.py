@@ -1,8 +1,8 @@
 """Wiring: the one place where clients, clock and settings are built and injected.
 
 Lambda handlers call `services()` once per warm container; `ferry dev` and the integration
-tests run the very same handlers, pointed at the emulator by the standard `AWS_ENDPOINT_URL`
-variable, so nothing here knows whether it runs in AWS or on a laptop.
+tests run the very same handlers, their boto3 calls answered by the in-process emulator
+(`ferry/dev/emulator.py`), so nothing here knows whether it runs in AWS or on a laptop.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ class Services:
             retention_days=self.settings.history_retention_days,
             dlq_retention_days=config.queue_retention_days,
             clock=self.clock,
+            level=self.settings.history_level,
         )
 
     @cached_property

@@ -103,6 +103,7 @@ class FerryStack(Stack):
             # calls as X-Ray subsegments, at about 250 ms per cold start (docs/benchmarks.md).
             Env.TRACE_AWS_CALLS: "false",
             Env.DISPATCHER_CONCURRENCY: str(self.config.dispatcher.concurrency),
+            Env.HISTORY_LEVEL: self.config.history_level,
         }
 
     def _outputs(self) -> None:

@@ -5,12 +5,10 @@ DLQ entry    pk=DLQ#<dlqId>  sk=DLQ   gsi1pk=DLQ  gsi1sk=<ms:013>#<dlqId>
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 from ferry.adapters.dynamo_log_events import in_range, time_bounds
-from ferry.adapters.dynamo_table import DynamoTable, Retention
+from ferry.adapters.dynamo_table import DynamoTable, Retention, response_attributes, response_of
 from ferry.domain.envelope import Envelope
 from ferry.domain.history import DeadLetterEntry
 from ferry.domain.queries import Query
@@ -32,9 +30,7 @@ def _item(entry: DeadLetterEntry, ttl: int) -> dict[str, Any]:
         "bodyStored": stored.body_stored,
         "reason": stored.reason,
         "ttl": ttl,
-        "responseStatus": stored.response_status,
-        "responseHeader": json.dumps(dict(stored.response_headers)) if stored.response_headers else None,
-        "responseBody": base64.b64encode(stored.response_body).decode() if stored.response_body else None,
+        **response_attributes(stored.response_status, stored.response_headers, stored.response_body),
         "queueName": envelope.queue,
         "scheduleId": envelope.schedule_id,
         "topicName": envelope.url_group,
@@ -50,9 +46,7 @@ def _entry(values: dict[str, Any]) -> DeadLetterEntry:
         envelope=Envelope.from_json(values["envelope"]),
         time_ms=values["time"],
         reason=values.get("reason", ""),
-        response_status=values.get("responseStatus"),
-        response_headers=json.loads(values["responseHeader"]) if "responseHeader" in values else {},
-        response_body=base64.b64decode(values["responseBody"]) if "responseBody" in values else None,
+        **response_of(values),
         body_stored=values.get("bodyStored", True),
     )
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ferry.adapters.dynamo_dead_letters import DynamoDeadLetters
 from ferry.adapters.dynamo_dedup import DynamoDedup
-from ferry.adapters.dynamo_log_events import LOG_SHARDS, DynamoLogEvents, log_shard
+from ferry.adapters.dynamo_log_events import HISTORY_LEVELS, LOG_SHARDS, DynamoLogEvents, log_shard
 from ferry.adapters.dynamo_message_marks import DynamoCancels, DynamoFirings
 from ferry.adapters.dynamo_messages import DynamoMessages
 from ferry.adapters.dynamo_table import DynamoTable, Retention
@@ -18,7 +18,7 @@ from ferry.domain.history import DeadLetterEntry, LogEvent
 from ferry.domain.queries import Query
 from ferry.usecases.ports import Clock
 
-__all__ = ["LOG_SHARDS", "DynamoDedup", "DynamoHistory", "log_shard"]
+__all__ = ["HISTORY_LEVELS", "LOG_SHARDS", "DynamoDedup", "DynamoHistory", "log_shard"]
 
 
 class DynamoHistory:
@@ -31,11 +31,12 @@ class DynamoHistory:
         dlq_retention_days: int,
         clock: Clock,
         table: DynamoTable | None = None,
+        level: str = "full",
     ) -> None:
         table = table or DynamoTable(client, table_name)
         retention = Retention(clock, retention_days)
         self.messages = DynamoMessages(table, retention)
-        self.log_events = DynamoLogEvents(table, retention)
+        self.log_events = DynamoLogEvents(table, retention, level=level)
         self.cancels = DynamoCancels(table, retention)
         self.firings = DynamoFirings(table, retention)
         self.dead_letters = DynamoDeadLetters(table, Retention(clock, dlq_retention_days))
@@ -44,8 +45,9 @@ class DynamoHistory:
     # --- messages and their events ---------------------------------------------------------
 
     def message_created(self, envelope: Envelope, event: LogEvent) -> None:
-        # One batch: the message and its CREATED event.
-        self._table.write([self.messages.item(envelope), *self.log_events.items([event])])
+        # One item, one write: the message carries its CREATED event (and, at the `full` level,
+        # the time index keys that list it).
+        self._table.put({**self.log_events.created_fields(event), **self.messages.item(envelope)})
 
     def record(self, envelope: Envelope, events: Sequence[LogEvent]) -> None:
         self.log_events.record(events)

@@ -4,6 +4,8 @@ unprocessed items with a backoff, and retention as TTL."""
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -45,6 +47,24 @@ def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def response_attributes(status: int | None, headers: Mapping[str, str], body: bytes | None) -> dict[str, Any]:
+    """An attempt's answer as stored with log events and DLQ entries (headers as JSON, body base64)."""
+    return {
+        "responseStatus": status,
+        "responseHeader": json.dumps(dict(headers)) if headers else None,
+        "responseBody": base64.b64encode(body).decode() if body else None,
+    }
+
+
+def response_of(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The inverse of `response_attributes`: keyword arguments of LogEvent / DeadLetterEntry."""
+    return {
+        "response_status": values.get("responseStatus"),
+        "response_headers": json.loads(values["responseHeader"]) if "responseHeader" in values else {},
+        "response_body": base64.b64decode(values["responseBody"]) if "responseBody" in values else None,
+    }
 
 
 def key(pk: str, sk: str) -> dict[str, Any]:

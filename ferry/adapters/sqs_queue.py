@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ferry.domain.envelope import Envelope
-from ferry.usecases.ports import QueuedMessage
+from ferry.domain.limits import SQS_MAX_DELAY_SECONDS
+from ferry.usecases.ports import QueuedMessage, ReceivedMessage
 
 # Message attributes on dead-lettered messages: the reason is visible in the SQS console too.
 ATTR_REASON = "ferry-failure-reason"
@@ -50,7 +51,9 @@ class SqsQueue:
                 MessageDeduplicationId=envelope.id,
             )
         else:
-            params.update(QueueUrl=self.queue_url, DelaySeconds=max(0, min(delay_seconds, 900)))
+            params.update(
+                QueueUrl=self.queue_url, DelaySeconds=max(0, min(delay_seconds, SQS_MAX_DELAY_SECONDS))
+            )
         self._sqs.send_message(**params)
 
     def retry_later(self, message: QueuedMessage, *, delay_seconds: int) -> None:
@@ -83,4 +86,15 @@ class SqsQueue:
         if dlq_url.endswith(".fifo"):
             params["MessageGroupId"] = envelope.queue or envelope.id
             params["MessageDeduplicationId"] = dlq_id
+        self._sqs.send_message(**params)
+
+    def dead_letter_unreadable(self, message: ReceivedMessage, *, reason: str) -> None:
+        dlq_url = self._dlq_of[message.queue_url]
+        params: dict[str, Any] = {
+            "QueueUrl": dlq_url,
+            "MessageBody": message.body,
+            "MessageAttributes": {ATTR_REASON: {"DataType": "String", "StringValue": reason[:1000]}},
+        }
+        if dlq_url.endswith(".fifo"):
+            params["MessageGroupId"] = params["MessageDeduplicationId"] = message.sqs_message_id
         self._sqs.send_message(**params)

@@ -17,13 +17,16 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
 
 from ferry.api import dashboard, dlq, keys, logs, messages, openapi, schedules, url_groups
-from ferry.api.http import parse_json_body
+from ferry.api.http import parse_json_body, raw_body
 from ferry.api.refusals import (
     RETRY_AFTER_SECONDS,
     refuse_unknown_query_parameters,
@@ -55,6 +58,44 @@ def error_response(status: int, body: dict[str, Any]) -> Response:
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
 
 
+class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
+    """Request validation where a body model is only ever read from JSON: powertools would also
+    parse forms and multipart into it (and raise a bare ValueError on a multipart type without a
+    boundary, a 500). Routes taking raw bytes (publish) declare no body model and are unaffected."""
+
+    def _get_body(self, app: Any) -> Any:
+        event = app.current_event
+        data = raw_body(event)
+        if not data.strip():
+            return None  # no body at all, whatever the content type says
+        content_type = (event.headers.get("content-type") or "").strip().lower()
+        if content_type and not content_type.startswith("application/json"):
+            raise RequestUnsupportedContentType(
+                "unsupported content type",
+                errors=[
+                    {
+                        "type": "unsupported_content_type",
+                        "loc": ("body",),
+                        "msg": f"Content-Type {content_type!r} is not JSON",
+                    }
+                ],
+            )
+        try:
+            return parse_json_body(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "it is not UTF-8"
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ("body",),
+                        "msg": "JSON decode error",
+                        "ctx": {"error": detail},
+                    }
+                ]
+            ) from None
+
+
 class FerryApi(APIGatewayHttpResolver):
     """A resolver whose current event and Lambda context belong to this instance.
 
@@ -63,7 +104,8 @@ class FerryApi(APIGatewayHttpResolver):
     """
 
     def __init__(self, services_factory: ServicesFactory) -> None:
-        super().__init__(enable_validation=True, json_body_deserializer=parse_json_body)
+        super().__init__(enable_validation=True)
+        self._request_validation_middleware = JsonBodyValidation()
         self.services_factory = services_factory
         self._event: Any = None
         self._lambda_context: Any = None

@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib.resources import files
-from typing import Annotated, Any
+from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
-from pydantic import BaseModel, ConfigDict
+from aws_lambda_powertools.event_handler import Request, Response
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ferry.api.http import json_response
+from ferry.api.http import json_response, parse_json_body, raw_body
+from ferry.api.refusals import validation_error_body
 from ferry.api.routing import ApiServices, Routes
-from ferry.domain.errors import NotFound
+from ferry.domain.errors import InvalidInput, NotFound
 
 routes = Routes()
 
@@ -103,9 +103,21 @@ class SessionRequest(BaseModel):
 
 
 @routes.post(PREFIX + "/session", include_in_schema=False)
-def session(svc: ApiServices, body: Annotated[SessionRequest, Body()]) -> Response[Any]:
+def session(request: Request, svc: ApiServices) -> Response[Any]:
     """Exchanges a one-time login code for the API token (kept by the page in sessionStorage)."""
+    body = _session_request(raw_body(request.resolved_event))
     token = svc.dashboard_sign_in.redeem(body.code)
     response = json_response({"token": token})
     response.headers.update({**_SECURITY_HEADERS, "Cache-Control": "no-store"})
     return response
+
+
+def _session_request(data: bytes) -> SessionRequest:
+    # Validated here rather than as a powertools Body(): the route is not part of the API's
+    # OpenAPI document, and a Body() model would put its schema there.
+    try:
+        return SessionRequest.model_validate(parse_json_body(data or b"null"))
+    except ValueError as exc:
+        errors = exc.errors() if isinstance(exc, ValidationError) else [{"type": "json_invalid", "loc": ()}]
+        problem = validation_error_body(errors)
+        raise InvalidInput(problem["error"], field=problem["field"]) from None

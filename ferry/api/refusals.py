@@ -157,6 +157,6 @@ def unavailable_body(exc: Exception) -> tuple[dict[str, str], int] | None:
     else:
         return None
     return (
-        {"error": f"{reason}; repeat the request after {RETRY_AFTER_SECONDS} s"},
+        {"error": f"{reason}; retry the request after {RETRY_AFTER_SECONDS} s"},
         RETRY_AFTER_SECONDS,
     )

@@ -105,6 +105,19 @@ def log_entry(event: LogEvent) -> dict[str, Any]:
         "scheduleId": event.schedule_id,
         "topicName": event.topic_name,
         "dlqId": event.dlq_id,
+        # The message's fields QStash repeats in every log entry (qstash-py reads retryDelayExpr).
+        "method": event.method,
+        "maxRetries": event.max_retries,
+        "timeout": event.timeout,
+        "callback": event.callback,
+        "failureCallback": event.failure_callback,
+        "retryDelayExpression": event.retry_delay,
+        "retryDelayExpr": event.retry_delay,
+        "endpointName": event.endpoint_name,
+        "flowControlKey": event.flow_control_key,
+        "parallelism": event.parallelism,
+        "rate": event.rate,
+        "period": event.period,
     }
     entry.update({k: v for k, v in optional.items() if v is not None})
     if event.labels:

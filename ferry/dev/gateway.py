@@ -7,11 +7,18 @@ demand and reuses free ones), and at most `max_concurrency` requests are in the 
 once (the function's concurrency limit), so the pool never grows past it. Requests over the
 limit wait for a free instance, as API Gateway would see throttling retried; none are served
 one after another for want of isolation.
+
+Errors of the front end itself are JSON like the API's (`{"error": ..., "field": ...}`): 431
+for oversized or too many headers, 501 for methods an API Gateway `ANY` route does not take
+(TRACE, CONNECT, made-up ones), 400 for a malformed `Content-Length` or request line, 413 for a
+body over API Gateway's 10 MB; never a traceback, never a dropped connection without an answer.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import logging
 import secrets
 import threading
 import time
@@ -24,8 +31,13 @@ from ferry.dev.lambda_context import DevLambdaContext
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
+log = logging.getLogger("ferry.dev")
+
 # The API function's timeout in AWS (API Gateway gives up on its integration after 30 s).
 WAIT_FOR_INSTANCE_SECONDS = 29
+# API Gateway HTTP API: the methods an `ANY` route takes, and the largest request payload.
+ROUTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 def to_event(
@@ -77,6 +89,151 @@ class _Server(ThreadingHTTPServer):
     # socketserver's default backlog of 5 resets connections when many clients connect at once.
     request_queue_size = 1024
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-request: nothing to answer, nothing to print.
+        log.debug("gateway: connection from %s ended abruptly", client_address, exc_info=True)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    """One connection. Errors of the front end itself (malformed HTTP, oversized headers or
+    bodies, methods API Gateway does not route) are JSON like the API's own."""
+
+    protocol_version = "HTTP/1.1"
+    # A client that stops sending mid-request frees its thread after this long.
+    timeout = 60
+    gateway: Gateway
+
+    def do_request(self) -> None:
+        try:
+            body = self._body()
+        except _Refused as refused:
+            self._send_json(refused.status, refused.body, close=True)
+            return
+        event = to_event(
+            method=self.command,
+            target=self.path,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+        )
+        try:
+            response = self.gateway.invoke(event)
+            self._send_response(response)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception:
+            # What API Gateway answers when the integration fails: a 500 with a JSON message.
+            log.exception("gateway: the API handler's response could not be sent")
+            self._send_json(
+                500, {"error": "internal error in the dev gateway; see ferry dev's log"}, close=True
+            )
+
+    # ROUTED_METHODS; any other method gets the 501 of `send_error`.
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_request
+
+    def _body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._chunked_body()
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or []}
+        if not lengths:
+            return b""
+        if len(lengths) > 1 or not all(value.isdigit() for value in lengths):
+            raise _Refused(
+                400,
+                {
+                    "error": "Content-Length must be one non-negative integer (the body's size in bytes)",
+                    "field": "Content-Length",
+                },
+            )
+        length = int(lengths.pop())
+        if length > MAX_BODY_BYTES:
+            raise _too_large()
+        return self.rfile.read(length) if length else b""
+
+    def _chunked_body(self) -> bytes:
+        body = bytearray()
+        while True:
+            line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            try:
+                size = int(line, 16)
+            except ValueError:
+                raise _Refused(
+                    400, {"error": "malformed chunked body: bad chunk size", "field": "Transfer-Encoding"}
+                ) from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailer fields, ignored
+                    pass
+                return bytes(body)
+            if len(body) + size > MAX_BODY_BYTES:
+                raise _too_large()
+            body += self.rfile.read(size)
+            self.rfile.readline(1024)  # the CRLF after the chunk
+
+    def _send_response(self, response: dict[str, Any]) -> None:
+        payload = response.get("body") or ""
+        data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+        self.send_response(int(response.get("statusCode", 200)))
+        for name, value in (response.get("headers") or {}).items():
+            self.send_header(name, value)
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            for value in values:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's error page, as JSON (malformed request lines and headers)."""
+        # An unparsable request line leaves HTTP/0.9, which would send the body without a status.
+        self.request_version = "HTTP/1.1"
+        error, field = _FRONT_END_ERRORS.get(code, (message or "bad request", None))
+        if code == 501:
+            error = f"method {self.command!r} is not supported; use one of {', '.join(ROUTED_METHODS)}"
+            field = "method"
+        body: dict[str, Any] = {"error": error}
+        if field:
+            body["field"] = field
+        self._send_json(code, body, close=True)
+
+    def _send_json(self, status: int, body: dict[str, Any], *, close: bool = False) -> None:
+        data = json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if close:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body["error"])
+        self.status = status
+        self.body = body
+
+
+def _too_large() -> _Refused:
+    return _Refused(413, {"error": "request body over 10 MB, API Gateway's payload limit", "field": "body"})
+
+
+# Errors the standard library's HTTP parser reports before a request reaches the API.
+_FRONT_END_ERRORS: dict[int, tuple[str, str | None]] = {
+    400: ("malformed HTTP request", None),
+    414: ("request line over 64 KiB", "path"),
+    431: ("request headers too large: a header line over 64 KiB or more than 100 header fields", "headers"),
+    505: ("HTTP version not supported; use HTTP/1.1", None),
+}
+
 
 class Gateway:
     def __init__(
@@ -84,40 +241,8 @@ class Gateway:
     ) -> None:
         self._handler = handler
         self._slots = threading.BoundedSemaphore(max_concurrency)
-        gateway = self
-
-        class _RequestHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                event = to_event(
-                    method=self.command,
-                    target=self.path,
-                    headers=list(self.headers.items()),
-                    body=body,
-                    source_ip=self.client_address[0],
-                )
-                response = gateway.invoke(event)
-                payload = response.get("body") or ""
-                data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
-                self.send_response(int(response.get("statusCode", 200)))
-                for name, value in (response.get("headers") or {}).items():
-                    self.send_header(name, value)
-                for name, values in (response.get("multiValueHeaders") or {}).items():
-                    for value in values:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = _Server((host, port), _RequestHandler)
+        request_handler = type("GatewayRequestHandler", (_RequestHandler,), {"gateway": self})
+        self._server = _Server((host, port), request_handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="ferry-gateway", daemon=True)
 
     @property

@@ -1,15 +1,24 @@
 """A stand-in for Lambda's SQS event source mapping: receive a batch, call the real dispatcher
 handler with a Lambda-shaped SQS event, delete what it did not report in `batchItemFailures`.
 
-Semantics kept from the real thing: batches of up to `batch_size`, partial batch responses,
-several batches in flight at once (`concurrency` workers), and when the handler raises, nothing
-is deleted (the whole batch comes back after the visibility timeout).
+Semantics kept from the real thing:
+- batches of up to `batch_size`, partial batch responses; when the handler raises, nothing is
+  deleted (the whole batch comes back after the visibility timeout);
+- no head-of-line blocking: the mapping starts another invocation for the next batch while
+  earlier ones still wait on their destinations, up to `max_concurrency` invocations in flight
+  (the mapping's maximum concurrency), each in a thread of its own like a Lambda instance;
+- a FIFO queue never hands out a message group that is in flight (the emulator enforces it, as
+  SQS does), so groups run in parallel and each group in order.
+
+One receiver loop per queue: receives are sequential (moto's receive is not atomic across
+concurrent callers), invocations are not.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -56,7 +65,7 @@ class SqsPoller:
         queue_url: str,
         handler: Handler,
         batch_size: int = 10,
-        concurrency: int = 2,
+        max_concurrency: int = 2,
         wait_seconds: int = 1,
         region: str = "us-east-1",
     ) -> None:
@@ -64,36 +73,75 @@ class SqsPoller:
         self._queue_url = queue_url
         self._handler = handler
         self._batch_size = batch_size
-        self._wait = wait_seconds
         self._region = region
+        self._fifo = queue_url.endswith(".fifo")
+        # moto's long poll on a FIFO queue spins while only in-flight groups have messages:
+        # poll FIFO queues briefly instead, and wait here between empty receives.
+        self._wait = 0 if self._fifo else wait_seconds
+        self._idle_wait = 0.05 if self._fifo else 0.0
+        self._slots = threading.BoundedSemaphore(max_concurrency)
         self._stop = threading.Event()
+        self._in_flight: set[threading.Thread] = set()
+        self._lock = threading.Lock()
         self._arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        name = queue_url.rsplit("/", 1)[-1]
-        self._threads = [
-            threading.Thread(target=self._run, name=f"poller-{name}-{i}", daemon=True)
-            for i in range(concurrency)
-        ]
+        self._name = queue_url.rsplit("/", 1)[-1]
+        self._receiver = threading.Thread(target=self._run, name=f"poller-{self._name}", daemon=True)
 
     def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
+        self._receiver.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop receiving; wait up to `timeout` (None: for ever) for invocations in flight.
+        Returns whether everything finished."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=self._wait + 30)
+        threads = [self._receiver]
+        with self._lock:
+            threads.extend(self._in_flight)
+        for thread in threads:
+            if thread.ident is None:
+                continue  # never started
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            return not self._receiver.is_alive() and not self._in_flight
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            # A free invocation first: what is received is handed to the handler at once, so no
+            # message spends its visibility timeout waiting in ferry dev.
+            if not self._slots.acquire(timeout=0.2):
+                continue
             try:
-                self.poll_once()
+                messages = [] if self._stop.is_set() else self._receive()
             except Exception:  # keep polling, as the real event source mapping does
+                self._slots.release()
                 log.exception("poller error on %s", self._queue_url)
                 self._stop.wait(1)
+                continue
+            if not messages:
+                self._slots.release()
+                self._stop.wait(self._idle_wait)
+                continue
+            invocation = threading.Thread(
+                target=self._invoke, args=(messages,), name=f"dispatcher-{self._name}", daemon=True
+            )
+            with self._lock:
+                self._in_flight.add(invocation)
+            invocation.start()
 
-    def poll_once(self) -> int:
+    def _invoke(self, messages: list[dict[str, Any]]) -> None:
+        try:
+            self.process(messages)
+        except Exception:
+            log.exception("poller error on %s", self._queue_url)
+        finally:
+            with self._lock:
+                self._in_flight.discard(threading.current_thread())
+            self._slots.release()
+
+    def _receive(self) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(
             QueueUrl=self._queue_url,
             # SQS hands out at most 10 per receive (the event source mapping gathers bigger
@@ -103,15 +151,16 @@ class SqsPoller:
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
-        messages = response.get("Messages") or []
-        if not messages:
-            return 0
+        return response.get("Messages") or []
+
+    def process(self, messages: list[dict[str, Any]]) -> None:
+        """One invocation: the handler on the batch, then delete all but its reported failures."""
         event = to_sqs_event(messages, self._arn, self._region)
         try:
             result = self._handler(event, DevLambdaContext("ferry-dispatcher")) or {}
         except Exception:
             log.exception("dispatcher handler raised; the batch returns after the visibility timeout")
-            return len(messages)
+            return
         failed = {item["itemIdentifier"] for item in result.get("batchItemFailures") or []}
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
@@ -122,4 +171,3 @@ class SqsPoller:
                     for i, m in enumerate(done[start : start + 10])
                 ],
             )
-        return len(messages)

@@ -7,9 +7,10 @@ same environment variables the CDK stack sets; only the event sources are stand-
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 
-from ferry.config import DEFAULT_CONFIG, FerryConfig
+from ferry.config import DEFAULT_CONFIG, Env, FerryConfig
 from ferry.dev.emulator import Emulator
 from ferry.dev.gateway import Gateway
 from ferry.dev.poller import SqsPoller
@@ -33,7 +34,9 @@ class DevStack:
     secrets: DevSecrets = field(default_factory=DevSecrets)
     config: FerryConfig = DEFAULT_CONFIG
     log_level: str = "WARNING"
-    poller_concurrency: int = 2
+    # Dispatcher invocations in flight per queue at most (the event source mapping's maximum
+    # concurrency); None: the configured one (`config.dispatcher.max_concurrency`); 0: no pollers.
+    poller_concurrency: int | None = None
     # Concurrent API invocations at most (the API function's concurrency limit in AWS).
     api_concurrency: int = 64
     emulator: Emulator | None = None
@@ -53,10 +56,17 @@ class DevStack:
 
         from ferry import wiring
 
-        self.emulator = Emulator(host=self.host)
+        self.emulator = Emulator()
         self.emulator.start()
         env = {**self.emulator.environ(), **_POWERTOOLS_DEV_ENV, "POWERTOOLS_LOG_LEVEL": self.log_level}
         os.environ.update(env)
+        settings = self.config.dispatcher
+        concurrency = settings.max_concurrency if self.poller_concurrency is None else self.poller_concurrency
+        # Every dispatcher "instance" shares this process, and so the deliveries' worker pool
+        # (ferry.sqs_batch): size it for all of them at once, so one invocation's slow
+        # destinations never hold up another's deliveries (in AWS each instance has its own).
+        if Env.DISPATCHER_CONCURRENCY not in os.environ:
+            env[Env.DISPATCHER_CONCURRENCY] = str(max(1, concurrency) * min(settings.batch_size, 10))
         session = boto3.session.Session()
         clients = {name: session.client(name) for name in ("sqs", "scheduler")}
         env.update(provision(session, config=self.config, secrets=self.secrets))
@@ -64,26 +74,30 @@ class DevStack:
         self.environ = env
         wiring.reset_services(self.clock)
 
+        # ferry.api.app and ferry.sqs_batch are what the handlers import on their first call;
+        # importing them now makes the first request as fast as the next (like a Lambda's init).
+        import ferry.api.app
+        import ferry.sqs_batch
         from ferry.handlers import api_handler, dispatcher_handler
+
+        assert ferry.api.app.handle and ferry.sqs_batch.handle
 
         self.gateway = Gateway(
             api_handler, host=self.host, port=self.port, max_concurrency=self.api_concurrency
         )
         self.gateway.start()
-        settings = self.config.dispatcher
-        # One poller on the FIFO queue: SQS itself never hands out two batches of one message
-        # group at once, but moto's receive is not atomic across concurrent callers.
-        fifo_concurrency = min(self.poller_concurrency, 1)
-        for queue_url, concurrency, batch_size in (
-            (env["FERRY_QUEUE_URL"], self.poller_concurrency, settings.batch_size),
-            (env["FERRY_FIFO_QUEUE_URL"], fifo_concurrency, settings.fifo_batch_size),
+        for queue_url, batch_size in (
+            (env[Env.QUEUE_URL], settings.batch_size),
+            (env[Env.FIFO_QUEUE_URL], settings.fifo_batch_size),
         ):
+            if not concurrency:
+                break  # pollers off: a benchmark or test feeds the dispatcher itself
             poller = SqsPoller(
                 clients["sqs"],
                 queue_url=queue_url,
                 handler=dispatcher_handler,
                 batch_size=batch_size,
-                concurrency=concurrency,
+                max_concurrency=concurrency,
             )
             poller.start()
             self.pollers.append(poller)
@@ -99,19 +113,28 @@ class DevStack:
         self.ticker.start()
         return self
 
-    def stop(self) -> None:
-        if self.ticker is not None:
-            self.ticker.stop()
-            self.ticker = None
-        for poller in self.pollers:
-            poller.stop()
-        self.pollers.clear()
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop taking requests and messages, then wait up to `timeout` seconds (None: until
+        done) for deliveries in flight. The emulator, and with it every message, log and
+        schedule, goes only once nothing uses it any more; returns whether everything stopped."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
-        if self.emulator is not None:
+        if self.ticker is not None:
+            self.ticker.stop()
+            self.ticker = None
+        stopped = all(
+            [
+                poller.stop(None if deadline is None else max(0.0, deadline - time.monotonic()))
+                for poller in self.pollers
+            ]
+        )
+        self.pollers.clear()
+        if stopped and self.emulator is not None:
             self.emulator.stop()
             self.emulator = None
+        return stopped
 
     def dashboard_url(self) -> str:
         """The dashboard, signed in for the local user by a one-time login code in the fragment

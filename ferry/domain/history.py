@@ -60,6 +60,18 @@ class LogEvent:
     topic_name: str | None = None
     caller_ip: str | None = None
     flow_control_key: str | None = None
+    # What QStash's LogEntry repeats from its message: the small fields only (the message's
+    # headers and body stay in the message record, GET /v2/messages/{id}).
+    method: str | None = None
+    max_retries: int | None = None
+    timeout: int | None = None
+    callback: str | None = None
+    failure_callback: str | None = None
+    retry_delay: str | None = None
+    endpoint_name: str | None = None
+    parallelism: int | None = None
+    rate: int | None = None
+    period: int | None = None
 
     def filter_fields(self) -> dict[str, Any]:
         """The attributes `Query.matches` filters on, by their QStash names."""
@@ -104,6 +116,16 @@ class LogEvent:
             topic_name=envelope.url_group,
             caller_ip=envelope.caller_ip,
             flow_control_key=envelope.flow_control.key if envelope.flow_control else None,
+            method=envelope.method,
+            max_retries=envelope.max_retries,
+            timeout=envelope.timeout,
+            callback=envelope.callback.url if envelope.callback else None,
+            failure_callback=envelope.failure_callback.url if envelope.failure_callback else None,
+            retry_delay=envelope.retry_delay,
+            endpoint_name=envelope.endpoint_name,
+            parallelism=envelope.flow_control.parallelism if envelope.flow_control else None,
+            rate=envelope.flow_control.rate if envelope.flow_control else None,
+            period=envelope.flow_control.period if envelope.flow_control else None,
             **details,
         )
 

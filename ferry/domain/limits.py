@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# SQS's per-message DelaySeconds ceiling (the queue adapters clamp to it too).
+SQS_MAX_DELAY_SECONDS = 900
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -13,8 +16,8 @@ class Limits:
     # SQS carries at most 1 MiB per message. The envelope adds headers and metadata, and a
     # non-UTF-8 body is base64-encoded (4/3), so the raw body limit leaves room for both.
     max_body_bytes: int = 750_000
-    # SQS per-message DelaySeconds ceiling; longer delays need another hop (messages-API issue).
-    max_sqs_delay_seconds: int = 900
+    # Longer delays than SQS holds need another hop (or a delay schedule).
+    max_sqs_delay_seconds: int = SQS_MAX_DELAY_SECONDS
     # Longer delays travel as one-time EventBridge Scheduler schedules; QStash's pay-as-you-go cap.
     max_delay_seconds: int = 365 * 86_400
     default_retries: int = 3

@@ -11,7 +11,6 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from ferry.domain.backoff import RetryDelayExpression
 from ferry.domain.destination import check_destination
@@ -84,7 +83,7 @@ def parse_publish(
         )
 
     forwarded = _forwarded_headers(h)
-    delay = _delay_seconds(h, now_ms, limits)
+    delay = requested_delay(h, now_ms, limits)
     if queue and delay:
         raise InvalidInput(
             "Upstash-Delay / Upstash-Not-Before cannot be combined with a queue: queues deliver in order, "
@@ -95,7 +94,7 @@ def parse_publish(
     retry_delay = h.get("Upstash-Retry-Delay")
     if retry_delay:
         RetryDelayExpression.parse(retry_delay, field="Upstash-Retry-Delay")
-    timeout = _timeout(h, "Upstash-Timeout", limits)
+    timeout = timeout_seconds(h, "Upstash-Timeout", limits)
     text, encoding = Envelope.encode_body(body)
     dedup_id = h.get("Upstash-Deduplication-Id") or None
     content_dedup = bool_header(h, "Upstash-Content-Based-Deduplication")
@@ -120,10 +119,10 @@ def parse_publish(
         max_retries=limits.default_retries if retries is None else retries,
         retry_delay=retry_delay or None,
         timeout=timeout or limits.default_timeout_seconds,
-        callback=_callback(h, "Upstash-Callback", limits, allow_private),
-        failure_callback=_callback(h, "Upstash-Failure-Callback", limits, allow_private),
+        callback=callback_spec(h, "Upstash-Callback", limits, allow_private),
+        failure_callback=callback_spec(h, "Upstash-Failure-Callback", limits, allow_private),
         dedup_id=dedup_id,
-        labels=_labels(h),
+        labels=labels_of(h),
         redact=_redact(h),
         queue=queue,
         flow_control=_flow_control(h),
@@ -145,11 +144,11 @@ def _forwarded_headers(h: HeaderView) -> dict[str, str]:
             if lower in NOT_FORWARDED or lower.startswith(("upstash-", "x-amzn-", "x-forwarded-")):
                 continue
             out[canonical_header(name)] = value
-    out.update(_explicitly_forwarded(h))
+    out.update(explicitly_forwarded(h))
     return checked_fields(out)
 
 
-def _explicitly_forwarded(h: HeaderView) -> dict[str, str]:
+def explicitly_forwarded(h: HeaderView) -> dict[str, str]:
     """`Upstash-Forward-<Name>` headers, prefix stripped. Transport headers would let a publisher
     desync pooled connections (request smuggling), so they are never forwarded."""
     return checked_fields(
@@ -161,7 +160,7 @@ def _explicitly_forwarded(h: HeaderView) -> dict[str, str]:
     )
 
 
-def _delay_seconds(h: HeaderView, now_ms: int, limits: Limits) -> int:
+def requested_delay(h: HeaderView, now_ms: int, limits: Limits) -> int:
     not_before = h.get("Upstash-Not-Before")
     if not_before:
         try:
@@ -187,7 +186,7 @@ def _delay_seconds(h: HeaderView, now_ms: int, limits: Limits) -> int:
     return delay
 
 
-def _timeout(h: HeaderView, name: str, limits: Limits) -> int | None:
+def timeout_seconds(h: HeaderView, name: str, limits: Limits) -> int | None:
     raw = h.get(name)
     if not raw:
         return None
@@ -197,7 +196,7 @@ def _timeout(h: HeaderView, name: str, limits: Limits) -> int | None:
     return value
 
 
-def _callback(h: HeaderView, prefix: str, limits: Limits, allow_private: bool) -> CallbackSpec | None:
+def callback_spec(h: HeaderView, prefix: str, limits: Limits, allow_private: bool) -> CallbackSpec | None:
     url = h.get(prefix)
     if not url:
         return None
@@ -229,14 +228,14 @@ def _callback(h: HeaderView, prefix: str, limits: Limits, allow_private: bool) -
         method=method_header(h, prefix + "-Method"),
         headers=forward,
         retries=int_header(h, prefix + "-Retries", 0, limits.max_retries),
-        timeout=_timeout(h, prefix + "-Timeout", limits),
+        timeout=timeout_seconds(h, prefix + "-Timeout", limits),
         retry_delay=retry_delay or None,
         delay=parse_duration(delay_raw, field=prefix + "-Delay") if delay_raw else None,
         options=options,
     )
 
 
-def _labels(h: HeaderView) -> tuple[str, ...]:
+def labels_of(h: HeaderView) -> tuple[str, ...]:
     raw = h.get("Upstash-Label")
     if not raw:
         return ()
@@ -322,48 +321,3 @@ def _content_hash(destination: str, body: bytes, forwarded: Mapping[str, str]) -
     digest.update(b"\0")
     digest.update(body)
     return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class RetryOverrides:
-    """What the publish headers on a DLQ retry request change in the stored message."""
-
-    updates: dict[str, Any]
-    delay_seconds: int = 0
-
-
-def parse_retry_overrides(
-    headers: Mapping[str, str], *, stored: Envelope, now_ms: int, limits: Limits, allow_private: bool
-) -> RetryOverrides:
-    """Only the publish headers present on the request override; the rest stays as stored. Each is
-    validated exactly as on publish, so a bad override is a 400 naming the header."""
-    h = HeaderView(headers)
-    updates: dict[str, Any] = {}
-    retries = int_header(h, "Upstash-Retries", 0, limits.max_retries)
-    if retries is not None:
-        updates["max_retries"] = retries
-    if retry_delay := h.get("Upstash-Retry-Delay"):
-        RetryDelayExpression.parse(retry_delay, field="Upstash-Retry-Delay")
-        updates["retry_delay"] = retry_delay
-    if timeout := _timeout(h, "Upstash-Timeout", limits):
-        updates["timeout"] = timeout
-    if h.get("Upstash-Method"):
-        updates["method"] = method_header(h, "Upstash-Method")
-    for prefix, attribute in (
-        ("Upstash-Callback", "callback"),
-        ("Upstash-Failure-Callback", "failure_callback"),
-    ):
-        if callback := _callback(h, prefix, limits, allow_private):
-            updates[attribute] = callback
-    if labels := _labels(h):
-        updates["labels"] = labels
-    if forwarded := _explicitly_forwarded(h):
-        updates["headers"] = {**stored.headers, **forwarded}
-    delay = _delay_seconds(h, now_ms, limits)
-    if delay and stored.queue:
-        raise InvalidInput(
-            "Upstash-Delay / Upstash-Not-Before cannot delay the retry of a queue's message: queues "
-            "deliver in order, one message at a time",
-            field="Upstash-Delay",
-        )
-    return RetryOverrides(updates=updates, delay_seconds=delay)

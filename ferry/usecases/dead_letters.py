@@ -10,8 +10,8 @@ from dataclasses import replace
 from ferry.domain.errors import InvalidInput, NotFound, Unavailable
 from ferry.domain.history import DeadLetterEntry, LogEvent, State
 from ferry.domain.limits import Limits
-from ferry.domain.publish_request import parse_retry_overrides
 from ferry.domain.queries import Query, page
+from ferry.domain.retry_overrides import parse_retry_overrides
 from ferry.usecases.bulk import BulkResult, run_bulk
 from ferry.usecases.ports import Clock, History, MessageQueue
 from ferry.usecases.publish_message import PublishResult, new_message_id

@@ -13,6 +13,7 @@ and workflow steps (report the outcome to Step Functions) plug in there.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from ferry.domain.limits import Limits
 from ferry.usecases.delivery_pipeline import Delivery, DeliveryReport, DeliveryStep, Outcome, chain
@@ -37,6 +38,7 @@ from ferry.usecases.ports import (
     HttpTarget,
     MessageQueue,
     QueuedMessage,
+    ReceivedMessage,
     SigningKeys,
 )
 from ferry.usecases.publish_message import new_message_id
@@ -62,6 +64,7 @@ class DeliverMessage:
     ) -> None:
         limits = limits or Limits()
         self._clock = clock
+        self._queue = queue
         recorder = DeliveryRecorder(
             history=history,
             queue=queue,
@@ -91,4 +94,18 @@ class DeliverMessage:
         self._run = chain(self.steps)
 
     def __call__(self, message: QueuedMessage) -> DeliveryReport:
-        return self._run(Delivery.received(message, self._clock.now()))
+        report = self._run(Delivery.received(message, self._clock.now()))
+        return replace(report, envelope=message.envelope)
+
+    def received(self, message: ReceivedMessage) -> DeliveryReport:
+        """Deliver a message as the queue handed it over. A body that is not an envelope can never
+        be delivered: it goes to the DLQ as it is, at once, instead of returning after every
+        visibility timeout until SQS's redrive policy moves it without a word."""
+        try:
+            queued = message.read()
+        except ValueError as exc:
+            problem = exc.__class__.__name__
+            reason = f"the queued message is not a Ferry envelope ({problem}); dead-lettered as it is"
+            self._queue.dead_letter_unreadable(message, reason=reason)
+            return DeliveryReport(outcome=Outcome.DEAD_LETTERED, retried=0, reason=reason)
+        return self(queued)

@@ -44,6 +44,8 @@ class DeliveryReport:
     retried: int
     result: AttemptResult | None = None
     reason: str | None = None
+    # The message as received (set by DeliverMessage; None for a body that is not an envelope).
+    envelope: Envelope | None = None
 
     @property
     def keeps_message_in_queue(self) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import replace
+from typing import Protocol
 
 from ferry.domain.delivery import (
     AttemptResult,
@@ -27,7 +28,25 @@ from ferry.domain.history import TERMINAL_STATES, State
 from ferry.domain.limits import Limits
 from ferry.usecases.delivery_pipeline import Delivery, DeliveryReport, Outcome, Proceed
 from ferry.usecases.delivery_recorder import DeliveryRecorder, event
-from ferry.usecases.ports import Clock, GroupEndpoints, History, HttpTarget, MessageQueue, SigningKeys
+from ferry.usecases.ports import (
+    CancelMarks,
+    Clock,
+    DeadLetterStore,
+    GroupEndpoints,
+    HttpTarget,
+    MessageLog,
+    MessageQueue,
+    SigningKeys,
+)
+
+
+class RedriveHistory(MessageLog, DeadLetterStore, Protocol):
+    pass
+
+
+class CancelledHistory(MessageLog, CancelMarks, Protocol):
+    pass
+
 
 # SQS limit on how long a received message can be hidden (12 h counted from its receipt), with a
 # margin for the time spent delivering.
@@ -69,7 +88,7 @@ class MaterializeScheduleFiring:
     """One firing of a schedule becomes a message of its own. Its id derives from the SQS message
     id, so retries of this firing keep it."""
 
-    def __init__(self, *, history: History, queue: MessageQueue, recorder: DeliveryRecorder):
+    def __init__(self, *, history: MessageLog, queue: MessageQueue, recorder: DeliveryRecorder):
         self._history, self._queue, self._recorder = history, queue, recorder
 
     def __call__(self, delivery: Delivery, proceed: Proceed) -> DeliveryReport:
@@ -94,7 +113,7 @@ class ClaimConsoleRedrive:
     """A message moved back from the SQS DLQ by the AWS console (StartMessageMoveTask) claims its DLQ
     entry, so an API retry or delete of the same entry cannot also deliver it."""
 
-    def __init__(self, *, history: History, queue: MessageQueue):
+    def __init__(self, *, history: RedriveHistory, queue: MessageQueue):
         self._history, self._queue = history, queue
 
     def __call__(self, delivery: Delivery, proceed: Proceed) -> DeliveryReport:
@@ -112,7 +131,7 @@ class ClaimConsoleRedrive:
 
 
 class StopIfCancelled:
-    def __init__(self, *, history: History):
+    def __init__(self, *, history: CancelledHistory):
         self._history = history
 
     def __call__(self, delivery: Delivery, proceed: Proceed) -> DeliveryReport:
@@ -145,7 +164,7 @@ class SkipIfFinished:
     """Received again after its outcome was recorded: the invocation that delivered it crashed or
     timed out before SQS deleted it (e.g. a slow batch-mate). Not again."""
 
-    def __init__(self, *, history: History):
+    def __init__(self, *, history: MessageLog):
         self._history = history
 
     def __call__(self, delivery: Delivery, proceed: Proceed) -> DeliveryReport:
@@ -178,7 +197,7 @@ class EnforceCrashBudget:
 
 class Attempt:
     """Sign the request and send it. A request that cannot be put on the wire (a header the HTTP
-    client refuses, a body that cannot be decoded) is not sent: its result says so, and the
+    client refuses, a stored body that cannot be decoded) is not sent: its result says so, and the
     decision dead-letters it at once instead of leaving it to SQS redeliveries."""
 
     def __init__(self, *, target: HttpTarget, keys: SigningKeys, clock: Clock, jwt_lifetime_seconds: int):
@@ -186,17 +205,18 @@ class Attempt:
         self._jwt_lifetime = jwt_lifetime_seconds
 
     def __call__(self, delivery: Delivery, proceed: Proceed) -> DeliveryReport:
-        signing_key = self._keys.current()
         try:
-            request = build_request(
-                delivery.envelope,
-                retried=delivery.retried,
-                signing_key=signing_key,
-                now=delivery.now,
-                jwt_lifetime_seconds=self._jwt_lifetime,
-            )
-        except ValueError as exc:  # (UnicodeError and binascii.Error are ValueErrors too)
-            return proceed(self._not_sent(delivery, f"the stored message is malformed: {exc}"))
+            delivery.envelope.body_bytes()
+        except ValueError as exc:  # (binascii.Error is one): a base64 body that is not base64
+            return proceed(self._not_sent(delivery, f"the stored body cannot be decoded: {exc}"))
+        # (Outside the check above: a signing-key problem is an outage to retry, not the message's.)
+        request = build_request(
+            delivery.envelope,
+            retried=delivery.retried,
+            signing_key=self._keys.current(),
+            now=delivery.now,
+            jwt_lifetime_seconds=self._jwt_lifetime,
+        )
         if problem := unsendable_reason(request):
             return proceed(self._not_sent(delivery, problem))
         result = self._target.send(request)
@@ -224,7 +244,9 @@ class Decide:
 class Record:
     """The last step: carry the decision out (log, callback, retry schedule or dead letter)."""
 
-    def __init__(self, *, history: History, queue: MessageQueue, recorder: DeliveryRecorder, limits: Limits):
+    def __init__(
+        self, *, history: MessageLog, queue: MessageQueue, recorder: DeliveryRecorder, limits: Limits
+    ):
         self._history, self._queue, self._recorder, self._limits = history, queue, recorder, limits
 
     def __call__(self, delivery: Delivery, proceed: Proceed) -> DeliveryReport:

@@ -37,8 +37,12 @@ class Messages:
     def cancel_many(self, *, ids: Iterable[str] = (), query: Query | None = None) -> BulkResult[int]:
         """Cancel the messages named, or every not-yet-finished one matching the filters; each
         result is 1 for a cancel requested, 0 for a message already finished or unknown."""
+        # The budget covers finding the candidates too: with thousands pending, the listing alone
+        # can take seconds, and the answer must still come before API Gateway gives up.
+        started = self._clock.now()
         ids = list(ids) or self._candidate_ids(query or Query())
-        return run_bulk(ids, self._cancel_id, clock=self._clock, budget_seconds=self._bulk_budget)
+        remaining = max(0.0, self._bulk_budget - (self._clock.now() - started))
+        return run_bulk(ids, self._cancel_id, clock=self._clock, budget_seconds=remaining)
 
     def _candidate_ids(self, query: Query) -> list[str]:
         created_only = Query(

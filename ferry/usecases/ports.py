@@ -36,6 +36,27 @@ class QueuedMessage:
     sqs_message_id: str
 
 
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """A message as a queue hands it over, its body not yet read as an envelope."""
+
+    body: str
+    receive_count: int
+    receipt_handle: str
+    queue_url: str
+    sqs_message_id: str
+
+    def read(self) -> QueuedMessage:
+        """The message with its envelope; raises ValueError when the body is not an envelope."""
+        return QueuedMessage(
+            envelope=Envelope.from_json(self.body),
+            receive_count=self.receive_count,
+            receipt_handle=self.receipt_handle,
+            queue_url=self.queue_url,
+            sqs_message_id=self.sqs_message_id,
+        )
+
+
 # (The DLQ entry record; the old name stays for existing imports.)
 DeadLetter = DeadLetterEntry
 
@@ -59,6 +80,10 @@ class MessageQueue(Protocol):
         response_status: int | None,
     ) -> None: ...
 
+    def dead_letter_unreadable(self, message: ReceivedMessage, *, reason: str) -> None:
+        """Move a message that is not an envelope to its queue's DLQ as it is, with the reason."""
+        ...
+
 
 class GroupEndpoints(Protocol):
     def endpoints(self, name: str) -> tuple[Any, ...]:
@@ -74,15 +99,14 @@ class DelayedDelivery(Protocol):
     def schedule(self, envelope: Envelope) -> None: ...
 
 
-class History(Protocol):
-    """Messages, their log events, cancel marks, schedule firings and dead-letter entries.
-    Every read returns a typed record (`Envelope`, `LogEvent`, `DeadLetterEntry`)."""
+class MessageLog(Protocol):
+    """Stored messages and their log events."""
 
-    # --- messages and their events ---------------------------------------------------------
     def message_created(self, envelope: Envelope, event: LogEvent) -> None: ...
 
     def record(self, envelope: Envelope, events: Sequence[LogEvent]) -> None:
-        """Append log events of a message (in order)."""
+        """Append log events of a message (in order). One call per transition: an adapter may
+        store them as one item."""
         ...
 
     def get_envelope(self, message_id: str) -> Envelope | None: ...
@@ -100,21 +124,24 @@ class History(Protocol):
         many (so the caller can tell whether another page exists)."""
         ...
 
-    # --- cancellation ----------------------------------------------------------------------
+
+class CancelMarks(Protocol):
     def request_cancel(self, message_id: str, now_ms: int, not_before_ms: int = 0) -> bool:
         """Mark the message cancelled; False when it was already marked."""
         ...
 
     def cancel_requested(self, message_id: str) -> bool: ...
 
-    # --- schedule firings ------------------------------------------------------------------
+
+class FiringLog(Protocol):
     def schedule_fired(self, schedule_id: str, message_id: str, time_ms: int) -> None: ...
 
     def last_firing(self, schedule_id: str) -> tuple[str, int] | None:
         """(message id, time in ms) of the schedule's latest firing."""
         ...
 
-    # --- dead letters ----------------------------------------------------------------------
+
+class DeadLetterStore(Protocol):
     def put_dead_letter(self, entry: DeadLetterEntry) -> None: ...
 
     def get_dead_letter(self, dlq_id: str) -> DeadLetterEntry | None: ...
@@ -132,6 +159,12 @@ class History(Protocol):
     def query_dead_letters(self, query: Query) -> list[DeadLetterEntry]:
         """Entries matching `query`, newest first."""
         ...
+
+
+class History(MessageLog, CancelMarks, FiringLog, DeadLetterStore, Protocol):
+    """Everything the history keeps, one port per record kind; a use case or delivery step takes
+    the narrowest one it needs. Every read returns a typed record (`Envelope`, `LogEvent`,
+    `DeadLetterEntry`), never a storage item."""
 
 
 class DedupStore(Protocol):

@@ -182,8 +182,8 @@ def test_both_lambdas_get_every_ferry_environment_variable(synth: Synth):
         Env.SCHEDULE_GROUP: NAMES.schedule_group,
         Env.DELAY_SCHEDULE_GROUP: NAMES.delay_schedule_group,
         Env.SCHEDULER_DLQ_ARN: arn(storage["scheduler_dlq"]),
-        Env.TRACE_AWS_CALLS: "false",
         Env.DISPATCHER_CONCURRENCY: str(CONFIG.dispatcher.concurrency),
+        Env.HISTORY_LEVEL: CONFIG.history_level,
     }
     # A new name in ferry.config.Env must be wired here (and in the stack) before this passes.
     assert sorted(expected) == sorted(env_names())

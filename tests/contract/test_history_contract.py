@@ -138,6 +138,21 @@ def test_query_events_filters_and_lists_newest_first(history, url):
     assert [e.message_id for e in history.query_events(before_cursor)] == [first.id]
 
 
+def test_events_of_one_write_in_the_same_millisecond_list_newest_first_in_reverse_write_order(history, url):
+    message = envelope(url)
+    created(history, message)
+    history.record(
+        message,
+        [
+            LogEvent.of(message, State.ACTIVE, T0 + 5),
+            LogEvent.of(message, State.ERROR, T0 + 9, error="HTTP 500"),
+            LogEvent.of(message, State.RETRY, T0 + 9, next_delivery_ms=T0 + 12_000),
+        ],
+    )
+    listed = history.query_events(Query(filters={"url": (url,)}))
+    assert [e.state for e in listed] == ["RETRY", "ERROR", "ACTIVE", "CREATED"]
+
+
 def test_a_cancel_is_requested_once(history, url):
     message = envelope(url)
     created(history, message)

@@ -11,7 +11,7 @@ import pytest
 
 from ferry.adapters.memory.clock import ManualClock
 from ferry.domain.envelope import Envelope
-from ferry.usecases.ports import MessageQueue, QueuedMessage
+from ferry.usecases.ports import MessageQueue, QueuedMessage, ReceivedMessage
 
 
 @dataclass
@@ -19,6 +19,8 @@ class Driver:
     queue: MessageQueue
     receive: Callable[[], list[QueuedMessage]]
     dead_lettered: Callable[[], list[tuple[Envelope, dict[str, str]]]]
+    # (body, reason) of messages dead-lettered as they were received
+    dead_lettered_raw: Callable[[], list[tuple[str, str]]]
 
 
 def _memory(clock: ManualClock) -> Driver:
@@ -32,7 +34,7 @@ def _memory(clock: ManualClock) -> Driver:
             for d in queue.dead_letters
         ]
 
-    return Driver(queue, queue.receive, dead_lettered)
+    return Driver(queue, queue.receive, dead_lettered, lambda: list(queue.unreadable))
 
 
 def _moto(aws) -> Driver:
@@ -80,7 +82,14 @@ def _moto(aws) -> Driver:
             for m in fetch(url)
         ]
 
-    return Driver(queue, receive, dead_lettered)
+    def dead_lettered_raw() -> list[tuple[str, str]]:
+        return [
+            (m["Body"], m["MessageAttributes"]["ferry-failure-reason"]["StringValue"])
+            for url in dlqs
+            for m in fetch(url)
+        ]
+
+    return Driver(queue, receive, dead_lettered, dead_lettered_raw)
 
 
 @pytest.fixture
@@ -112,6 +121,14 @@ def test_a_message_of_a_named_queue_goes_to_the_fifo_queue(driver):
     assert received.envelope == sent and received.queue_url.endswith(".fifo")
 
 
+def test_a_message_sent_twice_to_a_named_queue_is_received_once(driver):
+    # (A send repeated after a crash must not deliver the message twice.)
+    sent = envelope(queue="orders")
+    driver.queue.send(sent, delay_seconds=0)
+    driver.queue.send(sent, delay_seconds=0)
+    assert [m.envelope.id for m in driver.receive()] == [sent.id]
+
+
 def test_a_delayed_message_is_not_received_before_its_delay(driver):
     driver.queue.send(envelope(), delay_seconds=60)
     assert driver.receive() == []
@@ -139,3 +156,14 @@ def test_a_dead_lettered_message_lands_in_the_dlq_with_its_reason_and_id(driver)
     assert copy == marked
     assert attributes["ferry-dlq-id"] == "dlq_1"
     assert attributes["ferry-failure-reason"] == "retries exhausted"
+
+
+def test_a_message_dead_lettered_as_received_keeps_its_body_and_gets_the_reason(driver):
+    driver.queue.send(envelope(), delay_seconds=0)
+    [received] = driver.receive()
+    raw = ReceivedMessage(
+        body="not an envelope", receive_count=1, receipt_handle=received.receipt_handle,
+        queue_url=received.queue_url, sqs_message_id=received.sqs_message_id,
+    )  # fmt: skip
+    driver.queue.dead_letter_unreadable(raw, reason="unreadable")
+    assert driver.dead_lettered_raw() == [("not an envelope", "unreadable")]

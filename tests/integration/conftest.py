@@ -20,7 +20,7 @@ def clock() -> OffsetClock:
 
 @pytest.fixture(scope="session")
 def stack(clock: OffsetClock) -> Iterator[DevStack]:
-    dev = DevStack(port=0, poller_concurrency=2, clock=clock).start()
+    dev = DevStack(port=0, clock=clock).start()
     try:
         yield dev
     finally:

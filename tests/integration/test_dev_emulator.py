@@ -1,9 +1,12 @@
-"""What `ferry dev`'s embedded emulator offers beyond the messages path: Step Functions state
-machines really execute (the workflows issue builds on this)."""
+"""What `ferry dev` runs its AWS resources on: an emulator inside the process, which nothing
+outside can reach (issue 9, item 11), with Step Functions executions enabled for workflows."""
 
 from __future__ import annotations
 
 import json
+import os
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -12,17 +15,57 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.integration
 
 
+def get(url: str, token: str | None = None) -> tuple[int, bytes]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_the_handlers_reach_the_emulator_without_an_endpoint_to_connect_to(stack):
+    assert not [name for name in stack.environ if name.startswith("AWS_ENDPOINT_URL")]
+    assert not [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL")]
+
+
+@pytest.mark.parametrize("route", ["/moto-api/data.json", "/moto-api/", "/v2/keys", "/"])
+def test_no_emulator_state_or_secret_is_served_to_a_caller_without_the_token(stack, route):
+    status, body = get(stack.url + route)
+    assert status in (401, 404), body
+    assert "error" in json.loads(body)
+    for secret in (
+        stack.secrets.api_token,
+        stack.secrets.current_signing_key,
+        stack.secrets.next_signing_key,
+    ):
+        assert secret.encode() not in body
+
+
+def test_a_secret_manager_request_to_the_gateway_gets_no_secret(stack):
+    # What the emulator's own server answered to any caller before: GetSecretValue by JSON-RPC.
+    request = urllib.request.Request(
+        stack.url + "/",
+        data=json.dumps({"SecretId": stack.environ["FERRY_API_TOKEN_SECRET"]}).encode(),
+        headers={
+            "X-Amz-Target": "secretsmanager.GetSecretValue",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read()
+    assert status in (401, 404)
+    assert stack.secrets.api_token.encode() not in body
+
+
 def test_step_functions_executions_run_in_the_dev_emulator(stack, path):
     import boto3
 
-    env = stack.environ
-    sfn = boto3.client(
-        "stepfunctions",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name=env["AWS_DEFAULT_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
+    sfn = boto3.client("stepfunctions")  # the process's own emulator, as the handlers use it
     definition = {
         "StartAt": "Shape",
         "States": {

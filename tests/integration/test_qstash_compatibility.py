@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 from qstash import QStash, Receiver
 from qstash.log import LogState
+from qstash.message import FlowControl
 
 from tests.support.queues import attribute, find_in_queue
 from tests.support.target import Reply
@@ -280,18 +281,21 @@ def test_enqueue_delivers_one_at_a_time_in_order(stack, target, path, qstash):
 # --- logs ----------------------------------------------------------------------------------------
 
 
+def wait_for_delivered_log(qstash, message_id: str) -> None:
+    wait_until(
+        lambda: any(
+            log.state == LogState.DELIVERED for log in qstash.log.list(filter={"message_id": message_id}).logs
+        ),
+        what="DELIVERED log",
+    )
+
+
 def test_logs_list_every_transition_with_filters_and_cursor(stack, target, path, qstash):
     target.script(path, Reply(500, body=b"first fails"))
     response = qstash.message.publish(
         url=target.url(path), body="x", retries=1, retry_delay="0", label=path[1:40]
     )
-    wait_until(
-        lambda: any(
-            log.state == LogState.DELIVERED
-            for log in qstash.log.list(filter={"message_id": response.message_id}).logs
-        ),
-        what="DELIVERED log",
-    )
+    wait_for_delivered_log(qstash, response.message_id)
     logs = qstash.log.list(filter={"message_id": response.message_id}).logs
     assert [log.state.value for log in logs] == ["DELIVERED", "ACTIVE", "RETRY", "ERROR", "ACTIVE", "CREATED"]
     error = next(log for log in logs if log.state == LogState.ERROR)
@@ -320,6 +324,31 @@ def test_logs_list_every_transition_with_filters_and_cursor(stack, target, path,
     assert len(window) < len(logs)
     later = qstash.log.list(filter={"message_id": response.message_id, "from_time": times[-1] + 1}).logs
     assert later == []
+
+
+def test_every_log_entry_repeats_the_messages_small_fields_as_qstash_does(stack, target, path, qstash):
+    callback = target.url(path + "-cb")
+    response = qstash.message.publish(
+        url=target.url(path),
+        body="x",
+        method="PUT",
+        retries=2,
+        retry_delay="15000",
+        timeout="7s",
+        callback=callback,
+        flow_control=FlowControl(key="fc-" + path.strip("/")[-20:], parallelism=3),
+    )
+    wait_for_delivered_log(qstash, response.message_id)
+    logs = qstash.log.list(filter={"message_id": response.message_id}).logs
+    assert {log.state.value for log in logs} >= {"CREATED", "ACTIVE", "DELIVERED"}
+    for log in logs:  # the SDK's Log, read from the wire as the official suite reads it
+        assert log.retry_delay_expression == "15000"
+        assert log.method == "PUT" and log.max_retries == 2 and log.timeout == 7
+        assert log.callback == callback
+        assert log.flow_control is not None and log.flow_control.parallelism == 3
+    status, raw = call(stack, "GET", f"/v2/logs?messageId={response.message_id}")
+    assert status == 200
+    assert {e["retryDelayExpression"] for e in raw["logs"]} == {"15000"}
 
 
 # --- DLQ -----------------------------------------------------------------------------------------
@@ -600,6 +629,6 @@ def test_history_expires_after_the_configured_retention(stack, target, path, qst
     )["Items"]
     retention = services.settings.history_retention_days * 86_400
     now = services.clock.now()
-    assert len(items) >= 4  # the message and its CREATED, ACTIVE, DELIVERED events
+    assert len(items) >= 3  # the message (carrying its CREATED event), ACTIVE, DELIVERED
     for item in items:
         assert now + retention - 120 <= int(item["ttl"]["N"]) <= now + retention + 120

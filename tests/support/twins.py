@@ -36,7 +36,7 @@ class World:
         ids = count(1)
         self.new_id = lambda: f"msg_{next(ids):04d}"
         self.history = InMemoryHistory()
-        self.queue = InMemoryQueue(self.clock, limits=self.limits)
+        self.queue = InMemoryQueue(self.clock)
         self.target = InMemoryTarget()
         self.keys = InMemoryKeys()
         self.dedup = InMemoryDedup(self.clock)
@@ -79,8 +79,8 @@ class World:
         """One receive of everything visible, delivered; finished records are deleted. With
         `crash`, the dispatcher dies after delivering: nothing is deleted."""
         reports = []
-        for message in self.queue.receive():
-            report = self.deliver(message)
+        for message in self.queue.receive_raw():
+            report = self.deliver.received(message)
             reports.append(report)
             if not report.keeps_message_in_queue and not crash:
                 self.queue.delete(message)

@@ -244,6 +244,29 @@ def test_a_stored_message_with_a_header_http_cannot_carry_is_dead_lettered_at_on
     assert world.queue.pending() == []  # never left to SQS's visibility timeout
 
 
+def test_a_stored_body_that_cannot_be_decoded_is_dead_lettered_at_once_unsent():
+    world = world_with(OK)
+    planted = Envelope(
+        id="msg_b64", destination=URL, body="%%% not base64", body_encoding="base64", created_at=0,
+        not_before=0, max_retries=3, timeout=30,
+    )  # fmt: skip
+    world.queue.send(planted, delay_seconds=0)
+    [report] = world.dispatch()
+    assert report.outcome is Outcome.DEAD_LETTERED
+    assert report.reason.startswith("cannot be sent: the stored body cannot be decoded")
+    assert world.target.requests == []
+
+
+def test_a_queued_body_that_is_not_an_envelope_is_dead_lettered_as_it_is_at_once():
+    world = world_with(OK)
+    world.queue.send_raw('{"id": "msg_1", "destination": 7')
+    [report] = world.dispatch()
+    assert report.outcome is Outcome.DEAD_LETTERED and report.envelope is None
+    [(body, reason)] = world.queue.unreadable
+    assert body == '{"id": "msg_1", "destination": 7' and "not a Ferry envelope" in reason
+    assert world.queue.pending() == [] and world.target.requests == []
+
+
 def test_a_request_the_http_client_refuses_is_dead_lettered_at_once():
     refused = AttemptResult(status=None, error="the HTTP client refused the request: bad", unsendable=True)
     world = world_with(refused)

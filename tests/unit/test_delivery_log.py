@@ -3,9 +3,7 @@ body the publisher redacted."""
 
 from __future__ import annotations
 
-import dataclasses
-
-from ferry.config import RuntimeSettings
+from ferry.config import Env, RuntimeSettings
 from ferry.domain.delivery import AttemptResult
 from ferry.domain.envelope import Envelope, RedactSpec
 from ferry.sqs_batch import logged_bodies
@@ -24,9 +22,22 @@ REPORT = DeliveryReport(
 )
 
 
+REQUIRED = (
+    Env.QUEUE_URL, Env.QUEUE_DLQ_URL, Env.FIFO_QUEUE_URL, Env.FIFO_QUEUE_DLQ_URL, Env.TABLE_NAME,
+    Env.API_TOKEN_SECRET, Env.SIGNING_KEY_CURRENT_SECRET, Env.SIGNING_KEY_NEXT_SECRET,
+)  # fmt: skip
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    """The variables the handlers cannot start without, and nothing about logging bodies."""
+    return {**{name: "x" for name in REQUIRED}, **extra}
+
+
 def test_message_bodies_are_not_logged_by_default():
-    defaults = {f.name: f.default for f in dataclasses.fields(RuntimeSettings)}
-    assert defaults["log_bodies"] is False
+    # What production reads: the environment, not the dataclass default.
+    assert RuntimeSettings.from_env(_environment()).log_bodies is False
+    assert RuntimeSettings.from_env(_environment(FERRY_LOG_BODIES="no")).log_bodies is False
+    assert RuntimeSettings.from_env(_environment(FERRY_LOG_BODIES="true")).log_bodies is True
 
 
 def test_opted_in_log_holds_the_first_kilobyte_of_both_bodies():

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
+import socket
 import threading
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -61,3 +65,127 @@ def test_requests_run_concurrently_up_to_the_concurrency_limit_and_the_rest_wait
     finally:
         held.release.set()
         gateway.stop()
+
+
+# --- the front end's own errors are JSON ---------------------------------------------------------
+
+
+class Echo:
+    """An API handler that answers with what reached it."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        self.events.append(event)
+        body = base64.b64decode(event["body"]) if event["body"] else b""
+        answer = {"method": event["requestContext"]["http"]["method"], "body": body.decode()}
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(answer),
+        }
+
+
+@pytest.fixture
+def echo() -> Iterator[tuple[Gateway, Echo]]:
+    handler = Echo()
+    gateway = serve(handler)
+    try:
+        yield gateway, handler
+    finally:
+        gateway.stop()
+
+
+def raw(gateway: Gateway, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are; the status, headers and body of the one answer."""
+    host, port = gateway.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+
+def assert_json_error(status: int, headers: dict[str, str], body: bytes, field: str | None = None) -> dict:
+    assert headers["content-type"] == "application/json"
+    answer = json.loads(body)
+    assert answer["error"]
+    if field is not None:
+        assert answer["field"] == field
+    assert b"<html" not in body.lower() and b"Traceback" not in body
+    return answer
+
+
+def test_a_header_over_64_kib_is_a_431_in_json(echo):
+    gateway, handler = echo
+    status, headers, body = raw(
+        gateway, b"GET /v2/x HTTP/1.1\r\nHost: a\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n"
+    )
+    assert status == 431
+    assert_json_error(status, headers, body, "headers")
+    assert handler.events == []
+
+
+def test_more_than_100_headers_is_a_431_in_json(echo):
+    gateway, handler = echo
+    many = b"".join(b"X-H%d: v\r\n" % i for i in range(150))
+    status, headers, body = raw(gateway, b"GET /v2/x HTTP/1.1\r\nHost: a\r\n" + many + b"\r\n")
+    assert status == 431
+    assert_json_error(status, headers, body, "headers")
+    assert handler.events == []
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "FETCH"])
+def test_a_method_api_gateway_does_not_route_is_a_501_in_json(echo, method):
+    gateway, handler = echo
+    status, headers, body = raw(gateway, f"{method} /v2/x HTTP/1.1\r\nHost: a\r\n\r\n".encode())
+    assert status == 501
+    answer = assert_json_error(status, headers, body, "method")
+    assert method in answer["error"]
+    assert handler.events == []
+
+
+def test_options_reaches_the_api_as_behind_an_any_route(echo):
+    gateway, _handler = echo
+    status, _, body = raw(gateway, b"OPTIONS /v2/publish/x HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert status == 200
+    assert json.loads(body)["method"] == "OPTIONS"
+
+
+@pytest.mark.parametrize("length", [b"abc", b"-5", b"1e3", b"12, 13"])
+def test_a_malformed_content_length_is_a_400_in_json_and_reaches_nothing(echo, length, capfd):
+    gateway, handler = echo
+    request = b"POST /v2/publish/x HTTP/1.1\r\nHost: a\r\nContent-Length: " + length + b"\r\n\r\nbody"
+    status, headers, body = raw(gateway, request)
+    assert status == 400
+    assert_json_error(status, headers, body, "Content-Length")
+    assert handler.events == []
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_body_over_10_mb_is_a_413_in_json_without_reading_it(echo):
+    gateway, handler = echo
+    request = b"POST /v2/publish/x HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % (11 * 1024 * 1024)
+    status, headers, body = raw(gateway, request)
+    assert status == 413
+    assert_json_error(status, headers, body, "body")
+    assert handler.events == []
+
+
+def test_a_chunked_body_reaches_the_api_whole(echo):
+    gateway, _handler = echo
+    request = (
+        b"POST /v2/publish/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    )
+    status, _, body = raw(gateway, request)
+    assert status == 200
+    assert json.loads(body)["body"] == "hello world"
+
+
+def test_a_malformed_request_line_is_a_400_in_json(echo):
+    gateway, _ = echo
+    status, headers, body = raw(gateway, b"GET /v2/x HTTP/1.1 extra words\r\n\r\n")
+    assert status == 400
+    assert_json_error(status, headers, body)

@@ -142,7 +142,7 @@ def test_canonical_header_names():
 
 
 def overrides(headers, stored=None):
-    from ferry.domain.publish_request import parse_retry_overrides
+    from ferry.domain.retry_overrides import parse_retry_overrides
 
     stored = stored or parse({"Upstash-Forward-X-Keep": "1", "Upstash-Retries": "5"}).envelope
     return parse_retry_overrides(headers, stored=stored, now_ms=NOW_MS, limits=LIMITS, allow_private=False)

@@ -12,4 +12,5 @@ def test_history_retention_is_read_from_the_environment():
     environ[Env.SECRETS_MAX_AGE] = "60"
     environ[Env.HISTORY_RETENTION_DAYS] = "30"
     environ[Env.DISPATCHER_CONCURRENCY] = "50"
+    environ[Env.HISTORY_LEVEL] = "full"
     assert RuntimeSettings.from_env(environ).history_retention_days == 30

@@ -15,7 +15,9 @@ from ferry.domain.queries import Query
 class InMemoryHistory:
     def __init__(self) -> None:
         self._messages: dict[str, Envelope] = {}
-        self._events: dict[str, list[LogEvent]] = defaultdict(list)
+        # (write order, event): the DynamoDB sort keys carry the order as a sequence number.
+        self._events: dict[str, list[tuple[int, LogEvent]]] = defaultdict(list)
+        self._written = 0
         self._cancels: dict[str, int] = {}
         self._firings: dict[str, tuple[str, int]] = {}
         self._dead_letters: dict[str, DeadLetterEntry] = {}
@@ -31,7 +33,8 @@ class InMemoryHistory:
     def record(self, envelope: Envelope, events: Sequence[LogEvent]) -> None:
         with self._lock:
             for event in events:
-                self._events[event.message_id].append(event.stored())
+                self._written += 1
+                self._events[event.message_id].append((self._written, event.stored()))
 
     def get_envelope(self, message_id: str) -> Envelope | None:
         return self._messages.get(message_id)
@@ -42,18 +45,20 @@ class InMemoryHistory:
 
     def events(self, message_id: str) -> list[LogEvent]:
         with self._lock:
-            # Oldest first; equal times keep the order they were written in.
-            return sorted(self._events.get(message_id, []), key=lambda e: e.time_ms)
+            written = self._events.get(message_id, [])
+            return [e for _, e in sorted(written, key=lambda pair: (pair[1].time_ms, pair[0]))]
 
     def query_events(self, query: Query) -> list[LogEvent]:
         with self._lock:
             if "messageId" in query.filters:
-                candidates = [e for mid in query.filters["messageId"] for e in self.events(mid)]
+                candidates = [p for mid in query.filters["messageId"] for p in self._events.get(mid, [])]
             else:
-                candidates = [e for events in self._events.values() for e in events]
-        found = [e for e in candidates if _in_range(e.time_ms, query) and query.matches(e.filter_fields())]
-        found.sort(key=lambda e: (e.time_ms, e.message_id), reverse=True)
-        return found
+                candidates = [p for events in self._events.values() for p in events]
+        found = [
+            (n, e) for n, e in candidates if _in_range(e.time_ms, query) and query.matches(e.filter_fields())
+        ]
+        found.sort(key=lambda pair: (pair[1].time_ms, pair[1].message_id, pair[0]), reverse=True)
+        return [e for _, e in found]
 
     # --- cancellation ----------------------------------------------------------------------
 
@@ -102,6 +107,10 @@ class InMemoryHistory:
         found = [e for e in candidates if _in_range(e.time_ms, query) and query.matches(e.filter_fields())]
         found.sort(key=lambda e: (e.time_ms, e.dlq_id), reverse=True)
         return found
+
+
+def _matches(query: Query, event: LogEvent) -> bool:
+    return query.matches(event.filter_fields())
 
 
 def _in_range(time_ms: int, query: Query) -> bool:

@@ -8,11 +8,12 @@ import threading
 from dataclasses import dataclass
 
 from ferry.domain.envelope import Envelope
-from ferry.domain.limits import Limits
-from ferry.usecases.ports import Clock, QueuedMessage
+from ferry.domain.limits import SQS_MAX_DELAY_SECONDS
+from ferry.usecases.ports import Clock, QueuedMessage, ReceivedMessage
 
 STANDARD = "memory://queue"
 FIFO = "memory://queue.fifo"
+FIFO_DEDUP_SECONDS = 300
 
 
 @dataclass
@@ -38,14 +39,13 @@ class DeadLettered:
 
 
 class InMemoryQueue:
-    def __init__(
-        self, clock: Clock, *, visibility_timeout_seconds: int = 1_980, limits: Limits | None = None
-    ):
+    def __init__(self, clock: Clock, *, visibility_timeout_seconds: int = 1_980) -> None:
         self._clock = clock
         self._visibility = visibility_timeout_seconds
-        self._max_delay = (limits or Limits()).max_sqs_delay_seconds
         self._messages: list[_Stored] = []
         self.dead_letters: list[DeadLettered] = []
+        self.unreadable: list[tuple[str, str]] = []
+        self._fifo_sent: dict[str, float] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -53,16 +53,36 @@ class InMemoryQueue:
         return FIFO if source.endswith(".fifo") else STANDARD
 
     def send(self, envelope: Envelope, *, delay_seconds: int) -> None:
+        self.send_raw(
+            envelope.to_json(),
+            queue=envelope.queue,
+            delay_seconds=delay_seconds,
+            deduplication_id=envelope.id,
+        )
+
+    def send_raw(
+        self,
+        body: str,
+        *,
+        queue: str | None = None,
+        delay_seconds: int = 0,
+        deduplication_id: str | None = None,
+    ) -> None:
+        """Put any body on the queue (what another writer, or corruption, could leave there)."""
         with self._lock:
+            now = self._clock.now()
+            if queue and deduplication_id:
+                # FIFO deduplication: a repeated id within five minutes is accepted and dropped.
+                if self._fifo_sent.get(deduplication_id, -FIFO_DEDUP_SECONDS) > now - FIFO_DEDUP_SECONDS:
+                    return
+                self._fifo_sent[deduplication_id] = now
             number = next(self._ids)
-            if envelope.queue:
+            if queue:
                 # FIFO queues take no per-message delay; the group is the queue name.
-                stored = _Stored(
-                    f"sqs-{number}", envelope.to_json(), FIFO, self._clock.now(), group=envelope.queue
-                )
+                stored = _Stored(f"sqs-{number}", body, FIFO, self._clock.now(), group=queue)
             else:
-                delay = max(0, min(delay_seconds, self._max_delay))
-                stored = _Stored(f"sqs-{number}", envelope.to_json(), STANDARD, self._clock.now() + delay)
+                delay = max(0, min(delay_seconds, SQS_MAX_DELAY_SECONDS))
+                stored = _Stored(f"sqs-{number}", body, STANDARD, self._clock.now() + delay)
             self._messages.append(stored)
 
     def retry_later(self, message: QueuedMessage, *, delay_seconds: int) -> None:
@@ -84,13 +104,21 @@ class InMemoryQueue:
                 DeadLettered(envelope, reason[:1000], dlq_id, response_status, message.queue_url + "-dlq")
             )
 
+    def dead_letter_unreadable(self, message: ReceivedMessage, *, reason: str) -> None:
+        with self._lock:
+            self.unreadable.append((message.body, reason[:1000]))
+
     # --- what the event source mapping does -------------------------------------------------
 
     def receive(self, max_messages: int = 10) -> list[QueuedMessage]:
+        """Visible messages, read as envelopes (see `receive_raw`)."""
+        return [message.read() for message in self.receive_raw(max_messages)]
+
+    def receive_raw(self, max_messages: int = 10) -> list[ReceivedMessage]:
         """Visible messages, each hidden for the visibility timeout and its receive count raised.
         A FIFO group yields only its oldest message while that one is in flight."""
         now = self._clock.now()
-        received: list[QueuedMessage] = []
+        received: list[ReceivedMessage] = []
         with self._lock:
             busy_groups: set[str] = set()
             for stored in self._messages:
@@ -106,8 +134,8 @@ class InMemoryQueue:
                 stored.receipt_handle = f"{stored.sqs_message_id}#{stored.receive_count}"
                 stored.visible_at = now + self._visibility
                 received.append(
-                    QueuedMessage(
-                        envelope=Envelope.from_json(stored.body),
+                    ReceivedMessage(
+                        body=stored.body,
                         receive_count=stored.receive_count,
                         receipt_handle=stored.receipt_handle,
                         queue_url=stored.queue_url,
@@ -116,7 +144,7 @@ class InMemoryQueue:
                 )
         return received
 
-    def delete(self, message: QueuedMessage) -> None:
+    def delete(self, message: QueuedMessage | ReceivedMessage) -> None:
         with self._lock:
             self._messages = [m for m in self._messages if m.receipt_handle != message.receipt_handle]
 
