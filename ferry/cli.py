@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ferry import cli_flow
+from ferry.cli_dashboard import add_dashboard_command
 from ferry.cli_runs import add_runs_commands
 from ferry.client import DEFAULT_TOKEN, DEFAULT_URL, ApiError, FerryClient
 
@@ -75,7 +76,7 @@ DEV_STOP_SECONDS = 2.0
 def dev_banner_lines(stack: object) -> list[str]:
     """Extra `Name: value` lines of `ferry dev`'s start-up banner (e.g. `Dashboard: <url>`):
     a feature adds its line here."""
-    return []
+    return [f"Dashboard: {stack.dashboard_url()}"]  # type: ignore[attr-defined]
 
 
 # --- talking to the API ---------------------------------------------------------------------------
@@ -605,6 +606,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_api_commands(commands)
     cli_flow.add_commands(commands)
     add_runs_commands(commands, _api_parser)
+    add_dashboard_command(commands, _client)
     return parser
 
 

@@ -289,6 +289,12 @@ class Services:
             bulk_budget_seconds=self.settings.config.bulk_budget_seconds,
         )
 
+    @cached_property
+    def dashboard_sign_in(self):
+        from ferry.usecases.dashboard_sign_in import DashboardSignIn
+
+        return DashboardSignIn(api_token=self.keys.api_token, clock=self.clock)
+
 
 _lock = threading.Lock()
 _services: Services | None = None

@@ -47,6 +47,10 @@ class SecretKeys:
     def clear_cache(self) -> None:
         self._provider.clear_cache()
 
+    def api_token(self) -> str:
+        """The API token itself: the dashboard's sign-in hands it to the holder of a login code."""
+        return self._get(self._api_token_secret)
+
     def is_valid(self, token: str) -> bool:
         expected = self._get(self._api_token_secret)
         return bool(token) and hmac.compare_digest(token.encode(), expected.encode())

@@ -26,6 +26,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from ferry.api import (
+    dashboard,
     dlq,
     flow_control,
     keys,
@@ -64,6 +65,7 @@ ROUTES: tuple[Routes, ...] = (
     openapi.routes,
     queues.routes,
     flow_control.routes,
+    dashboard.routes,
 )
 
 
@@ -214,6 +216,8 @@ def bearer_token(event: Any) -> str:
 
 
 def token_refusal(app: FerryApi) -> Unauthorized | None:
+    if dashboard.is_public(app.current_event.path):
+        return None  # the dashboard's files hold no data; its data calls are /v2
     token = bearer_token(app.current_event)
     if not token:
         return Unauthorized("missing token: send `Authorization: Bearer <QSTASH_TOKEN>`")

@@ -103,7 +103,14 @@ def refuse_unknown_query_parameters(app: Any, next_middleware: NextMiddleware) -
     Routes whose query string belongs to the destination (publish) are marked and skipped."""
     route = app.context.get("_route")
     params = app.current_event.query_string_parameters or {}
-    if route is not None and params and not getattr(route.func, "query_is_forwarded", False):
+    # No registered route matched: powertools' stand-in 404 route has no parameters; say 404.
+    unmatched = route is not None and route not in (*app._static_routes, *app._dynamic_routes)
+    if (
+        route is not None
+        and params
+        and not unmatched
+        and not getattr(route.func, "query_is_forwarded", False)
+    ):
         known = _declared_query_names(route)
         for name in params:
             if name not in known and name != "qstash_token":

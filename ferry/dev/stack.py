@@ -136,6 +136,13 @@ class DevStack:
             self.emulator = None
         return stopped
 
+    def dashboard_url(self) -> str:
+        """The dashboard, signed in for the local user by a one-time login code in the fragment
+        (never sent to a server or logged; the page swaps it for the token and drops it)."""
+        from ferry.wiring import services
+
+        return f"{self.url}/dashboard/#login={services().dashboard_sign_in.mint()}"
+
     def client_env(self) -> dict[str, str]:
         """What an app using a QStash SDK needs to talk to this stack."""
         return {

@@ -85,16 +85,30 @@ class Api(Construct):
                 "check and could not return QStash's error shapes."
             ),
         )
+        integration = HttpLambdaIntegration(
+            "Integration",
+            self.function,
+            payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
+        )
         for route in self.http_api.add_routes(
-            path="/v2/{proxy+}",
-            methods=[apigwv2.HttpMethod.ANY],
-            integration=HttpLambdaIntegration(
-                "Integration",
-                self.function,
-                payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
-            ),
+            path="/v2/{proxy+}", methods=[apigwv2.HttpMethod.ANY], integration=integration
         ):
             Validations.of(route).acknowledge(route_auth)
+        # The web dashboard (ferry/api/dashboard.py): the same function serves its page and files.
+        dashboard_auth = Acknowledgment(
+            id="AwsSolutions-APIG4",
+            reason=(
+                "The dashboard's HTML, JavaScript and CSS hold no data and are public; the page "
+                "sends every data call to /v2 with the bearer token, and its one-time-code sign-in "
+                "is checked by the API function."
+            ),
+        )
+        for path, method in (
+            ("/dashboard", apigwv2.HttpMethod.GET),
+            ("/dashboard/{proxy+}", apigwv2.HttpMethod.ANY),
+        ):
+            for route in self.http_api.add_routes(path=path, methods=[method], integration=integration):
+                Validations.of(route).acknowledge(dashboard_auth)
 
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=LOG_RETENTION)
         self.stage = apigwv2.HttpStage(

@@ -334,10 +334,12 @@ def test_secrets_are_generated_for_token_and_both_signing_keys(synth: Synth):
 
 
 def test_http_api_sends_all_of_v2_to_the_api_function_with_payload_2(synth: Synth, template: Template):
-    template.resource_count_is("AWS::ApiGatewayV2::Route", 1)
-    template.has_resource_properties(
-        "AWS::ApiGatewayV2::Route", {"RouteKey": "ANY /v2/{proxy+}", "AuthorizationType": "NONE"}
-    )
+    # /v2 plus the web dashboard's page and files, all to the one API function.
+    template.resource_count_is("AWS::ApiGatewayV2::Route", 3)
+    for route_key in ("ANY /v2/{proxy+}", "GET /dashboard", "ANY /dashboard/{proxy+}"):
+        template.has_resource_properties(
+            "AWS::ApiGatewayV2::Route", {"RouteKey": route_key, "AuthorizationType": "NONE"}
+        )
     template.has_resource_properties(
         "AWS::ApiGatewayV2::Integration",
         {

@@ -1,0 +1,69 @@
+"""Dashboard login codes: minted with the API token, valid once, until they expire."""
+
+from __future__ import annotations
+
+import pytest
+
+from ferry.domain.dashboard_login import mint_login_code, read_login_code
+from ferry.domain.errors import Unauthorized
+from ferry.usecases.dashboard_sign_in import DashboardSignIn
+from tests.support.clock import OffsetClock
+
+TOKEN = "the-api-token"
+
+
+def test_a_code_minted_with_the_token_reads_back_until_it_expires():
+    code = mint_login_code(TOKEN, now=1000, ttl_seconds=60, nonce="n1")
+    assert read_login_code(TOKEN, code, now=1059).nonce == "n1"
+    assert read_login_code(TOKEN, code, now=1060) is None
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda code: code.replace("1060.", "9999."),  # a later expiry
+        lambda code: code[:-2] + ("AA" if not code.endswith("AA") else "BB"),  # another MAC
+        lambda code: code.rsplit(".", 1)[0],  # no MAC
+        lambda code: "",
+    ],
+    ids=["extended", "forged-mac", "truncated", "empty"],
+)
+def test_a_changed_code_is_refused(mangle):
+    code = mint_login_code(TOKEN, now=1000, ttl_seconds=60, nonce="n1")
+    assert read_login_code(TOKEN, mangle(code), now=1001) is None
+
+
+def test_a_code_minted_with_another_token_is_refused():
+    code = mint_login_code("another-token", now=1000, ttl_seconds=60)
+    assert read_login_code(TOKEN, code, now=1001) is None
+
+
+def test_sign_in_hands_out_the_token_once_per_code():
+    clock = OffsetClock()
+    sign_in = DashboardSignIn(api_token=lambda: TOKEN, clock=clock, ttl_seconds=60)
+    code = sign_in.mint()
+    assert sign_in.redeem(code) == TOKEN
+    with pytest.raises(Unauthorized, match="already used"):
+        sign_in.redeem(code)
+    assert sign_in.redeem(sign_in.mint()) == TOKEN  # a fresh code still works
+
+
+def test_sign_in_refuses_an_expired_code():
+    clock = OffsetClock()
+    sign_in = DashboardSignIn(api_token=lambda: TOKEN, clock=clock, ttl_seconds=60)
+    code = sign_in.mint()
+    with clock.advanced(61), pytest.raises(Unauthorized, match="invalid or expired"):
+        sign_in.redeem(code)
+
+
+def test_ferry_dashboard_prints_a_link_whose_code_the_api_accepts(capsys):
+    import time
+
+    from ferry.cli import main
+
+    assert main(["--url", "https://ferry.example/", "--token", TOKEN, "dashboard"]) == 0
+    link = capsys.readouterr().out.strip().removeprefix("Dashboard: ")
+    assert link.startswith("https://ferry.example/dashboard/#login=")
+    code = link.split("#login=", 1)[1]
+    assert read_login_code(TOKEN, code, now=time.time()) is not None
+    assert read_login_code("another-token", code, now=time.time()) is None
