@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 dev: install
 	$(BIN)/ferry dev $(ARGS)
 
-test: install
+test: install node_modules
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
