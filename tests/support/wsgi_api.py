@@ -10,10 +10,12 @@ from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
+from ferry.adapters.memory.limits import InMemoryLimitStore
 from ferry.adapters.schedules import StoredSchedule
 from ferry.api.app import build_api
 from ferry.config import DEFAULT_CONFIG
 from ferry.domain.queries import Query
+from ferry.usecases.flow_control import FlowControls
 from ferry.usecases.schedules import Schedules
 from tests.support.api_events import http_event
 from tests.support.twins import World
@@ -55,7 +57,7 @@ class TwinApi:
     token = "token"
 
     def __init__(self) -> None:
-        self.world = World()
+        self.world = World(limit_store=InMemoryLimitStore())
         w = self.world
         self.schedule_store = InMemorySchedules(w.clock)
         self.services = SimpleNamespace(
@@ -73,6 +75,10 @@ class TwinApi:
                 allow_private_destinations=False,
                 url_groups=w.groups,
             ),
+            queues=w.queues,
+            flow_control=FlowControls(store=w.limit_store, clock=w.clock, parallelism_max=500),
+            # No run driver twin yet: the workflow routes answer 404 "not configured".
+            workflow_runs=None,
             settings=SimpleNamespace(config=DEFAULT_CONFIG),
         )
         self.api = build_api(lambda: self.services)
