@@ -34,7 +34,9 @@ from ferry.usecases.ports import ReceivedMessage
 from ferry.wiring import Services, services
 
 logger = Logger(service="ferry")
-_executor: ThreadPoolExecutor | None = None
+# One pool per size: a process runs one deployment's size in Lambda, but a test session may run
+# several `ferry dev` stacks one after another, and a pool sized for the first must not cap the next.
+_executors: dict[int, ThreadPoolExecutor] = {}
 _executor_lock = threading.Lock()
 
 
@@ -117,12 +119,11 @@ def logged_bodies(envelope: Envelope, report: DeliveryReport) -> dict[str, str]:
 def _delivery_pool(svc: Services) -> ThreadPoolExecutor:
     """The worker threads of this execution environment, as many as the deployment's in-invocation
     concurrency (built on the first invocation, when the settings are known)."""
-    global _executor
+    workers = svc.settings.dispatcher_concurrency
     with _executor_lock:
-        if _executor is None:
-            workers = svc.settings.dispatcher_concurrency
-            _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver")
-        return _executor
+        if workers not in _executors:
+            _executors[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver")
+        return _executors[workers]
 
 
 def handle(

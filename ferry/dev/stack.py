@@ -44,6 +44,9 @@ class DevStack:
     pollers: list[SqsPoller] = field(default_factory=list)
     ticker: SchedulerTicker | None = None
     environ: dict[str, str] = field(default_factory=dict)
+    # What the process environment held before start() set `environ` (None: unset), put back by
+    # stop(): a second stack in the same process (a test session) must not inherit this one's.
+    _saved_environ: dict[str, str | None] = field(default_factory=dict, repr=False)
     clock: Clock = field(default_factory=SystemClock)
 
     @property
@@ -59,7 +62,7 @@ class DevStack:
         self.emulator = Emulator()
         self.emulator.start()
         env = {**self.emulator.environ(), **_POWERTOOLS_DEV_ENV, "POWERTOOLS_LOG_LEVEL": self.log_level}
-        os.environ.update(env)
+        self._set_environ(env)
         settings = self.config.dispatcher
         concurrency = settings.max_concurrency if self.poller_concurrency is None else self.poller_concurrency
         # Every dispatcher "instance" shares this process, and so the deliveries' worker pool
@@ -70,7 +73,7 @@ class DevStack:
         session = boto3.session.Session()
         clients = {name: session.client(name) for name in ("sqs", "scheduler")}
         env.update(provision(session, config=self.config, secrets=self.secrets))
-        os.environ.update(env)
+        self._set_environ(env)
         self.environ = env
         wiring.reset_services(self.clock)
 
@@ -134,7 +137,21 @@ class DevStack:
         if stopped and self.emulator is not None:
             self.emulator.stop()
             self.emulator = None
+            self._restore_environ()
         return stopped
+
+    def _set_environ(self, env: dict[str, str]) -> None:
+        for name in env:
+            self._saved_environ.setdefault(name, os.environ.get(name))
+        os.environ.update(env)
+
+    def _restore_environ(self) -> None:
+        for name, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environ.clear()
 
     def dashboard_url(self) -> str:
         """The dashboard, signed in for the local user by a one-time login code in the fragment

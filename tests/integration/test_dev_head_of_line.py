@@ -26,7 +26,7 @@ def test_a_fast_destination_gets_its_message_within_1_s_while_20_slow_deliveries
     target.always(slow, Reply(200, delay=SLOW_SECONDS))
     for i in range(SLOW_IN_FLIGHT):
         qstash.message.publish(url=target.url(slow), body=f"slow {i}".encode())
-    wait_until(lambda: target.in_flight >= SLOW_IN_FLIGHT, what="20 slow deliveries in flight")
+    wait_until(lambda: target.in_flight_to(slow) >= SLOW_IN_FLIGHT, what="20 slow deliveries in flight")
 
     published = time.time()
     qstash.message.publish(url=target.url(fast), body=b"fast")

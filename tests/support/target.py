@@ -45,6 +45,7 @@ class Target:
         self.received: list[Received] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self._in_flight_by_path: dict[str, int] = defaultdict(int)
         target = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -59,6 +60,7 @@ class Target:
                 path = self.path.split("?", 1)[0]
                 with target._lock:
                     target.in_flight += 1
+                    target._in_flight_by_path[path] += 1
                     target.max_in_flight = max(target.max_in_flight, target.in_flight)
                     script = target._scripts.get(path)
                     reply = script.pop(0) if script else target._always.get(path, Reply())
@@ -76,6 +78,7 @@ class Target:
                 finally:
                     with target._lock:
                         target.in_flight -= 1
+                        target._in_flight_by_path[path] -= 1
                         target.received.append(
                             Received(self.command, self.path, dict(self.headers.items()), body, time.time())
                         )
@@ -105,6 +108,11 @@ class Target:
     def always(self, path: str, reply: Reply) -> None:
         with self._lock:
             self._always[path] = reply
+
+    def in_flight_to(self, path: str) -> int:
+        """Requests to `path` being answered now (the target is shared by the session's tests)."""
+        with self._lock:
+            return self._in_flight_by_path[path]
 
     def requests_to(self, path: str) -> list[Received]:
         with self._lock:
