@@ -11,25 +11,46 @@ target's record for the destination is final (nothing more can arrive without a 
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 
 from ferry.config import Env
 from tests.support.target import Target
 from tests.support.waiting import wait_until
 
 
-def _queued_bodies(queue_urls: set[str]) -> list[str]:
-    """The bodies of every message in the given queues, in flight and delayed ones too. The SQS
-    API cannot read them without taking them from the dispatcher, so this reads moto's backend."""
+@dataclass(frozen=True)
+class Queued:
+    """A message in a delivery queue, as the emulator keeps it."""
+
+    body: str
+    receive_count: int
+    hidden_for: float  # seconds until it is visible again (0: visible now)
+
+
+def queued(stack, url: str | None = None) -> list[Queued]:
+    """Every message in the delivery queues (in flight and delayed ones too), or those for `url`.
+    The SQS API cannot read them without taking them from the dispatcher: this reads moto's backend."""
     from moto.sqs.models import sqs_backends
 
-    names = {url.rstrip("/").rsplit("/", 1)[-1] for url in queue_urls}
-    bodies = []
+    names = {
+        stack.environ[name].rstrip("/").rsplit("/", 1)[-1] for name in (Env.QUEUE_URL, Env.FIFO_QUEUE_URL)
+    }
+    now_ms = time.time() * 1000
+    found = []
     for regions in sqs_backends.values():
         for backend in regions.values():
             for name, queue in list(backend.queues.items()):
                 if name in names:
-                    bodies.extend(message.body for message in list(queue._messages))
-    return bodies
+                    found.extend(
+                        Queued(m.body, m.approximate_receive_count, max(0.0, (m.visible_at - now_ms) / 1000))
+                        for m in list(queue._messages)
+                    )
+    return found if url is None else [m for m in found if _names(m.body, url)]
+
+
+def _names(text: str, url: str) -> bool:
+    return json.dumps(url) in text  # as an envelope holds it: "http://...path", quotes included
 
 
 def _delay_schedule_inputs(stack) -> list[str]:
@@ -47,10 +68,9 @@ def _delay_schedule_inputs(stack) -> list[str]:
 
 def held_for(stack, url: str) -> list[str]:
     """What the stack still holds for deliveries to `url` (exactly that URL, not a longer one)."""
-    needle = json.dumps(url)  # as an envelope holds it: "http://...path", quotes included
-    queues = {stack.environ[Env.QUEUE_URL], stack.environ[Env.FIFO_QUEUE_URL]}
     # A delay schedule's input is the envelope itself (the SendMessage body it sends).
-    return [text for text in _queued_bodies(queues) + _delay_schedule_inputs(stack) if needle in text]
+    held = [m.body for m in queued(stack, url)]
+    return held + [text for text in _delay_schedule_inputs(stack) if _names(text, url)]
 
 
 def settled(stack, target: Target, path: str, *, timeout: float = 30.0) -> list:
