@@ -393,7 +393,7 @@ def test_a_refused_publish_exits_1_with_the_message_and_field(ferry, target, pat
     assert result.code == 2  # not a number: argparse refuses it before any request
     result = ferry("publish", target.url(path), "--delay", "soon")
     assert result.code == 1
-    assert "HTTP 400" in result.err and "'soon' is not a duration" in result.err
+    assert "HTTP 400" in result.err and '"soon" is not a duration' in result.err
     assert "field: Upstash-Delay" in result.err
     result = ferry("publish", "ftp://example.com/x", "--body", "x")
     assert result.code == 1
