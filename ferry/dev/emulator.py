@@ -46,6 +46,10 @@ def speed_up_moto() -> None:
       registration);
     - SQS reads the clock through naive-datetime arithmetic for each message on each send and
       receive: read `time.time()` instead (the same instant, as a float of seconds).
+    - a long-polling receive sleeps until a *new* message arrives or a second passes, and misses
+      one that becomes visible meanwhile (a visibility timeout or delay ending, a retry's
+      ChangeMessageVisibility): wake it at that instant as well, as SQS does, instead of adding
+      up to a second to every retry, delay and hold.
     Idempotent; applied when the emulator starts."""
     import moto.sqs.models as sqs_models
     from moto.core.base_backend import BackendDict
@@ -71,6 +75,18 @@ def speed_up_moto() -> None:
 
     sqs_models.unix_time = unix_time
     sqs_models.unix_time_millis = unix_time_millis
+
+    def wait_for_messages(queue: Any, timeout: float) -> None:
+        with queue._messages_lock:
+            now_ms = time.time() * 1000
+            upcoming = [
+                ready for m in queue._messages if (ready := max(m.visible_at, m.delayed_until)) > now_ms
+            ]
+            if upcoming:
+                timeout = min(timeout, (min(upcoming) - now_ms) / 1000 + 0.001)
+            queue._messages_lock.wait_for(lambda: queue.messages, timeout=timeout)
+
+    sqs_models.Queue.wait_for_messages = wait_for_messages
 
 
 class Emulator:
