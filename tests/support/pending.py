@@ -25,7 +25,7 @@ class Queued:
 
     body: str
     receive_count: int
-    hidden_for: float  # seconds until it is visible again (0: visible now)
+    hidden_for: float  # seconds until it can be received (hidden or delayed; 0: now)
 
 
 def queued(stack, url: str | None = None) -> list[Queued]:
@@ -43,7 +43,11 @@ def queued(stack, url: str | None = None) -> list[Queued]:
             for name, queue in list(backend.queues.items()):
                 if name in names:
                     found.extend(
-                        Queued(m.body, m.approximate_receive_count, max(0.0, (m.visible_at - now_ms) / 1000))
+                        Queued(
+                            m.body,
+                            m.approximate_receive_count,
+                            max(0.0, (max(m.visible_at, m.delayed_until) - now_ms) / 1000),
+                        )
                         for m in list(queue._messages)
                     )
     return found if url is None else [m for m in found if _names(m.body, url)]
