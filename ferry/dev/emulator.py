@@ -73,6 +73,29 @@ def speed_up_moto() -> None:
     sqs_models.unix_time_millis = unix_time_millis
 
 
+def serialize_dynamodb() -> None:
+    """One DynamoDB call at a time in the emulator. moto's tables are plain dicts: a Query
+    iterates a table's items while a PutItem from another thread adds a partition, and fails with
+    "dictionary changed size during iteration" (seen as a workflow step that failed unexpectedly
+    while ten runs wrote their logs at once). DynamoDB itself is atomic per item; its calls never
+    wait (unlike SQS long polls), so one lock costs only the calls' own time. Idempotent."""
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler, "_ferry_serialized", False):
+        return
+    lock = threading.RLock()
+    call_action = DynamoHandler.call_action
+
+    def serialized_call_action(self: Any) -> Any:
+        with lock:
+            return call_action(self)
+
+    DynamoHandler.call_action = serialized_call_action
+    DynamoHandler._ferry_serialized = True
+
+
 class Emulator:
     def __init__(self) -> None:
         self._mock: Any = None
@@ -81,6 +104,7 @@ class Emulator:
         from moto import mock_aws
 
         speed_up_moto()
+        serialize_dynamodb()
 
         for name in _redirecting_variables():
             del os.environ[name]

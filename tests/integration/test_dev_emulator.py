@@ -88,3 +88,54 @@ def test_step_functions_executions_run_in_the_dev_emulator(stack, path):
     )
     assert done["status"] == "SUCCEEDED"
     assert json.loads(done["output"]) == {"greeting": "ferry"}, "the Pass state really ran"
+
+
+def test_concurrent_dynamodb_writes_and_queries_never_fail_in_the_emulator(stack):
+    """moto's tables are plain dicts; ferry dev's handlers call them from many threads at once
+    (ten workflow runs writing and reading their logs failed a step with "dictionary changed size
+    during iteration")."""
+    import threading
+
+    import boto3
+
+    ddb = boto3.client("dynamodb")
+    table = "ferry-test-emulator-threads"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            for i in range(300):
+                ddb.put_item(TableName=table, Item={"pk": {"S": f"p{worker}-{i}"}, "sk": {"S": "0"}})
+        except BaseException as error:  # the assertion below reports it
+            errors.append(error)
+
+    def read() -> None:
+        try:
+            for _ in range(300):
+                ddb.query(
+                    TableName=table,
+                    KeyConditionExpression="pk = :pk",
+                    ExpressionAttributeValues={":pk": {"S": "p0-0"}},
+                )
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+    threads += [threading.Thread(target=read) for _ in range(3)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        ddb.delete_table(TableName=table)
+    assert errors == []
