@@ -90,52 +90,54 @@ def test_step_functions_executions_run_in_the_dev_emulator(stack, path):
     assert json.loads(done["output"]) == {"greeting": "ferry"}, "the Pass state really ran"
 
 
-def test_concurrent_dynamodb_writes_and_queries_never_fail_in_the_emulator(stack):
-    """moto's tables are plain dicts; ferry dev's handlers call them from many threads at once
-    (ten workflow runs writing and reading their logs failed a step with "dictionary changed size
-    during iteration")."""
+def test_dynamodb_calls_from_many_threads_run_one_at_a_time_in_the_emulator(stack, monkeypatch):
+    """moto's tables are plain dicts: a Query iterating a table while another thread's PutItem
+    adds a partition fails with "dictionary changed size during iteration" (it failed a step of
+    ten concurrent workflow runs). The emulator serializes DynamoDB calls; each emulated call
+    here is stretched so that any two calls let in together would overlap, every run."""
     import threading
+    import time
 
     import boto3
+    from moto.dynamodb.models import DynamoDBBackend
 
+    active, most = 0, 0
+    lock = threading.Lock()
+
+    def stretched(original):
+        def call(self, *args, **kwargs):
+            nonlocal active, most
+            with lock:
+                active += 1
+                most = max(most, active)
+            try:
+                time.sleep(0.02)
+                return original(self, *args, **kwargs)
+            finally:
+                with lock:
+                    active -= 1
+
+        return call
+
+    monkeypatch.setattr(DynamoDBBackend, "put_item", stretched(DynamoDBBackend.put_item))
+    monkeypatch.setattr(DynamoDBBackend, "query", stretched(DynamoDBBackend.query))
     ddb = boto3.client("dynamodb")
-    table = "ferry-test-emulator-threads"
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    errors: list[BaseException] = []
+    table = stack.environ["FERRY_TABLE_NAME"]
+    key = {"pk": {"S": "emulator-threads"}, "sk": {"S": "0"}}
 
-    def write(worker: int) -> None:
-        try:
-            for i in range(300):
-                ddb.put_item(TableName=table, Item={"pk": {"S": f"p{worker}-{i}"}, "sk": {"S": "0"}})
-        except BaseException as error:  # the assertion below reports it
-            errors.append(error)
+    def work() -> None:
+        for _ in range(5):
+            ddb.put_item(TableName=table, Item=key)
+            ddb.query(
+                TableName=table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": key["pk"]},
+            )
 
-    def read() -> None:
-        try:
-            for _ in range(300):
-                ddb.query(
-                    TableName=table,
-                    KeyConditionExpression="pk = :pk",
-                    ExpressionAttributeValues={":pk": {"S": "p0-0"}},
-                )
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]
-    threads += [threading.Thread(target=read) for _ in range(3)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        ddb.delete_table(TableName=table)
-    assert errors == []
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ddb.delete_item(TableName=table, Key=key)
+    assert most == 1
