@@ -89,3 +89,20 @@ def test_a_non_retryable_error_fails_the_run_at_once(services, js):
     wait_until(lambda: _state(services, run_id) == "RUN_FAILED", timeout=30, what="the run to fail")
     assert js.counts()["js-non-retryable/refuse"] == 1, "489 + Upstash-NonRetryable-Error: no retry"
     assert "non-retryable" in services.run_log.get_run(run_id).error
+
+
+def _step_out(services, run_id: str, name: str):
+    message = next(m for m in services.run_log.messages(run_id) if m.step and m.step.step_name == name)
+    return json.loads(json.loads(message.envelope.body)["out"])
+
+
+def test_parallel_steps_run_each_branch_once_and_join_their_results(services, js):
+    run_id = js.post("/control/trigger", {"path": "/js-parallel", "body": {}})["workflowRunId"]
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the run to succeed")
+    counts = js.counts()
+    assert [counts[f"js-parallel/{b}"] for b in ("a", "b", "c", "joined")] == [1, 1, 1, 1]
+    assert _step_out(services, run_id, "joined") == "ABC"
+    steps = [(m.step.step_id, m.step.target_step) for m in services.run_log.messages(run_id) if m.step]
+    plans = sorted(target for step_id, target in steps if step_id == 0)
+    results = sorted(step_id for step_id, _ in steps if step_id in (1, 2, 3))
+    assert (plans, results) == ([1, 2, 3], [1, 2, 3]), "a plan step and a result step per branch"

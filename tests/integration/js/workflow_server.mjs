@@ -33,6 +33,14 @@ const workflows = {
     await context.sleep("long-nap", 600);
     await context.run("never", () => bump("js-sleeper/never"));
   }),
+  "/js-parallel": serve(async (context) => {
+    const [a, b, c] = await Promise.all([
+      context.run("branch-a", () => bump("js-parallel/a") && "A"),
+      context.run("branch-b", () => bump("js-parallel/b") && "B"),
+      context.run("branch-c", () => bump("js-parallel/c") && "C"),
+    ]);
+    await context.run("joined", () => bump("js-parallel/joined") && a + b + c);
+  }),
   "/js-non-retryable": serve(async (context) => {
     await context.run("refuse", () => {
       bump("js-non-retryable/refuse");
