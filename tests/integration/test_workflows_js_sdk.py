@@ -106,3 +106,73 @@ def test_parallel_steps_run_each_branch_once_and_join_their_results(services, js
     plans = sorted(target for step_id, target in steps if step_id == 0)
     results = sorted(step_id for step_id, _ in steps if step_id in (1, 2, 3))
     assert (plans, results) == ([1, 2, 3], [1, 2, 3]), "a plan step and a result step per branch"
+
+
+def _reached(services, run_id: str, name: str) -> bool:
+    return any(m.step and m.step.step_name == name for m in services.run_log.messages(run_id))
+
+
+def test_wait_for_event_is_woken_by_notify_with_the_event_data(services, js, path):
+    event_id = path.strip("/") + "-order-paid"
+    run_id = js.post(
+        "/control/trigger", {"path": "/js-wait", "body": {"eventId": event_id, "timeout": "1h"}}
+    )["workflowRunId"]
+    wait_until(
+        lambda: js.post("/control/waiters", {"eventId": event_id}), what="the run to wait for the event"
+    )
+
+    woken = js.post("/control/notify", {"eventId": event_id, "eventData": {"order": 7}})
+
+    assert [w["waiter"]["workflowRunId"] for w in woken] == [run_id]
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the run to succeed")
+    assert _step_out(services, run_id, "after-wait") == {"eventData": {"order": 7}, "timeout": False}
+    counts = js.counts()
+    assert (counts[f"js-wait/{event_id}/before"], counts[f"js-wait/{event_id}/after"]) == (1, 1)
+    assert js.post("/control/waiters", {"eventId": event_id}) == [], "a woken waiter is no longer listed"
+    assert js.post("/control/notify", {"eventId": event_id, "eventData": 8}) == [], "nobody waits any more"
+
+
+def test_an_event_notified_just_before_the_wait_starts_is_not_lost(services, js, path):
+    event_id = path.strip("/") + "-early"
+    assert js.post("/control/notify", {"eventId": event_id, "eventData": "early bird"}) == []
+
+    run_id = js.post(
+        "/control/trigger", {"path": "/js-wait", "body": {"eventId": event_id, "timeout": "1h"}}
+    )["workflowRunId"]
+
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the run to succeed")
+    assert _step_out(services, run_id, "after-wait") == {"eventData": "early bird", "timeout": False}
+
+
+def test_wait_for_event_times_out_without_a_notify(services, js, path):
+    event_id = path.strip("/") + "-never"
+    run_id = js.post(
+        "/control/trigger", {"path": "/js-wait", "body": {"eventId": event_id, "timeout": "2s"}}
+    )["workflowRunId"]
+
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the run to succeed")
+    assert _step_out(services, run_id, "after-wait") == {"timeout": True}
+    assert js.counts()[f"js-wait/{event_id}/after"] == 1
+    assert js.post("/control/notify", {"eventId": event_id, "eventData": 1}) == [], (
+        "the timed-out wait is gone"
+    )
+    run = services.run_log.get_run(run_id)
+    wait_until(lambda: services.run_driver.status(run.execution) == "SUCCEEDED", what="the execution to end")
+
+
+def test_invoke_runs_the_other_workflow_and_returns_its_result(services, js):
+    run_id = js.post("/control/trigger", {"path": "/js-invoke-parent", "body": {}})["workflowRunId"]
+
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the parent to succeed")
+    result = _step_out(services, run_id, "after-invoke")
+    assert result == {"body": {"doubled": 42}, "isFailed": False, "isCanceled": False}
+    counts = js.counts()
+    assert [
+        counts[k] for k in ("js-invoke-parent/before", "js-invoke-child/work", "js-invoke-parent/after")
+    ] == [
+        1,
+        1,
+        1,
+    ]
+    children = [r for r in services.workflow_runs.list(url=js.url + "/js-invoke-child")[0] if r.parent_run_id]
+    assert [(c.parent_run_id, c.state.value) for c in children] == [(run_id, "RUN_SUCCESS")]

@@ -16,6 +16,20 @@ const base = () => `http://127.0.0.1:${server.address().port}`;
 const control = {
   "/control/trigger": async ({ path, body }) => client.trigger({ url: base() + path, body }),
   "/control/cancel": async ({ ids }) => client.cancel(ids),
+  "/control/notify": async ({ eventId, eventData }) => client.notify({ eventId, eventData }),
+  "/control/waiters": async ({ eventId }) => client.getWaiters({ eventId }),
+};
+
+// What `createWorkflow` of the framework adapters returns: `invoke` needs the workflow's id (the
+// last path segment of its URL, next to the invoking workflow's).
+const invokedChild = {
+  routeFunction: async (context) => {
+    const { n } = context.requestPayload;
+    return await context.run("child-work", () => bump("js-invoke-child/work") && { doubled: n * 2 });
+  },
+  options: {},
+  workflowId: "js-invoke-child",
+  useJSONContent: false,
 };
 
 const workflows = {
@@ -41,6 +55,18 @@ const workflows = {
     ]);
     await context.run("joined", () => bump("js-parallel/joined") && a + b + c);
   }),
+  "/js-wait": serve(async (context) => {
+    const { eventId, timeout } = context.requestPayload;
+    await context.run("before-wait", () => bump(`js-wait/${eventId}/before`));
+    const event = await context.waitForEvent("wait-for-it", eventId, { timeout });
+    await context.run("after-wait", () => bump(`js-wait/${eventId}/after`) && event);
+  }),
+  "/js-invoke-parent": serve(async (context) => {
+    await context.run("before-invoke", () => bump("js-invoke-parent/before"));
+    const result = await context.invoke("call-child", { workflow: invokedChild, body: { n: 21 } });
+    await context.run("after-invoke", () => bump("js-invoke-parent/after") && result);
+  }),
+  "/js-invoke-child": serve(invokedChild.routeFunction),
   "/js-non-retryable": serve(async (context) => {
     await context.run("refuse", () => {
       bump("js-non-retryable/refuse");
