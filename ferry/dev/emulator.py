@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from typing import Any
 
@@ -45,7 +46,11 @@ def speed_up_moto() -> None:
       (moto's reset clears the backend and that list together, so the shortcut never skips a
       registration);
     - SQS reads the clock through naive-datetime arithmetic for each message on each send and
-      receive: read `time.time()` instead (the same instant, as a float of seconds).
+      receive: read `time.time()` instead (the same instant, as a float of seconds);
+    - a DynamoDB Query on the table's own key sorts *every item of the table* and then keeps the
+      partition's: a pk Query took 0.47 s at 30,000 items (one test session's table), so each
+      workflow step (a few run-log Queries) got slower the longer `ferry dev` ran. Read only
+      the queried partition (the same items; the query sorts and filters them as before).
     Idempotent; applied when the emulator starts."""
     import moto.sqs.models as sqs_models
     from moto.core.base_backend import BackendDict
@@ -71,6 +76,40 @@ def speed_up_moto() -> None:
 
     sqs_models.unix_time = unix_time
     sqs_models.unix_time_millis = unix_time_millis
+    _query_only_the_partition()
+
+
+def _query_only_the_partition() -> None:
+    import moto.dynamodb.models.table as dynamo_tables
+
+    table_class = dynamo_tables.Table
+    all_items, query = table_class.all_items, table_class.query
+    # Per thread: which (table, hash key) the running base-table Query reads. A GSI Query (or any
+    # other caller) in another thread still sees the whole table.
+    partition = threading.local()
+
+    def items_of_the_queried_partition(self: Any) -> list[Any]:
+        wanted = getattr(partition, "key", None)
+        if wanted is None or wanted[0] is not self:
+            return all_items(self)
+        hash_set = self.items.get(wanted[1])  # dict.get: the defaultdict gains no empty partition
+        if hash_set is None:
+            return []
+        return list(hash_set.values()) if self.range_key_attr else [hash_set]
+
+    def query_one_partition(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None:
+            return query(self, hash_key, *args, **kwargs)
+        previous = getattr(partition, "key", None)
+        partition.key = (self, hash_key)
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            partition.key = previous
+
+    table_class.all_items = items_of_the_queried_partition
+    table_class.query = query_one_partition
 
 
 class Emulator:
