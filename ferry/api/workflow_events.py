@@ -1,5 +1,6 @@
 """Workflow waits: `POST /v2/wait/{eventId}` (the JS SDK's `waitForEvent`), `POST
-/v2/notify/{eventId}` (wake the runs waiting for an event; kept for the lookback), and `GET
+/v2/notify/{eventId}` (wake the runs waiting for an event; kept for the lookback), `POST
+/v2/notify/{runId}/{eventId}` (the same for one run), and `GET
 /v2/waiters/{eventId}` (who waits). docs/workflows.md describes the lookback."""
 
 from __future__ import annotations
@@ -80,6 +81,13 @@ def wait_for_event(
 def notify(event_id: str, request: Request, svc: ApiServices) -> Response[Any]:
     data = event_text(raw_body(request.resolved_event))
     return json_response(_waits(svc).notify(event_id, data))
+
+
+@routes.post("/v2/notify/<run_id>/<event_id>")
+def notify_run(run_id: str, event_id: str, request: Request, svc: ApiServices) -> Response[Any]:
+    """Only `run_id`'s wait; kept for the lookback when that run does not wait yet."""
+    data = event_text(raw_body(request.resolved_event))
+    return json_response(_waits(svc).notify(event_id, data, run_id=run_id))
 
 
 @routes.get("/v2/waiters/<event_id>")

@@ -23,6 +23,7 @@ from ferry.domain.workflow_protocol import (
     MessageKind,
     Run,
     RunMessage,
+    RunState,
     StepInfo,
     Waiter,
     invoke_result_body,
@@ -73,7 +74,11 @@ class WorkflowWaits:
             )
         )
         floor = max(self._now_ms() - self._lookback * 1000, self._consumed_until(run_id, wait))
-        unseen = [e for e in self._log.events(info.event_id, floor) if e[0] > floor]
+        events = [
+            *self._log.events(info.event_id, floor),
+            *self._log.events(_for_run(run_id, info.event_id), floor),
+        ]
+        unseen = sorted(e for e in events if e[0] > floor)
         if unseen:
             self.resolve_event(run_id, wait, unseen[-1][1])
 
@@ -95,12 +100,16 @@ class WorkflowWaits:
 
     # --- a wait ends --------------------------------------------------------------------------
 
-    def notify(self, event_id: str, data: str) -> list[dict[str, Any]]:
-        """Wake every run waiting for `event_id`; answer one entry per woken waiter."""
+    def notify(self, event_id: str, data: str, *, run_id: str | None = None) -> list[dict[str, Any]]:
+        """Wake every run waiting for `event_id` (or only run `run_id`); answer one entry per
+        woken waiter."""
         now_ms = self._now_ms()
-        self._log.record_event(event_id, data, now_ms, keep_seconds=self._lookback)
+        kept_as = event_id if run_id is None else _for_run(run_id, event_id)
+        self._log.record_event(kept_as, data, now_ms, keep_seconds=self._lookback)
         woken: list[dict[str, Any]] = []
         for waiter in self._log.waiters(event_id):
+            if run_id is not None and waiter.run_id != run_id:
+                continue
             wait = self._log.find(waiter.run_id, waiter.wait_id)
             if wait is None:
                 self._log.remove_waiter(event_id, waiter.run_id, waiter.wait_id)
@@ -172,7 +181,18 @@ class WorkflowWaits:
         self._driver.succeed(token, {"action": Action.DELIVER.value, "messageId": resolution.message_id})
 
     def waiters(self, event_id: str) -> Sequence[dict[str, Any]]:
-        return [waiter_body(w) for w in self._log.waiters(event_id)]
+        """Runs still waiting (a cancelled run's waiter goes at the next notify of its event)."""
+        listed = []
+        for waiter in self._log.waiters(event_id):
+            run = self._log.get_run(waiter.run_id)
+            if run is not None and run.state is RunState.RUNNING:
+                listed.append(waiter_body(waiter))
+        return listed
+
+
+def _for_run(run_id: str, event_id: str) -> str:
+    """The key of an event notified to one run (`POST /v2/notify/{runId}/{eventId}`)."""
+    return f"{run_id}/{event_id}"
 
 
 def waiter_body(waiter: Waiter) -> dict[str, Any]:

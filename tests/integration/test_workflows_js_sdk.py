@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -176,3 +177,29 @@ def test_invoke_runs_the_other_workflow_and_returns_its_result(services, js):
     ]
     children = [r for r in services.workflow_runs.list(url=js.url + "/js-invoke-child")[0] if r.parent_run_id]
     assert [(c.parent_run_id, c.state.value) for c in children] == [(run_id, "RUN_SUCCESS")]
+
+
+def test_an_event_notified_to_one_run_before_it_waits_reaches_only_that_run(services, js, path):
+    event_id = path.strip("/")
+    suffix = uuid.uuid4().hex[:10]
+    addressed = js.post(
+        "/control/notify", {"eventId": event_id, "eventData": "yours", "workflowRunId": f"wfr_{suffix}"}
+    )
+    assert addressed == []
+
+    other = js.post("/control/trigger", {"path": "/js-wait", "body": {"eventId": event_id, "timeout": "2s"}})
+    mine = js.post(
+        "/control/trigger",
+        {"path": "/js-wait", "body": {"eventId": event_id, "timeout": "1h"}, "workflowRunId": suffix},
+    )
+
+    assert mine["workflowRunId"] == f"wfr_{suffix}"
+    wait_until(lambda: _state(services, mine["workflowRunId"]) == "RUN_SUCCESS", timeout=60, what="my run")
+    assert _step_out(services, mine["workflowRunId"], "after-wait") == {
+        "eventData": "yours",
+        "timeout": False,
+    }
+    wait_until(
+        lambda: _state(services, other["workflowRunId"]) == "RUN_SUCCESS", timeout=60, what="the other run"
+    )
+    assert _step_out(services, other["workflowRunId"], "after-wait") == {"timeout": True}

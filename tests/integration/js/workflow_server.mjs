@@ -14,9 +14,11 @@ const client = new Client({ baseUrl: process.env.QSTASH_URL, token: process.env.
 const base = () => `http://127.0.0.1:${server.address().port}`;
 // The test drives the JS Client through these (trigger, cancel), as an app would.
 const control = {
-  "/control/trigger": async ({ path, body }) => client.trigger({ url: base() + path, body }),
+  "/control/trigger": async ({ path, body, workflowRunId }) =>
+    client.trigger({ url: base() + path, body, workflowRunId }),
   "/control/cancel": async ({ ids }) => client.cancel(ids),
-  "/control/notify": async ({ eventId, eventData }) => client.notify({ eventId, eventData }),
+  "/control/notify": async ({ eventId, eventData, workflowRunId }) =>
+    client.notify({ eventId, eventData, workflowRunId }),
   "/control/waiters": async ({ eventId }) => client.getWaiters({ eventId }),
 };
 
