@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -203,3 +204,14 @@ def test_an_event_notified_to_one_run_before_it_waits_reaches_only_that_run(serv
         lambda: _state(services, other["workflowRunId"]) == "RUN_SUCCESS", timeout=60, what="the other run"
     )
     assert _step_out(services, other["workflowRunId"], "after-wait") == {"timeout": True}
+
+
+def test_the_js_app_verifies_signatures_so_every_passing_run_was_signed_by_ferry(js):
+    # The SDK's Receiver is on (QSTASH_*_SIGNING_KEY in the app's env): an unsigned request is refused.
+    request = urllib.request.Request(
+        js.url + "/js-call", data=b"{}", headers={"content-type": "application/json"}, method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 500
+    assert "signature" in refused.value.read().decode().lower()
