@@ -9,6 +9,7 @@ the messages queue URL substituted), so AWS and moto run the same graph.
       deliver                -> Deliver
       wait                   -> WaitForEvent (waitForEvent, invoke)
       finish                 -> Finished (Succeed)
+      canceled               -> Canceled (Fail; answers a cancelled run's waiting task)
       otherwise              -> Stalled (Fail)
     Deliver: Task sqs:sendMessage.waitForTaskToken. The message is a skeleton envelope naming the
       run and the message to deliver; the existing dispatcher resolves it from the run log,
@@ -88,6 +89,7 @@ def run_driver_definition(queue_url: str = "${" + QUEUE_URL_SUBSTITUTION + "}") 
                     {"Variable": "$.next.action", "StringEquals": "deliver", "Next": "Deliver"},
                     {"Variable": "$.next.action", "StringEquals": "wait", "Next": "WaitForEvent"},
                     {"Variable": "$.next.action", "StringEquals": "finish", "Next": "Finished"},
+                    {"Variable": "$.next.action", "StringEquals": "canceled", "Next": "Canceled"},
                 ],
                 "Default": "Stalled",
             },
@@ -113,6 +115,7 @@ def run_driver_definition(queue_url: str = "${" + QUEUE_URL_SUBSTITUTION + "}") 
                 "Next": "Next",
             },
             "Finished": {"Type": "Succeed"},
+            "Canceled": {"Type": "Fail", "Error": CANCELED_ERROR, "Cause": "the run was cancelled"},
             "Stalled": {
                 "Type": "Fail",
                 "Error": "Ferry.Stalled",

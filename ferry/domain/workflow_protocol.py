@@ -218,6 +218,7 @@ class Action(StrEnum):
     WAIT = "wait"
     FINISH = "finish"
     STALLED = "stalled"
+    CANCELED = "canceled"  # only ever sent to a stopped execution's waiting task
 
 
 # A wait without a deadline (an invoke) still needs a Task timeout; Standard executions last a year.

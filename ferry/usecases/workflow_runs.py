@@ -192,6 +192,7 @@ class WorkflowRuns:
             return False
         if run.execution:
             self._driver.stop(run.execution, cause="cancelled through the API")
+        self.waits.cancelled(run_id)
         self.waits.invoked_run_ended(run, body=None, failed=False, canceled=True)
         return True
 

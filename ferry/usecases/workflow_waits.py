@@ -174,6 +174,22 @@ class WorkflowWaits:
         if resolution is not None:
             self._wake(token, resolution)
 
+    def cancelled(self, run_id: str) -> None:
+        """The run was cancelled while it may wait: its waiters go, and a waiting task is answered
+        (on AWS `StopExecution` already ended it and this is a no-op; moto keeps a stopped
+        execution's callback task waiting until it is answered)."""
+        messages = self._log.messages(run_id)
+        resolved = {m.resolves for m in messages if m.resolves}
+        for wait in messages:
+            if wait.kind is not MessageKind.WAIT or wait.message_id in resolved:
+                continue
+            if wait.wait is not None and wait.wait.event_id is not None:
+                self._log.remove_waiter(wait.wait.event_id, run_id, wait.message_id)
+            token = self._log.wait_token(run_id, wait.message_id)
+            if token is not None:
+                # An answer, not a failure: moto then sees the stop at the next state (ABORTED).
+                self._driver.succeed(token, {"action": Action.CANCELED.value})
+
     def resolution_of(self, run_id: str, wait: RunMessage) -> RunMessage | None:
         return next((m for m in self._log.messages(run_id) if m.resolves == wait.message_id), None)
 

@@ -215,3 +215,21 @@ def test_the_js_app_verifies_signatures_so_every_passing_run_was_signed_by_ferry
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 500
     assert "signature" in refused.value.read().decode().lower()
+
+
+def test_cancelling_a_run_that_waits_for_an_event_stops_it_and_removes_its_waiter(services, js, path):
+    event_id = path.strip("/")
+    run_id = js.post(
+        "/control/trigger", {"path": "/js-wait", "body": {"eventId": event_id, "timeout": "1h"}}
+    )["workflowRunId"]
+    wait_until(
+        lambda: js.post("/control/waiters", {"eventId": event_id}), what="the run to wait for the event"
+    )
+
+    assert js.post("/control/cancel", {"ids": [run_id]}) == {"cancelled": 1}
+
+    run = services.run_log.get_run(run_id)
+    wait_until(lambda: services.run_driver.status(run.execution) == "ABORTED", what="the execution to stop")
+    assert js.post("/control/waiters", {"eventId": event_id}) == []
+    assert js.post("/control/notify", {"eventId": event_id, "eventData": 1}) == []
+    assert js.counts().get(f"js-wait/{event_id}/after") is None
