@@ -233,3 +233,13 @@ def test_cancelling_a_run_that_waits_for_an_event_stops_it_and_removes_its_waite
     assert js.post("/control/waiters", {"eventId": event_id}) == []
     assert js.post("/control/notify", {"eventId": event_id, "eventData": 1}) == []
     assert js.counts().get(f"js-wait/{event_id}/after") is None
+
+
+def test_an_invoked_workflow_that_fails_returns_is_failed_to_the_invoking_run(services, js):
+    run_id = js.post("/control/trigger", {"path": "/js-invoke-failing-parent", "body": {}})["workflowRunId"]
+
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the parent to go on")
+    result = _step_out(services, run_id, "after-failed-invoke")
+    assert (result["isFailed"], result["isCanceled"]) == (True, False)
+    counts = js.counts()
+    assert (counts["js-invoke-failing-child/refuses"], counts["js-invoke-failing-parent/after"]) == (1, 1)

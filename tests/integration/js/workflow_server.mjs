@@ -33,6 +33,17 @@ const invokedChild = {
   workflowId: "js-invoke-child",
   useJSONContent: false,
 };
+const failingChild = {
+  routeFunction: async (context) => {
+    await context.run("child-refuses", () => {
+      bump("js-invoke-failing-child/refuses");
+      throw new WorkflowNonRetryableError("the child gives up");
+    });
+  },
+  options: {},
+  workflowId: "js-invoke-failing-child",
+  useJSONContent: false,
+};
 
 const workflows = {
   "/js-call": serve(async (context) => {
@@ -69,6 +80,11 @@ const workflows = {
     await context.run("after-invoke", () => bump("js-invoke-parent/after") && result);
   }),
   "/js-invoke-child": serve(invokedChild.routeFunction),
+  "/js-invoke-failing-parent": serve(async (context) => {
+    const result = await context.invoke("call-failing-child", { workflow: failingChild, body: {} });
+    await context.run("after-failed-invoke", () => bump("js-invoke-failing-parent/after") && result);
+  }),
+  "/js-invoke-failing-child": serve(failingChild.routeFunction),
   "/js-non-retryable": serve(async (context) => {
     await context.run("refuse", () => {
       bump("js-non-retryable/refuse");
