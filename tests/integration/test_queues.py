@@ -85,6 +85,18 @@ def test_bad_queue_input_is_refused_naming_the_field_and_changes_nothing(stack, 
     assert api(stack, "GET", "/v2/queues/q")[0] == 404
 
 
+@pytest.mark.parametrize("name", ["bad%20name!", "q" * 81, "bad%2Fname", "bad*name"])
+def test_an_illegal_queue_name_in_an_enqueue_is_refused_naming_it_and_nothing_is_enqueued(
+    stack, target: Target, path, name
+):
+    status, answer = api(stack, "POST", f"/v2/enqueue/{name}/{target.url(path)}", b"x")
+    assert status == 400 and answer["field"] == "queueName", answer
+    _, queues = api(stack, "GET", "/v2/queues")
+    assert all(q["name"] not in (name, "bad") for q in queues)
+    time.sleep(1)
+    assert target.requests_to(path) == []
+
+
 def test_enqueue_to_an_unknown_queue_creates_it_and_to_a_deleted_one_recreates_it(
     stack, qstash, target: Target, path, queue_name
 ):
