@@ -51,6 +51,42 @@ def test_a_delivered_messages_timeline_shows_created_and_delivered(page, api, ta
     screenshot(page, "message-timeline")
 
 
+def test_a_failed_messages_timeline_shows_each_error_with_status_body_and_next_delivery(
+    page, api, target, path
+):
+    target.always(path, Reply(status=503, body=b"try later"))
+    message_id = publish(api, target.url(path), Upstash_Retries="1", Upstash_Retry_Delay="1000")
+    page.get_by_role("link", name=message_id).click()
+    timeline = page.get_by_role("list", name="Timeline")
+    expect(timeline.locator('[data-state="FAILED"]')).to_be_visible(timeout=15_000)
+    errors = timeline.locator('[data-state="ERROR"]')
+    expect(errors).to_have_count(2)
+    expect(errors.first).to_contain_text("503")
+    expect(errors.first).to_contain_text("try later")
+    expect(timeline.locator('[data-state="RETRY"]')).to_contain_text("Next delivery")
+    expect(timeline.locator('[data-state="CREATED"]')).to_be_visible()
+
+
+def test_messages_are_searched_by_id_and_filtered_by_url_and_queue(page, api, target, path):
+    queue = path.strip("/")[:60]
+    queued = api("POST", f"/v2/enqueue/{queue}/{target.url(path + '-q')}", b"{}")
+    assert queued[0] == 200, queued
+    queued_id = json.loads(queued[1])["messageId"]
+    plain = publish(api, target.url(path + "-p"))
+    target.wait_for(path + "-q")
+    target.wait_for(path + "-p")
+    for label, value, shown, hidden in (
+        ("Queue", queue, queued_id, plain),
+        ("URL", target.url(path + "-p"), plain, queued_id),
+        ("Message ID", queued_id, queued_id, plain),
+    ):
+        page.get_by_label(label).fill(value)
+        page.get_by_role("button", name="Apply filters").click()
+        expect(page.locator(f'tr[data-message-id="{shown}"]')).to_be_visible(timeout=LIVE_SECONDS * 1000)
+        expect(page.locator(f'tr[data-message-id="{hidden}"]')).to_have_count(0)
+        page.get_by_label(label).fill("")
+
+
 def test_messages_are_filtered_by_state_and_label(page, api, target, path):
     wanted = publish(api, target.url(path), Upstash_Label="wanted")
     other = publish(api, target.url(path))
