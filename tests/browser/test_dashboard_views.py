@@ -134,6 +134,43 @@ def test_selected_dead_letters_are_deleted_together(page, api, target, path):
     assert all(dead_letter_of(api, i) is None for i in ids)
 
 
+def test_selected_dead_letters_are_retried_together_and_one_is_deleted_alone(page, api, target, path):
+    target.script(path, *[Reply(status=500)] * 3)  # three first attempts fail, the retries succeed
+    ids = [publish(api, target.url(path), str(i), Upstash_Retries="0") for i in range(3)]
+    entries = [wait_until(lambda i=i: dead_letter_of(api, i), what="DLQ entry") for i in ids]
+    open_view(page, "Dead letter queue")
+    for entry in entries[:2]:
+        page.get_by_label(f"Select {entry['dlqId']}").check()
+    page.get_by_role("button", name="Retry selected").click()
+    expect(page.get_by_role("status")).to_contain_text("Retried 2")
+    retried = target.wait_for(path, 5)[3:]
+    assert sorted(r.body for r in retried) == [b"0", b"1"]
+    last = page.locator(f'tr[data-dlq-id="{entries[2]["dlqId"]}"]')
+    last.get_by_role("button", name="Delete").click()
+    expect(last).to_have_count(0, timeout=LIVE_SECONDS * 1000)
+    assert all(dead_letter_of(api, i) is None for i in ids)
+    status, _ = api("GET", f"/v2/dlq/{entries[2]['dlqId']}")
+    assert status == 404
+    assert len(target.requests_to(path)) == 5, "a deleted entry is not delivered"
+
+
+def test_a_schedule_shows_its_destination_and_next_firing_and_delete_removes_it(page, api, target, path):
+    status, body = api("POST", f"/v2/schedules/{target.url(path)}", b"{}", {"Upstash-Cron": "0 0 1 1 *"})
+    assert status == 200, body
+    schedule_id = json.loads(body)["scheduleId"]
+    open_view(page, "Schedules")
+    row = page.locator(f'tr[data-schedule-id="{schedule_id}"]')
+    expect(row).to_contain_text(target.url(path))
+    next_firing = json.loads(api("GET", f"/v2/schedules/{schedule_id}")[1])["nextScheduleTime"]
+    shown = row.locator("td").nth(3).locator("time")
+    expect(shown).to_have_count(1)
+    assert shown.inner_text().strip()
+    assert page.evaluate("ms => new Date(ms).toISOString()", next_firing) == shown.get_attribute("datetime")
+    row.get_by_role("button", name="Delete").click()
+    expect(row).to_have_count(0, timeout=LIVE_SECONDS * 1000)
+    assert api("GET", f"/v2/schedules/{schedule_id}")[0] == 404
+
+
 def test_pausing_a_schedule_shows_paused_through_the_api(page, api, target, path):
     status, body = api("POST", f"/v2/schedules/{target.url(path)}", b"{}", {"Upstash-Cron": "0 0 1 1 *"})
     assert status == 200, body
