@@ -47,6 +47,21 @@ class SecondSchedule:
     template: Envelope
 
 
+@dataclass(frozen=True)
+class StoredSchedule:
+    """A schedule as the store keeps it: what `put` was given, the pause flag and when it was
+    first created (a replacing `put` keeps that)."""
+
+    schedule_id: str
+    cron: str
+    expression: str
+    timezone: str
+    template: Envelope
+    paused: bool
+    created_at_ms: int
+    second: SecondSchedule | None = None
+
+
 class ScheduleStore(Protocol):
     def put(
         self,
@@ -60,7 +75,7 @@ class ScheduleStore(Protocol):
         second: SecondSchedule | None = None,
     ) -> None: ...
 
-    def get(self, schedule_id: str) -> Any: ...
+    def get(self, schedule_id: str) -> StoredSchedule | None: ...
 
     def set_paused(self, schedule_id: str, paused: bool) -> bool: ...
 

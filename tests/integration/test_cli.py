@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from ferry.cli import _client as client_for
 from ferry.cli import build_parser, main
+from ferry.cli_api import client_of as client_for
 from ferry.client import DEFAULT_TOKEN, DEFAULT_URL, ApiError, FerryClient
 from tests.support.pending import settled
 from tests.support.target import Reply
