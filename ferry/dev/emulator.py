@@ -58,6 +58,9 @@ def speed_up_moto() -> None:
       partition's: a pk Query took 0.47 s at 30,000 items (one test session's table), so each
       workflow step (a few run-log Queries) got slower the longer `ferry dev` ran. Read only
       the queried partition (the same items; the query sorts and filters them as before).
+    And one race: moto's SQS delete rebuilds the queue's message list without the lock its sends
+    append under, so a message sent during a delete (an API publish beside a dispatcher's batch
+    delete) could vanish: accepted, never delivered. Deletes take that lock too.
     Idempotent; applied when the emulator starts."""
     import moto.core.responses as moto_responses
     import moto.sqs.models as sqs_models
@@ -86,6 +89,15 @@ def speed_up_moto() -> None:
     sqs_models.unix_time_millis = unix_time_millis
 
     _skip_approximate_counts(sqs_models)
+
+    delete = sqs_models.Queue.delete_message
+
+    @functools.wraps(delete)
+    def delete_under_lock(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:
+            delete(self, receipt_handle)
+
+    sqs_models.Queue.delete_message = delete_under_lock
 
     def retention_allows(self: Any, queue_name: str, message: Any) -> bool:
         retention_period = int(self.get_queue(queue_name).message_retention_period)
