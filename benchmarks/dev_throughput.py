@@ -103,13 +103,18 @@ def _in_threads(seconds: float, work: Any, prepare: Any) -> tuple[int, list[floa
     start = threading.Barrier(CLIENT_THREADS + 1)
     deadline: list[float] = []
 
+    failures: list[BaseException] = []
+
     def loop(index: int) -> None:
         state = prepare(index)
         start.wait()
-        while time.perf_counter() < deadline[0]:
-            began = time.perf_counter()
-            work(state)
-            latencies[index].append(time.perf_counter() - began)
+        try:
+            while time.perf_counter() < deadline[0]:
+                began = time.perf_counter()
+                work(state)
+                latencies[index].append(time.perf_counter() - began)
+        except BaseException as failure:  # a thread that stops early would skew the rate
+            failures.append(failure)
 
     threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(CLIENT_THREADS)]
     for thread in threads:
@@ -118,6 +123,8 @@ def _in_threads(seconds: float, work: Any, prepare: Any) -> tuple[int, list[floa
     start.wait()
     for thread in threads:
         thread.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {CLIENT_THREADS} client threads failed") from failures[0]
     flat = [latency for per_thread in latencies for latency in per_thread]
     return len(flat), flat
 
@@ -164,19 +171,10 @@ def measure(short: bool = False, publish_only: bool = False) -> Figures:
             for poller in stack.pollers:
                 poller.stop()
             by_service = {client.meta.service_model.service_name: client for client in clients}
-            # Nothing consumes what the replay sends, and moto's SendMessage costs grow with the
-            # queue's length: empty it as often as ferry dev's pollers keep theirs short.
-            sent, sent_lock = [0], threading.Lock()
 
             def replay(_: None) -> None:
                 for service, operation, params in one_publish:
                     getattr(by_service[service], _snake(operation))(**params)
-                    if operation == "SendMessage":
-                        with sent_lock:
-                            sent[0] += 1
-                            purge = sent[0] % 100 == 0
-                        if purge:
-                            svc.sqs.purge_queue(QueueUrl=params["QueueUrl"])
 
             raw, _ = _in_threads(seconds, replay, lambda _: None)
     finally:
