@@ -125,6 +125,12 @@ def test_parallelism_three_caps_deliveries_at_three_and_uses_more_than_one(
     # for a loaded machine but not for deliveries that only ever overlap by accident.
     assert elapsed < 12 * 0.7 / 2, elapsed
     assert sorted(int(r.body) for r in received) == list(range(12))
+    # Above 1, messages start in publish order: the first three start first, and each lane (every
+    # third message, round-robin) starts its next message only after the previous one ended.
+    by_body = {int(r.body): r for r in received}
+    assert {int(r.body) for r in sorted(received, key=lambda r: r.started)[:3]} == {0, 1, 2}
+    for i in range(12 - 3):
+        assert by_body[i + 3].started >= by_body[i].at, (i, by_body[i + 3].started - by_body[i].at)
 
 
 def test_parallelism_one_keeps_order_while_the_head_retries(stack, qstash, target: Target, path, queue_name):
