@@ -107,3 +107,34 @@ def test_a_lease_never_given_back_expires_after_the_attempt_timeout_and_margin()
     assert [r.reason for r in world.dispatch()] == ["held: parallelism"]
     world.clock.advance(3)  # 5 s timeout + 10 s margin have passed (and the held one is due)
     assert Outcome.DELIVERED in [r.outcome for r in world.dispatch()]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_429_or_503_without_retry_after_holds_the_key_for_the_configured_default(status):
+    world = LimitedWorld()
+    world.gate.default_backpressure_seconds = 8
+    world.target.route(URL, answers(AttemptResult(status=status), OK, OK))
+    headers = {"Upstash-Flow-Control-Key": "k", "Upstash-Flow-Control-Value": "parallelism=5"}
+    world.send(headers=headers)
+    world.dispatch()
+    waiting = world.send(headers=headers)
+    world.clock.advance(7)  # within the 8 s default (the refused message waits for its retry)
+    [held] = world.dispatch()
+    assert held.reason == "held: backpressure" and len(world.target.requests) == 1, waiting
+    world.clock.advance(60)
+    assert sorted(str(r.outcome) for r in world.dispatch()) == ["delivered", "delivered"]
+
+
+def test_the_default_backpressure_is_configured_from_the_deployment(monkeypatch):
+    from ferry.adapters.memory.clock import ManualClock
+    from ferry.config import DEFAULT_CONFIG, Env, RuntimeSettings
+    from ferry.wiring import Services
+    from tests.unit.test_dispatcher_settings import REQUIRED
+
+    assert (
+        RuntimeSettings.from_env(REQUIRED).default_backpressure_seconds
+        == DEFAULT_CONFIG.default_backpressure_seconds
+    )
+    settings = RuntimeSettings.from_env({**REQUIRED, Env.BACKPRESSURE_SECONDS: "12"})
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")  # the gate's store builds a client; no call
+    assert Services(settings=settings, clock=ManualClock()).gate.default_backpressure_seconds == 12
