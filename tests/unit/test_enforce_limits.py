@@ -138,3 +138,25 @@ def test_the_default_backpressure_is_configured_from_the_deployment(monkeypatch)
     settings = RuntimeSettings.from_env({**REQUIRED, Env.BACKPRESSURE_SECONDS: "12"})
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")  # the gate's store builds a client; no call
     assert Services(settings=settings, clock=ManualClock()).gate.default_backpressure_seconds == 12
+
+
+def test_a_head_held_while_paused_keeps_its_whole_retry_budget_through_failed_attempts():
+    """Receives spent paused are not attempts, on the first attempt and on every retry after it
+    (the retries of a FIFO head are receives of the same SQS message)."""
+    world = LimitedWorld()
+    world.target.route(URL, answers(AttemptResult(status=500)))
+    world.queues.upsert("q", parallelism=1, paused=True)
+    mid = world.enqueue("q", {"Upstash-Retries": "3"})
+    for _ in range(3):
+        [report] = world.dispatch()
+        assert report.reason == "held: paused"
+        world.clock.advance(60)
+    world.queues.resume("q")
+    for _ in range(10):
+        world.dispatch()
+        if world.states(mid)[-1] == "FAILED":
+            break
+        world.clock.advance(3600)
+    assert [r.headers["Upstash-Retried"] for r in world.target.requests] == ["0", "1", "2", "3"]
+    assert world.states(mid)[-1] == "FAILED"
+    assert world.store.get("queue", "q").held == {}, "a finished message leaves no held count"
