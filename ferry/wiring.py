@@ -176,7 +176,11 @@ class Services:
     def gate(self):
         from ferry.usecases.flow_control_gate import LimitGate
 
-        return LimitGate(store=self.limit_store, clock=self.clock)
+        return LimitGate(
+            store=self.limit_store,
+            clock=self.clock,
+            default_backpressure_seconds=self.settings.default_backpressure_seconds,
+        )
 
     @cached_property
     def queues(self):

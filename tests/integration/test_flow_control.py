@@ -251,3 +251,49 @@ def test_the_flow_control_key_is_in_logs_and_their_filter(stack, target: Target,
 
     [event] = wait_until(delivered_events, what="the DELIVERED event under the key")
     assert event["messageId"] == message_id and event["flowControlKey"] == key
+
+
+def test_enqueued_messages_obey_their_key_across_a_wider_queue(stack, qstash, target: Target, path):
+    """A queue of parallelism 4 does not widen a key of parallelism 1: enqueue is under flow control."""
+    queue = "fcq" + path.replace("/", "_")[:60]
+    qstash.queue.upsert(queue, parallelism=4)
+    target.always(path, Reply(delay=0.5))
+    control = {"Upstash-Flow-Control-Key": key_of(path), "Upstash-Flow-Control-Value": "parallelism=1"}
+    for i in range(4):
+        status, answer = api(
+            stack, "POST", f"/v2/enqueue/{queue}/{target.url(path)}", str(i).encode(), control
+        )
+        assert status == 200, answer
+    received = target.wait_for(path, 4, timeout=40)
+    assert max_concurrency(received) == 1
+    qstash.queue.delete(queue)
+
+
+def test_a_dead_letter_keeps_its_key_its_filter_finds_it_and_a_retry_is_held_by_the_key(
+    stack, qstash, target: Target, path
+):
+    key = key_of(path)
+    failing, slow = path + "-fails", path + "-slow"
+    target.script(failing, Reply(status=500))  # the first attempt fails; the DLQ retry succeeds
+    target.always(slow, Reply(delay=1.5))
+    dead = publish(stack, target.url(failing), b"dead", key, "parallelism=1", **{"Upstash-Retries": "0"})
+
+    def entry():
+        _, answer = api(stack, "GET", f"/v2/dlq?flowControlKey={key}")
+        return next((m for m in answer["messages"] if m["messageId"] == dead), None)
+
+    found = wait_until(entry, what="the dead letter under its key")
+    assert (found["flowControlKey"], found["parallelism"]) == (key, 1)
+    _, other = api(stack, "GET", "/v2/dlq?flowControlKey=no-such-key")
+    assert all(m["messageId"] != dead for m in other["messages"])
+
+    # While another message of the key holds its one slot, the retried message waits for it.
+    publish(stack, target.url(slow), b"slow", key, "parallelism=1")
+    wait_until(lambda: qstash.flow_control.get(key).parallelism_count == 1, what="the slot taken")
+    status, retried = api(stack, "POST", f"/v2/dlq/retry/{found['dlqId']}")
+    assert status == 201, retried
+    _, message = api(stack, "GET", f"/v2/messages/{retried['messageId']}")
+    assert message["flowControlKey"] == key
+    [slow_request] = target.wait_for(slow, 1, timeout=20)
+    redelivered = target.wait_for(failing, 2, timeout=20)[1]
+    assert redelivered.started >= slow_request.at, "the retried message started while the slot was taken"

@@ -126,6 +126,12 @@ def test_parallelism_three_caps_deliveries_at_three_and_uses_more_than_one(
     # for a loaded machine but not for deliveries that only ever overlap by accident.
     assert elapsed < 12 * 0.7 / 2, elapsed
     assert sorted(int(r.body) for r in received) == list(range(12))
+    # Above 1, messages start in publish order: the first three start first, and each lane (every
+    # third message, round-robin) starts its next message only after the previous one ended.
+    by_body = {int(r.body): r for r in received}
+    assert {int(r.body) for r in sorted(received, key=lambda r: r.started)[:3]} == {0, 1, 2}
+    for i in range(12 - 3):
+        assert by_body[i + 3].started >= by_body[i].at, (i, by_body[i + 3].started - by_body[i].at)
 
 
 def test_parallelism_one_keeps_order_while_the_head_retries(stack, qstash, target: Target, path, queue_name):
@@ -164,22 +170,28 @@ def test_a_paused_queue_holds_its_messages_and_resume_delivers_them_all(
 def test_forty_messages_through_a_paused_then_resumed_queue_end_exactly_once(
     stack, qstash, services, target: Target, path, queue_name
 ):
-    rng = random.Random(11)
-    flaky = [Reply(status=500 if rng.random() < 0.3 else 200) for _ in range(400)]
-    target.script(path, *flaky)
+    # Each message's own destination fails 30 % of its attempts at random (seeded: with seed 4,
+    # messages 26 and 32 fail all 4 attempts, so both endings are exercised every run).
+    rng = random.Random(4)
+    scripts = [[500 if rng.random() < 0.3 else 200 for _ in range(4)] for _ in range(40)]
+    dead = {i for i, script in enumerate(scripts) if script == [500] * 4}
+    assert dead == {26, 32}
+    for i, script in enumerate(scripts):
+        target.script(f"{path}/{i}", *(Reply(status=status) for status in script))
     qstash.queue.upsert(queue_name, parallelism=4, paused=True)
     ids = [
         enqueue(
             stack,
             queue_name,
-            target.url(path),
+            target.url(f"{path}/{i}"),
             str(i).encode(),
             **{"Upstash-Retries": "3", "Upstash-Retry-Delay": "100"},
         )
         for i in range(40)
     ]
-    wait_until(lambda: any(m.receive_count for m in queued(stack, target.url(path))), what="a held head")
-    assert target.requests_to(path) == [], "a paused queue delivered"
+    urls = [target.url(f"{path}/{i}") for i in range(40)]
+    wait_until(lambda: any(m.receive_count for url in urls for m in queued(stack, url)), what="a held head")
+    assert not any(target.requests_to(f"{path}/{i}") for i in range(40)), "a paused queue delivered"
     assert qstash.queue.get(queue_name).lag == 40
     qstash.queue.resume(queue_name)
 
@@ -188,28 +200,23 @@ def test_forty_messages_through_a_paused_then_resumed_queue_end_exactly_once(
         return states if all(s in ("DELIVERED", "FAILED") for s in states.values()) else None
 
     states = wait_until(finished, timeout=90, interval=0.5, what="every message delivered or failed")
-    delivered = sum(state == "DELIVERED" for state in states.values())
-    # (The target files a request just after answering it, so the last may still be on its way.)
-    wait_until(lambda: sum(r.answered == 200 for r in target.requests_to(path)) >= delivered)
-    attempts = target.requests_to(path)
-    assert max_concurrency(attempts) <= 4
-    for body, message_id in enumerate(ids):
+    # (A head held while paused once lost those receives from its retry budget: messages 0 and 3
+    # were dead-lettered after 2 attempts.)
+    assert {i for i, message_id in enumerate(ids) if states[message_id] == "FAILED"} == dead
+    everything = []
+    for i, message_id in enumerate(ids):
+        # Attempts up to and including the first 200, or all four: never one more.
+        expected = scripts[i][: scripts[i].index(200) + 1] if i not in dead else [500] * 4
+        # (The target files a request just after answering it, so the last may still be on its way.)
+        attempts = target.wait_for(f"{path}/{i}", len(expected))
+        everything += attempts
+        assert [r.answered for r in attempts] == expected, (i, message_id)
         _status, answer = api(stack, "GET", f"/v2/events?messageId={message_id}&count=100")
         terminal = [e["state"] for e in answer["events"] if e["state"] in ("DELIVERED", "FAILED")]
-        assert len(terminal) == 1, (message_id, terminal)
-        answers = [r.answered for r in attempts if r.body == str(body).encode()]
-        _status, dead = api(stack, "GET", f"/v2/dlq?messageId={message_id}")
-        in_dlq = [m["messageId"] for m in dead["messages"]]
-        if states[message_id] == "DELIVERED":
-            # Delivered once: its last attempt, and only that one, was answered 200.
-            assert answers[-1] == 200 and answers.count(200) == 1, (message_id, answers)
-            assert in_dlq == [], message_id
-        else:
-            # Dead-lettered after its 1 + 3 attempts, all failed, and found in the DLQ.
-            assert answers == [500] * 4, (message_id, answers)
-            assert in_dlq == [message_id]
-    # None missing: every message reached the target and ended delivered or dead-lettered.
-    assert {r.body for r in attempts} == {str(i).encode() for i in range(40)}
+        assert terminal == [states[message_id]], (message_id, terminal)
+        _status, in_dlq = api(stack, "GET", f"/v2/dlq?messageId={message_id}")
+        assert [m["messageId"] for m in in_dlq["messages"]] == ([message_id] if i in dead else [])
+    assert max_concurrency(everything) <= 4
 
 
 def test_resume_wakes_a_long_paused_head_at_once(stack, qstash, target: Target, path, queue_name):
