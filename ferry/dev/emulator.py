@@ -58,7 +58,11 @@ def speed_up_moto() -> None:
       partition's: a pk Query took 0.47 s at 30,000 items (one test session's table), so each
       workflow step (a few run-log Queries) got slower the longer `ferry dev` ran. Read only
       the queried partition (the same items; the query sorts and filters them as before); an
-      index Query still reads every item, but no longer sorts the whole table first.
+      index Query still reads every item, but no longer sorts the whole table first;
+    - a long-polling receive sleeps until a *new* message arrives or a second passes, and misses
+      one that becomes visible meanwhile (a visibility timeout or delay ending, a retry's
+      ChangeMessageVisibility): wake it at that instant as well, as SQS does, instead of adding
+      up to a second to every retry, delay and hold.
     And one race: moto's SQS delete rebuilds the queue's message list without the lock its sends
     append under, so a message sent during a delete (an API publish beside a dispatcher's batch
     delete) could vanish: accepted, never delivered. Deletes take that lock too.
@@ -106,6 +110,18 @@ def speed_up_moto() -> None:
 
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = retention_allows
     moto_responses.method_names_from_class = functools.cache(moto_responses.method_names_from_class)
+
+    def wait_for_messages(queue: Any, timeout: float) -> None:
+        with queue._messages_lock:
+            now_ms = time.time() * 1000
+            upcoming = [
+                ready for m in queue._messages if (ready := max(m.visible_at, m.delayed_until)) > now_ms
+            ]
+            if upcoming:
+                timeout = min(timeout, (min(upcoming) - now_ms) / 1000 + 0.001)
+            queue._messages_lock.wait_for(lambda: queue.messages, timeout=timeout)
+
+    sqs_models.Queue.wait_for_messages = wait_for_messages
     _query_only_the_partition()
 
 

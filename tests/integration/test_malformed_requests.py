@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.support.pending import stored_envelopes_naming
 from tests.support.target import Reply
 
 MATRIX_PATH = "/matrix-dest"
@@ -362,12 +363,7 @@ def snapshot(stack, services, seed: Seed) -> dict:
     _, dlq = _api(stack, "GET", "/v2/dlq")
     _, groups = _api(stack, "GET", "/v2/topics")
     _, schedules = _api(stack, "GET", "/v2/schedules")
-    stored = services.dynamodb.scan(
-        TableName=stack.environ["FERRY_TABLE_NAME"],
-        FilterExpression="contains(envelope, :path)",
-        ExpressionAttributeValues={":path": {"S": MATRIX_PATH}},
-        Select="COUNT",
-    )["Count"]
+    stored = stored_envelopes_naming(stack, MATRIX_PATH)
     return {
         "pending": states,
         "dlq": sorted(m["dlqId"] for m in dlq["messages"]),

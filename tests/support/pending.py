@@ -83,3 +83,25 @@ def settled(stack, target: Target, path: str, *, timeout: float = 30.0) -> list:
 
     wait_until(quiet, timeout=timeout, interval=0.05, what=f"nothing left to deliver to {path}")
     return target.requests_to(path)
+
+
+def stored_envelopes_naming(stack, text: str) -> int:
+    """How many items of Ferry's table have an `envelope` attribute containing `text`: what a
+    DynamoDB Scan with `contains(envelope, :text)` counts, read from moto's backend directly,
+    because a filtered Scan of the whole table costs a tenth of a second once a test session has
+    filled it, and the refusal checks run it hundreds of times."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    name = stack.environ[Env.TABLE_NAME]
+    count = 0
+    for regions in dynamodb_backends.values():
+        for backend in regions.values():
+            table = backend.tables.get(name)
+            if table is None:
+                continue
+            for by_range in list(table.items.values()):
+                for item in list(by_range.values()) if isinstance(by_range, dict) else [by_range]:
+                    envelope = item.attrs.get("envelope")
+                    if envelope is not None and envelope.type == "S" and text in envelope.value:
+                        count += 1
+    return count
