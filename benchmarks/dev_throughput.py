@@ -206,8 +206,15 @@ class MessageReplay:
         if operation == "ReceiveMessage":
             # One receiver at a time, as ferry dev has one per queue (moto's receive is not
             # safe across concurrent callers).
+            # As many per receive as ferry dev's pollers got (each message is received once).
+            batch = max(1, min(10, round(1 / self._rates[operation])))
             with self.receiving:
-                received = client.receive_message(**{**params, "WaitTimeSeconds": 0}).get("Messages") or []
+                received = (
+                    client.receive_message(
+                        **{**params, "WaitTimeSeconds": 0, "MaxNumberOfMessages": batch}
+                    ).get("Messages")
+                    or []
+                )
             self._received = received
         elif operation == "DeleteMessageBatch":
             received, self._received = getattr(self, "_received", []), []

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import math
 import os
 import subprocess
@@ -177,27 +176,16 @@ QUICK = ((10, 10), (50, 50))
 
 
 def measure(configurations: tuple[tuple[int, int], ...] = FULL, batches: int = 3) -> list[Run]:
-    from moto.server import ThreadedMotoServer
-
-    from ferry.dev.emulator import free_port
+    from benchmarks.emulator_port import emulator_endpoint
     from ferry.dev.stack import DevStack
     from tests.support.target import Target
 
     target = Target()
     try:
-        with DevStack(port=0, poller_concurrency=0) as stack:
-            # `ferry dev`'s emulator lives in this process (no socket); the timed dispatcher runs in
-            # a process of its own, so this benchmark alone serves the same in-process backends
-            # on a loopback port for it.
-            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-            port = free_port()
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-            server.start()
-            try:
-                url = f"http://127.0.0.1:{port}"
-                return [measure_one(stack, target, b, c, batches, url) for b, c in configurations]
-            finally:
-                server.stop()
+        # `ferry dev`'s emulator lives in this process (no socket); the timed dispatcher runs in a
+        # process of its own and reaches it over loopback.
+        with DevStack(port=0, poller_concurrency=0) as stack, emulator_endpoint() as url:
+            return [measure_one(stack, target, b, c, batches, url) for b, c in configurations]
     finally:
         target.stop()
 
