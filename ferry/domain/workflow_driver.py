@@ -115,7 +115,11 @@ def run_driver_definition(queue_url: str = "${" + QUEUE_URL_SUBSTITUTION + "}") 
                 "Next": "Next",
             },
             "Finished": {"Type": "Succeed"},
-            "Canceled": {"Type": "Fail", "Error": CANCELED_ERROR, "Cause": "the run was cancelled"},
+            "Canceled": {
+                "Type": "Fail",
+                "Error": CANCELED_ERROR,
+                "Cause": "the run had ended (cancelled) when its task was answered",
+            },
             "Stalled": {
                 "Type": "Fail",
                 "Error": "Ferry.Stalled",

@@ -7,7 +7,7 @@ import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ferry.domain.envelope import Envelope
 from ferry.domain.errors import InvalidInput, Unavailable
@@ -17,6 +17,9 @@ from ferry.domain.publish_request import HeaderView, PublishPlan, parse_publish
 from ferry.domain.workflow_protocol import WorkflowHeaders, parse_invoke, parse_workflow_headers
 from ferry.usecases.flow_control_gate import LimitGate
 from ferry.usecases.ports import Clock, DedupStore, DelayedDelivery, GroupEndpoints, History, MessageQueue
+
+if TYPE_CHECKING:  # workflow_runs imports this module (PublishResult)
+    from ferry.usecases.workflow_runs import EventWait
 
 
 def new_message_id() -> str:
@@ -74,9 +77,9 @@ class PublishMessage:
         queue: str | None = None,
         url_group: str | None = None,
         endpoint_name: str | None = None,
-        event_wait: Any = None,
+        event_wait: EventWait | None = None,
     ) -> PublishResult:
-        """`event_wait` (a `workflow_runs.EventWait`) makes a workflow step wait for an event."""
+        """`event_wait` makes a workflow step wait for an event (`POST /v2/wait/{eventId}`)."""
         now_ms = int(self._clock.now() * 1000)
         plan = parse_publish(
             destination=destination,

@@ -108,9 +108,12 @@ class WorkflowDelivery:
 
     def _ignore(self, ref: WorkflowRef, cause: str) -> None:
         # On AWS the stopped execution's token is gone and this is a no-op; emulators that keep a
-        # stopped execution's task waiting (moto) are released by it.
+        # stopped execution's task waiting (moto) are released by it. An answer, not a failure:
+        # moto then sees the stop at the next state (ABORTED, as on AWS); an execution that was
+        # not stopped ends in the Canceled state.
         assert ref.task_token
-        self._driver.fail(ref.task_token, error=CANCELED_ERROR, cause=cause)
+        log.info("run driver task released: %s", cause)
+        self._driver.succeed(ref.task_token, {"action": Action.CANCELED.value})
 
     def _resolve(
         self, run: Run, messages: list[RunMessage], current: RunMessage, ref: WorkflowRef
@@ -154,7 +157,8 @@ class WorkflowDelivery:
             return
         run = self._log.get_run(run_id)
         if run is None or run.state not in (RunState.RUNNING, RunState.SUCCESS):
-            self._driver.fail(token, error=CANCELED_ERROR, cause="the run ended while its step was in flight")
+            assert message.envelope.workflow is not None
+            self._ignore(message.envelope.workflow, "the run ended while its step was in flight")
             return
         messages = self._log.messages(run_id)
         action = next_action(run, messages, driver_position(messages, current), now_ms)
