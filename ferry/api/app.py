@@ -36,6 +36,7 @@ from ferry.api import (
     queues,
     schedules,
     url_groups,
+    workflow_events,
     workflows,
 )
 from ferry.api.http import parse_json_body, raw_body
@@ -62,6 +63,7 @@ ROUTES: tuple[Routes, ...] = (
     schedules.routes,
     url_groups.routes,
     workflows.routes,
+    workflow_events.routes,
     openapi.routes,
     queues.routes,
     flow_control.routes,

@@ -9,6 +9,7 @@ import time
 from qstash.message import FlowControl
 
 from tests.integration.test_queues import api, max_concurrency
+from tests.support.pending import settled
 from tests.support.target import Reply, Target
 from tests.support.waiting import wait_until
 
@@ -202,8 +203,7 @@ def test_bad_flow_control_input_is_refused_naming_the_field_and_nothing_is_enque
     ):
         status, answer = api(stack, "POST", f"/v2/flowControl/k/pin?{query}")
         assert status == 400 and answer["field"] == field, (query, answer)
-    time.sleep(1)
-    assert target.requests_to(path) == []
+    assert settled(stack, target, path) == []
 
 
 def test_a_dispatcher_killed_mid_delivery_leaks_no_slot(stack, clock, services, target: Target, path):

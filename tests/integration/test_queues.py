@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 
+from tests.support.pending import queued
 from tests.support.target import Reply, Target
 from tests.support.waiting import wait_until
 
@@ -154,9 +155,13 @@ def test_a_paused_queue_holds_its_messages_and_resume_delivers_them_all(
     stack, qstash, target: Target, path, queue_name
 ):
     qstash.queue.upsert(queue_name, parallelism=1, paused=True)
+    paused_at = time.time()
     for i in range(5):
         enqueue(stack, queue_name, target.url(path), str(i).encode())
-    time.sleep(4)
+    # Held, not just not yet seen: the head was received and hidden twice while the queue is paused,
+    # for the 4 s issue 11 names.
+    wait_until(lambda: any(m.receive_count >= 2 for m in queued(stack, target.url(path))), what="holds")
+    time.sleep(max(0.0, paused_at + 4 - time.time()))
     assert target.requests_to(path) == []
     assert qstash.queue.get(queue_name).lag == 5
     qstash.queue.resume(queue_name)
@@ -187,8 +192,11 @@ def test_forty_messages_through_a_paused_then_resumed_queue_end_exactly_once(
         )
         for i in range(40)
     ]
-    time.sleep(1)
-    assert target.requests_to(path + "/0") == [], "a paused queue delivered"
+    # Held, not just not yet seen: a lane head (message 0) was received and hidden while paused.
+    wait_until(
+        lambda: any(m.receive_count for m in queued(stack, target.url(f"{path}/0"))), what="a held head"
+    )
+    assert not any(target.requests_to(f"{path}/{i}") for i in range(40)), "a paused queue delivered"
     assert qstash.queue.get(queue_name).lag == 40
     qstash.queue.resume(queue_name)
 
@@ -221,7 +229,11 @@ def test_resume_wakes_a_long_paused_head_at_once(stack, qstash, target: Target, 
     visible again immediately instead of at the end of their hold."""
     qstash.queue.upsert(queue_name, paused=True)
     enqueue(stack, queue_name, target.url(path), b"late")
-    time.sleep(12)  # held for 1, 2, 4 and (from about 10 s on) 8 s
+
+    def in_its_fourth_hold() -> bool:  # held for 1, 2, 4 s, now for 8 s (from about 7 s on)
+        return any(m.receive_count >= 4 and m.hidden_for > 5 for m in queued(stack, target.url(path)))
+
+    wait_until(in_its_fourth_hold, timeout=30, what="the fourth, 8 s hold")
     resumed = time.time()
     qstash.queue.resume(queue_name)
     [received] = target.wait_for(path, 1, timeout=30)
