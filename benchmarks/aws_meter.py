@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import math
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -32,6 +33,33 @@ import botocore.session
 
 KB = 1024
 GSI_KEYS = ("gsi1pk", "gsi1sk")
+
+_outside = threading.local()
+
+
+def cpu_outside_lambda() -> float:
+    """CPU seconds this thread has spent so far where a Lambda in AWS spends none: in the
+    emulator's side of each AWS call (moto parsing, storing, answering; in AWS that is the
+    service's work) and in the meter's own hooks. Subtracted from a handler's CPU time."""
+    return getattr(_outside, "seconds", 0.0)
+
+
+def calls_in_thread() -> int:
+    """AWS calls this thread has made so far through metered clients."""
+    return getattr(_outside, "calls", 0)
+
+
+@contextmanager
+def _outside_lambda() -> Iterator[None]:
+    depth = getattr(_outside, "depth", 0)
+    _outside.depth = depth + 1
+    started = time.thread_time()
+    try:
+        yield
+    finally:
+        _outside.depth = depth
+        if not depth:  # nested (the meter's reads go through the emulator): counted once
+            _outside.seconds = cpu_outside_lambda() + time.thread_time() - started
 
 
 def attribute_size(value: Mapping[str, Any]) -> int:
@@ -120,11 +148,21 @@ class AwsMeter:
                 client.meta.events.register("after-call", meter._after)
             return client
 
+        from moto.core.botocore_stubber import BotocoreStubber
+
+        emulate = BotocoreStubber.__call__
+
+        def emulated(stubber: Any, *args: Any, **kwargs: Any) -> Any:
+            with _outside_lambda():
+                return emulate(stubber, *args, **kwargs)
+
         botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+        BotocoreStubber.__call__ = emulated  # type: ignore[method-assign]
         try:
             yield self
         finally:
             botocore.session.Session.create_client = original  # type: ignore[method-assign]
+            BotocoreStubber.__call__ = emulate  # type: ignore[method-assign]
 
     @contextmanager
     def uncounted(self) -> Iterator[None]:
@@ -145,9 +183,15 @@ class AwsMeter:
     # --- hooks ------------------------------------------------------------------------------
 
     def _before(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        context["ferry_meter_params"] = dict(params)
+        with _outside_lambda():
+            context["ferry_meter_params"] = dict(params)
 
     def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, **kwargs: Any) -> None:
+        with _outside_lambda():
+            _outside.calls = calls_in_thread() + 1
+            self._count(parsed, model, **kwargs)
+
+    def _count(self, parsed: dict[str, Any], model: Any, **kwargs: Any) -> None:
         service = model.service_model.service_name
         if service in self._ignore:
             return

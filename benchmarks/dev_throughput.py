@@ -1,19 +1,26 @@
-"""Benchmark: `ferry dev` throughput beside the raw rate of its emulator, in one run.
+"""Benchmark: `ferry dev` throughput beside the raw rate of its emulator for the same calls, in one run.
 
 1. Starts `ferry dev` in this process and a real HTTP destination on 127.0.0.1 that answers 200.
-2. Records the AWS calls one publish makes (operation and parameters, from the API handler's
-   threads only) over a few sequential publishes.
+2. Records the AWS calls (operation and parameters) that a few messages make, published one by
+   one and delivered: the API handler's (a publish) and the dispatcher's and pollers'.
 3. For `seconds`, 16 client threads publish with plain HTTP (keep-alive, as the SDKs do):
    publishes/s, p50 and p99 latency; then waits until every message is delivered: deliveries/s
-   from the first publish to the last delivery.
-4. Stops the pollers and, for `seconds` again, 16 threads replay the recorded calls of one
-   publish straight on boto3 clients against the same emulator (the queue emptied every 100
-   sends, as the pollers keep it short): publish-equivalents/s, the most `ferry dev` could reach
-   (the ratio to it is the cost of the gateway, the API handler, and deliveries running beside).
+   from the first publish to the last delivery (end to end). Every AWS call of ferry dev in this
+   phase is counted by operation (the dev ticker's Scheduler polling aside).
+4. Stops the pollers and, for `seconds` each, 16 threads replay straight on boto3 clients
+   against the same emulator:
+   - the calls of one publish: raw publish-equivalents/s (beside publishes/s: the cost of the
+     gateway and the API handler, and of the deliveries sharing the process);
+   - the calls of one message end to end, each operation as often per message as step 3 counted
+     it (receives and batch deletes about one per 10 messages, as the pollers batch them; a
+     replayed receive takes real messages and its delete removes them): raw
+     message-equivalents/s, beside deliveries/s: the goal's "emulator's raw rate for the same
+     calls" (what `ferry dev` adds is the gateway, the API handler, the dispatcher, the HTTP
+     deliveries and the destination, which runs in this process too).
 
-Run: `.venv/bin/python -m benchmarks.dev_throughput [--short] [--publish-only]` (short: 10 s phases, < 60 s in
-all). From other benchmarks: `benchmarks.dev_throughput.measure(short=True)` returns the figures.
-Results go to stdout; docs/benchmarks.md records them with the machine they ran on.
+Run: `.venv/bin/python -m benchmarks.dev_throughput [--short] [--publish-only]` (short: 10 s
+phases, about 60 s in all). `make bench` calls `bench_rows(quick=True)`; `measure(short=True)`
+returns the figures. Results go to stdout; docs/benchmarks.md records them with the machine.
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ import http.client
 import statistics
 import threading
 import time
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ferry.dev.stack import DevStack
@@ -33,6 +41,8 @@ from tests.support.target import Target
 CLIENT_THREADS = 16
 # Threads of ferry dev that are not the API: their AWS calls are not part of a publish.
 _NOT_API_THREADS = ("poller-", "dispatcher-", "deliver", "scheduler-ticker")
+# Not a message's work: the dev ticker's polling of Scheduler (in AWS: the Scheduler service).
+_NOT_MESSAGE_THREADS = ("scheduler-ticker",)
 
 
 @dataclass(frozen=True)
@@ -46,38 +56,68 @@ class Figures:
     deliveries_per_second: float
     aws_calls_per_publish: int
     raw_publish_equivalents_per_second: float
+    aws_calls_per_message: float = 0.0
+    raw_message_equivalents_per_second: float = 0.0
+    calls_by_operation: dict[str, float] = field(default_factory=dict)
 
     @property
     def ratio_to_raw(self) -> float:
+        """Publishes/s beside the raw rate of a publish's calls."""
         return self.publishes_per_second / self.raw_publish_equivalents_per_second
 
+    @property
+    def end_to_end_ratio_to_raw(self) -> float:
+        """Deliveries/s (end to end) beside the raw rate of a message's calls, publish and delivery."""
+        if not self.raw_message_equivalents_per_second:
+            return 0.0
+        return self.deliveries_per_second / self.raw_message_equivalents_per_second
+
     def table(self) -> str:
-        return "\n".join(
-            [
-                f"ferry dev, {self.client_threads} client threads, {self.seconds:.0f} s:",
-                f"  publishes/s            {self.publishes_per_second:8.1f}  ({self.publishes} published)",
-                f"  publish p50 / p99      {self.p50_ms:8.1f} / {self.p99_ms:.1f} ms",
-                f"  deliveries/s           {self.deliveries_per_second:8.1f}  (end to end)",
-                f"  raw emulator           {self.raw_publish_equivalents_per_second:8.1f}  "
-                f"publish-equivalents/s "
-                f"({self.aws_calls_per_publish} AWS calls each)",
-                f"  ratio to raw           {self.ratio_to_raw:8.2f}",
+        lines = [
+            f"ferry dev, {self.client_threads} client threads, {self.seconds:.0f} s:",
+            f"  publishes/s            {self.publishes_per_second:8.1f}  ({self.publishes} published)",
+            f"  publish p50 / p99      {self.p50_ms:8.1f} / {self.p99_ms:.1f} ms",
+            f"  deliveries/s           {self.deliveries_per_second:8.1f}  (end to end)",
+            f"  raw emulator           {self.raw_publish_equivalents_per_second:8.1f}  publish-equivalents/s "
+            f"({self.aws_calls_per_publish} AWS calls each)",
+            f"  publishes / raw        {self.ratio_to_raw:8.2f}",
+        ]
+        if self.raw_message_equivalents_per_second:
+            lines += [
+                f"  raw emulator           {self.raw_message_equivalents_per_second:8.1f}  "
+                f"message-equivalents/s ({self.aws_calls_per_message:.2f} AWS calls each: "
+                f"{', '.join(f'{op} {rate:.2f}' for op, rate in self.calls_by_operation.items())})",
+                f"  deliveries / raw       {self.end_to_end_ratio_to_raw:8.2f}  (same calls)",
             ]
-        )
+        return "\n".join(lines)
 
 
 class CallRecorder:
-    """Records (service, operation, parameters) of the AWS calls the API handler's threads make."""
+    """Records (thread, service, operation, parameters) of ferry dev's AWS calls while
+    `recording`, and counts operations (not the ticker's) while `counting`."""
 
     def __init__(self, clients: list[Any]) -> None:
-        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.calls: list[tuple[str, str, str, dict[str, Any]]] = []
+        self.counts: Counter[str] = Counter()
         self.recording = False
+        self.counting = False
+        self._lock = threading.Lock()
         for client in clients:
             client.meta.events.register("provide-client-params.*.*", self._record)
 
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        if self.recording and not threading.current_thread().name.startswith(_NOT_API_THREADS):
-            self.calls.append((model.service_model.service_name, model.name, copy.deepcopy(params)))
+        if not (self.recording or self.counting):
+            return
+        thread = threading.current_thread().name
+        if thread.startswith(_NOT_MESSAGE_THREADS):
+            return
+        with self._lock:
+            if self.counting:
+                self.counts[model.name] += 1
+            if self.recording:
+                self.calls.append(
+                    (thread, model.service_model.service_name, model.name, copy.deepcopy(params))
+                )
 
 
 class Publisher:
@@ -102,14 +142,18 @@ def _in_threads(seconds: float, work: Any, prepare: Any) -> tuple[int, list[floa
     latencies: list[list[float]] = [[] for _ in range(CLIENT_THREADS)]
     start = threading.Barrier(CLIENT_THREADS + 1)
     deadline: list[float] = []
+    failures: list[BaseException] = []
 
     def loop(index: int) -> None:
         state = prepare(index)
         start.wait()
-        while time.perf_counter() < deadline[0]:
-            began = time.perf_counter()
-            work(state)
-            latencies[index].append(time.perf_counter() - began)
+        try:
+            while time.perf_counter() < deadline[0]:
+                began = time.perf_counter()
+                work(state)
+                latencies[index].append(time.perf_counter() - began)
+        except BaseException as failure:  # a thread that stops early would skew the rate
+            failures.append(failure)
 
     threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(CLIENT_THREADS)]
     for thread in threads:
@@ -118,6 +162,8 @@ def _in_threads(seconds: float, work: Any, prepare: Any) -> tuple[int, list[floa
     start.wait()
     for thread in threads:
         thread.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {CLIENT_THREADS} client threads failed") from failures[0]
     flat = [latency for per_thread in latencies for latency in per_thread]
     return len(flat), flat
 
@@ -125,6 +171,62 @@ def _in_threads(seconds: float, work: Any, prepare: Any) -> tuple[int, list[floa
 def _percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+class MessageReplay:
+    """One replay thread's message-equivalents: every per-message call as recorded, as often per
+    message as counted under load; receives and deletes take and remove real messages."""
+
+    receiving = threading.Lock()
+
+    def __init__(
+        self,
+        clients: dict[str, Any],
+        examples: dict[str, list[tuple[str, dict[str, Any]]]],
+        rates: dict[str, float],
+    ) -> None:
+        self._clients = clients
+        self._examples = examples
+        self._rates = rates
+        self._due: Counter[str] = Counter()
+        self._turn: Counter[str] = Counter()
+
+    def __call__(self) -> None:
+        for operation, rate in self._rates.items():
+            self._due[operation] += rate
+            while self._due[operation] >= 1:
+                self._due[operation] -= 1
+                self._call(operation)
+
+    def _call(self, operation: str) -> None:
+        options = self._examples[operation]
+        service, params = options[self._turn[operation] % len(options)]
+        self._turn[operation] += 1
+        client = self._clients[service]
+        if operation == "ReceiveMessage":
+            # One receiver at a time, as ferry dev has one per queue (moto's receive is not
+            # safe across concurrent callers).
+            # As many per receive as ferry dev's pollers got (each message is received once).
+            batch = max(1, min(10, round(1 / self._rates[operation])))
+            with self.receiving:
+                received = (
+                    client.receive_message(
+                        **{**params, "WaitTimeSeconds": 0, "MaxNumberOfMessages": batch}
+                    ).get("Messages")
+                    or []
+                )
+            self._received = received
+        elif operation == "DeleteMessageBatch":
+            received, self._received = getattr(self, "_received", []), []
+            if received:
+                client.delete_message_batch(
+                    QueueUrl=params["QueueUrl"],
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)
+                    ],
+                )
+        else:
+            getattr(client, _snake(operation))(**params)
 
 
 def measure(short: bool = False, publish_only: bool = False) -> Figures:
@@ -136,22 +238,32 @@ def measure(short: bool = False, publish_only: bool = False) -> Figures:
     try:
         with DevStack(port=0, poller_concurrency=0 if publish_only else None) as stack:
             svc = services()
-            clients = [svc.sqs, svc.dynamodb, svc.secretsmanager]
+            clients = [svc.sqs, svc.dynamodb, svc.secretsmanager, *(p._sqs for p in stack.pollers)]
             recorder = CallRecorder(clients)
             destination = target.url("/bench")
             warm = Publisher(stack, destination)
             for _ in range(20):
                 warm.publish(b"warm-up")
+            if not publish_only:
+                target.wait_for("/bench", count=20, timeout=60)
+            time.sleep(0.5)  # the warm-up's last deletes
             recorder.recording = True
             samples = 10
             for _ in range(samples):
                 warm.publish(b"recorded")
+            if not publish_only:
+                target.wait_for("/bench", count=20 + samples, timeout=60)
+                time.sleep(0.5)
             recorder.recording = False
             calls = recorder.calls
-            per_publish = round(len(calls) / samples)
-            one_publish = calls[-per_publish:]
+            publish_calls = [
+                (s, o, p) for thread, s, o, p in calls if not thread.startswith(_NOT_API_THREADS)
+            ]
+            per_publish = round(len(publish_calls) / samples)
+            one_publish = publish_calls[-per_publish:]
 
             target.received.clear()
+            recorder.counting = True
             first_publish = time.time()
             published, latencies = _in_threads(
                 seconds,
@@ -160,25 +272,28 @@ def measure(short: bool = False, publish_only: bool = False) -> Figures:
             )
             delivered = [] if publish_only else target.wait_for("/bench", count=published, timeout=300)
             last_delivery = max((r.at for r in delivered), default=first_publish + 1)
-
             for poller in stack.pollers:
                 poller.stop()
+            recorder.counting = False
+
             by_service = {client.meta.service_model.service_name: client for client in clients}
-            # Nothing consumes what the replay sends, and moto's SendMessage costs grow with the
-            # queue's length: empty it as often as ferry dev's pollers keep theirs short.
-            sent, sent_lock = [0], threading.Lock()
 
             def replay(_: None) -> None:
                 for service, operation, params in one_publish:
                     getattr(by_service[service], _snake(operation))(**params)
-                    if operation == "SendMessage":
-                        with sent_lock:
-                            sent[0] += 1
-                            purge = sent[0] % 100 == 0
-                        if purge:
-                            svc.sqs.purge_queue(QueueUrl=params["QueueUrl"])
 
             raw, _ = _in_threads(seconds, replay, lambda _: None)
+
+            raw_messages, calls_per_message, rates = 0, 0.0, {}
+            if not publish_only:
+                examples: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+                for _, service, operation, params in calls:
+                    examples.setdefault(operation, []).append((service, params))
+                rates = {op: n / published for op, n in sorted(recorder.counts.items()) if op in examples}
+                calls_per_message = sum(rates.values())
+                raw_messages, _ = _in_threads(
+                    seconds, lambda state: state(), lambda _: MessageReplay(by_service, examples, rates)
+                )
     finally:
         target.stop()
     return Figures(
@@ -191,7 +306,31 @@ def measure(short: bool = False, publish_only: bool = False) -> Figures:
         deliveries_per_second=len(delivered) / (last_delivery - first_publish),
         aws_calls_per_publish=per_publish,
         raw_publish_equivalents_per_second=raw / seconds,
+        aws_calls_per_message=calls_per_message,
+        raw_message_equivalents_per_second=raw_messages / seconds,
+        calls_by_operation=rates,
     )
+
+
+def bench_rows(quick: bool = True) -> list[tuple[str, str]]:
+    """`make bench`'s rows (short phases)."""
+    f = measure(short=quick)
+    return [
+        (
+            "publishes/s at 16 client threads, p50 / p99",
+            f"{f.publishes_per_second:.1f}/s, {f.p50_ms:.0f} / {f.p99_ms:.0f} ms",
+        ),
+        ("deliveries/s end to end", f"{f.deliveries_per_second:.1f}/s"),
+        (
+            "raw emulator, a publish's calls: rate; publishes / raw",
+            f"{f.raw_publish_equivalents_per_second:.1f}/s; {f.ratio_to_raw:.2f}",
+        ),
+        (
+            "raw emulator, a message's calls (publish + delivery): rate; deliveries / raw",
+            f"{f.raw_message_equivalents_per_second:.1f}/s ({f.aws_calls_per_message:.2f} calls); "
+            f"{f.end_to_end_ratio_to_raw:.2f}",
+        ),
+    ]
 
 
 def _snake(operation: str) -> str:
@@ -200,7 +339,7 @@ def _snake(operation: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--short", action="store_true", help="10 s phases (under 60 s in all)")
+    parser.add_argument("--short", "--quick", action="store_true", help="10 s phases (about 60 s in all)")
     parser.add_argument("--publish-only", action="store_true", help="pollers off: no deliveries beside")
     args = parser.parse_args()
     figures = measure(short=args.short, publish_only=args.publish_only)

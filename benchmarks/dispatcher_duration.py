@@ -4,7 +4,8 @@ Lambda bills the dispatcher for wall time, rounded up to 1 ms, times its memory,
 waits on destinations. Goal: at 256 MB, at most 1/20 of the endpoint's latency per message
 (15 ms of billed duration per message for a 300 ms endpoint, 0.00375 GB-s).
 
-How: `ferry dev`'s emulator with the SQS pollers off; messages published with the official SDK
+How: `ferry dev`'s emulator with the SQS pollers off (served to the timed process on a loopback
+port by moto's server, which shares the in-process backends); messages published with the official SDK
 (`/v2/batch`) to a real HTTP server on 127.0.0.1 that answers after 300 ms; received from the
 queue and grouped into Lambda-shaped SQS events of `batch` records. A separate Python process
 plays one warm Lambda execution environment: it imports the real dispatcher handler, runs one
@@ -108,7 +109,9 @@ def _publish(qstash: Any, url: str, count: int) -> None:
         qstash.message.batch([{"url": url, "body": f"job {start + i}", "retries": 0} for i in range(size)])
 
 
-def measure_one(stack: Any, target: Any, batch: int, concurrency: int, batches: int) -> Run:
+def measure_one(
+    stack: Any, target: Any, batch: int, concurrency: int, batches: int, endpoint_url: str
+) -> Run:
     from qstash import QStash
 
     from ferry.dev.poller import to_sqs_event
@@ -134,6 +137,9 @@ def measure_one(stack: Any, target: Any, batch: int, concurrency: int, batches: 
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "POWERTOOLS_METRICS_DISABLED": "false",
             "FERRY_DISPATCHER_CONCURRENCY": str(concurrency),
+            # The child reaches this process's emulator over loopback HTTP, as a Lambda reaches
+            # AWS over the network: the emulator's own CPU is not the dispatcher's.
+            "AWS_ENDPOINT_URL": endpoint_url,
         }
         subprocess.run(
             [sys.executable, "-c", _CHILD, str(events_file), str(timings_file)],
@@ -170,13 +176,16 @@ QUICK = ((10, 10), (50, 50))
 
 
 def measure(configurations: tuple[tuple[int, int], ...] = FULL, batches: int = 3) -> list[Run]:
+    from benchmarks.emulator_port import emulator_endpoint
     from ferry.dev.stack import DevStack
     from tests.support.target import Target
 
     target = Target()
     try:
-        with DevStack(port=0, poller_concurrency=0) as stack:
-            return [measure_one(stack, target, b, c, batches) for b, c in configurations]
+        # `ferry dev`'s emulator lives in this process (no socket); the timed dispatcher runs in a
+        # process of its own and reaches it over loopback.
+        with DevStack(port=0, poller_concurrency=0) as stack, emulator_endpoint() as url:
+            return [measure_one(stack, target, b, c, batches, url) for b, c in configurations]
     finally:
         target.stop()
 

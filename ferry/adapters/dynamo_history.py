@@ -69,8 +69,8 @@ class DynamoHistory:
     def request_cancel(self, message_id: str, now_ms: int, not_before_ms: int = 0) -> bool:
         return self.cancels.request(message_id, now_ms, not_before_ms)
 
-    def cancel_requested(self, message_id: str) -> bool:
-        return self.cancels.requested(message_id)
+    def cancel_requested(self, message_id: str, created_ms: int | None = None) -> bool:
+        return self.cancels.requested(message_id, created_ms)
 
     # --- schedule firings ------------------------------------------------------------------
 

@@ -10,8 +10,10 @@ Step Functions executions really run (the workflows feature builds on them).
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
+import threading
 import time
 from typing import Any
 
@@ -38,19 +40,34 @@ def _redirecting_variables() -> list[str]:
 
 
 def speed_up_moto() -> None:
-    """Take two costs out of every emulated call (found profiling `ferry dev` under load, see
-    benchmarks/dev_throughput.py), without changing what moto answers:
+    """Take the emulator's own costs out of every emulated call (found profiling `ferry dev`
+    under load, see benchmarks/dev_throughput.py), without changing what moto answers:
     - each backend lookup takes a process-wide lock and scans the list of every backend in use
       with Python-level `__eq__`, even when the account's backend exists: return at once then
       (moto's reset clears the backend and that list together, so the shortcut never skips a
       registration);
     - SQS reads the clock through naive-datetime arithmetic for each message on each send and
-      receive: read `time.time()` instead (the same instant, as a float of seconds).
+      receive: read `time.time()` instead (the same instant, as a float of seconds);
+    - SQS computes every queue attribute, the approximate counts among them (each a pass over
+      every message in the queue), to read one: for each message it receives (the retention
+      period) and on each send (content-based deduplication). Read the one attribute instead:
+      sends and receives no longer slow down as the queue grows;
+    - every request lists the response class's methods with `inspect.getmembers` to find its
+      action: list them once per class;
+    - a DynamoDB Query on the table's own key sorts *every item of the table* and then keeps the
+      partition's: a pk Query took 0.47 s at 30,000 items (one test session's table), so each
+      workflow step (a few run-log Queries) got slower the longer `ferry dev` ran. Read only
+      the queried partition (the same items; the query sorts and filters them as before); an
+      index Query still reads every item, but no longer sorts the whole table first;
     - a long-polling receive sleeps until a *new* message arrives or a second passes, and misses
       one that becomes visible meanwhile (a visibility timeout or delay ending, a retry's
       ChangeMessageVisibility): wake it at that instant as well, as SQS does, instead of adding
       up to a second to every retry, delay and hold.
+    And one race: moto's SQS delete rebuilds the queue's message list without the lock its sends
+    append under, so a message sent during a delete (an API publish beside a dispatcher's batch
+    delete) could vanish: accepted, never delivered. Deletes take that lock too.
     Idempotent; applied when the emulator starts."""
+    import moto.core.responses as moto_responses
     import moto.sqs.models as sqs_models
     from moto.core.base_backend import BackendDict
 
@@ -76,6 +93,24 @@ def speed_up_moto() -> None:
     sqs_models.unix_time = unix_time
     sqs_models.unix_time_millis = unix_time_millis
 
+    _skip_approximate_counts(sqs_models)
+
+    delete = sqs_models.Queue.delete_message
+
+    @functools.wraps(delete)
+    def delete_under_lock(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:
+            delete(self, receipt_handle)
+
+    sqs_models.Queue.delete_message = delete_under_lock
+
+    def retention_allows(self: Any, queue_name: str, message: Any) -> bool:
+        retention_period = int(self.get_queue(queue_name).message_retention_period)
+        return retention_period + message.sent_timestamp / 1000 > unix_time()
+
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = retention_allows
+    moto_responses.method_names_from_class = functools.cache(moto_responses.method_names_from_class)
+
     def wait_for_messages(queue: Any, timeout: float) -> None:
         with queue._messages_lock:
             now_ms = time.time() * 1000
@@ -87,6 +122,105 @@ def speed_up_moto() -> None:
             queue._messages_lock.wait_for(lambda: queue.messages, timeout=timeout)
 
     sqs_models.Queue.wait_for_messages = wait_for_messages
+    _query_only_the_partition()
+
+
+def _query_only_the_partition() -> None:
+    import moto.dynamodb.models.table as dynamo_tables
+
+    table_class = dynamo_tables.Table
+    all_items, query = table_class.all_items, table_class.query
+    # Per thread: what the running Query reads: (table, hash key) for a Query on the table's key,
+    # (table, None) for an index Query (every item, unsorted: the query sorts its matches by
+    # the index and table keys itself). Other callers (Scan pages by the sorted order) and other
+    # threads still get the sorted whole table.
+    partition = threading.local()
+
+    def items_of_the_queried_partition(self: Any) -> list[Any]:
+        wanted = getattr(partition, "key", None)
+        if wanted is None or wanted[0] is not self:
+            return all_items(self)
+        if wanted[1] is None:
+            if not self.range_key_attr:
+                return list(self.items.values())
+            return [item for hash_set in self.items.values() for item in hash_set.values()]
+        hash_set = self.items.get(wanted[1])  # dict.get: the defaultdict gains no empty partition
+        if hash_set is None:
+            return []
+        return list(hash_set.values()) if self.range_key_attr else [hash_set]
+
+    def query_one_partition(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if not index_name and hash_key is None:
+            return query(self, hash_key, *args, **kwargs)
+        previous = getattr(partition, "key", None)
+        partition.key = (self, None if index_name else hash_key)
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            partition.key = previous
+
+    table_class.all_items = items_of_the_queried_partition
+    table_class.query = query_one_partition
+
+
+_sending = threading.local()
+
+
+def _skip_approximate_counts(sqs_models: Any) -> None:
+    """While a thread sends, the queue's approximate counts read as 0: a send reads only its
+    queue's deduplication setting from the attributes (no count reaches its answer), and each
+    count is a pass over every message of the queue."""
+    queue = sqs_models.Queue
+    for name in (
+        "approximate_number_of_messages",
+        "approximate_number_of_messages_delayed",
+        "approximate_number_of_messages_not_visible",
+    ):
+        count = getattr(queue, name).fget
+
+        def skipped_while_sending(self: Any, count: Any = count) -> int:
+            return 0 if getattr(_sending, "active", False) else count(self)
+
+        setattr(queue, name, property(skipped_while_sending))
+
+    backend = sqs_models.SQSBackend
+    for name in ("send_message", "send_message_batch"):
+        send = getattr(backend, name)
+
+        @functools.wraps(send)
+        def sending(self: Any, *args: Any, send: Any = send, **kwargs: Any) -> Any:
+            outer = getattr(_sending, "active", False)
+            _sending.active = True
+            try:
+                return send(self, *args, **kwargs)
+            finally:
+                _sending.active = outer
+
+        setattr(backend, name, sending)
+
+
+def serialize_dynamodb() -> None:
+    """One DynamoDB call at a time in the emulator. moto's tables are plain dicts: a Query
+    iterates a table's items while a PutItem from another thread adds a partition, and fails with
+    "dictionary changed size during iteration" (seen as a workflow step that failed unexpectedly
+    while ten runs wrote their logs at once). DynamoDB itself is atomic per item; its calls never
+    wait (unlike SQS long polls), so one lock costs only the calls' own time. Idempotent."""
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler, "_ferry_serialized", False):
+        return
+    lock = threading.RLock()
+    call_action = DynamoHandler.call_action
+
+    def serialized_call_action(self: Any) -> Any:
+        with lock:
+            return call_action(self)
+
+    DynamoHandler.call_action = serialized_call_action
+    DynamoHandler._ferry_serialized = True
 
 
 class Emulator:
@@ -97,6 +231,7 @@ class Emulator:
         from moto import mock_aws
 
         speed_up_moto()
+        serialize_dynamodb()
 
         for name in _redirecting_variables():
             del os.environ[name]

@@ -134,7 +134,7 @@ class StopIfCancelled:
 
     def __call__(self, delivery: Delivery, proceed: Proceed) -> DeliveryReport:
         envelope = delivery.envelope
-        if not self._history.cancel_requested(envelope.id):
+        if not self._history.cancel_requested(envelope.id, envelope.created_at):
             return proceed(delivery)
         self._history.record(envelope, [event(envelope, State.CANCELED, delivery.now_ms, delivery.retried)])
         return DeliveryReport(outcome=Outcome.CANCELED, retried=delivery.retried)

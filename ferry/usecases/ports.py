@@ -130,7 +130,10 @@ class CancelMarks(Protocol):
         """Mark the message cancelled; False when it was already marked."""
         ...
 
-    def cancel_requested(self, message_id: str) -> bool: ...
+    def cancel_requested(self, message_id: str, created_ms: int | None = None) -> bool:
+        """Whether the message was marked cancelled. `created_ms` (when the message was created)
+        lets a store answer without reading the mark when no cancel was requested since."""
+        ...
 
 
 class FiringLog(Protocol):

@@ -162,6 +162,14 @@ def test_a_cancel_is_requested_once(history, url):
     assert history.cancel_requested(message.id)
 
 
+def test_a_cancel_is_seen_by_a_check_that_knows_when_the_message_was_created(history, url):
+    message = envelope(url)
+    created(history, message)
+    assert not history.cancel_requested(message.id, message.created_at)
+    assert history.request_cancel(message.id, T0 + 1, message.not_before) is True
+    assert history.cancel_requested(message.id, message.created_at)
+
+
 def test_the_latest_schedule_firing_is_kept(history):
     schedule = "scd_" + uuid.uuid4().hex
     assert history.last_firing(schedule) is None

@@ -76,6 +76,17 @@ class WorkflowApp:
         )["handler"]
         return self.url + path
 
+    def run_ids(self, url: str) -> set[str]:
+        """The runs delivered to `url` so far (every delivery after the first names its run)."""
+        path = url.removeprefix(self.url)
+        return {
+            value
+            for request_path, headers in list(self.requests)
+            if request_path == path
+            for name, value in headers.items()
+            if name.lower() == "upstash-workflow-runid"
+        }
+
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()

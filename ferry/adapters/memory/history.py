@@ -69,7 +69,7 @@ class InMemoryHistory:
             self._cancels[message_id] = now_ms
             return True
 
-    def cancel_requested(self, message_id: str) -> bool:
+    def cancel_requested(self, message_id: str, created_ms: int | None = None) -> bool:
         return message_id in self._cancels
 
     # --- schedule firings ------------------------------------------------------------------
