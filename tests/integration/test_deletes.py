@@ -4,11 +4,9 @@ is (the official suite deletes a URL group before creating it), 404 where the re
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
-
 import pytest
+
+from tests.integration.test_queues import api
 
 pytestmark = pytest.mark.integration
 
@@ -16,17 +14,7 @@ _ENDPOINTS = {"endpoints": [{"url": "http://127.0.0.1:9/x"}]}
 
 
 def _delete(stack, path: str, body: object | None = None) -> tuple[int, object]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(stack.url + path, data=data, method="DELETE")
-    request.add_header("Authorization", f"Bearer {stack.secrets.api_token}")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    return api(stack, "DELETE", path, body)
 
 
 @pytest.mark.parametrize(
