@@ -1,7 +1,7 @@
 """`ferry queues ...` and `ferry flow-control ...`: the queue and flow-control management API.
 
-Registered by `ferry.cli.build_parser`; the shared helpers (output, --json, errors) are the ones
-every API command uses.
+Registered by `ferry.cli.build_parser`; output, --json and errors are the ones every API command
+uses (`ferry.cli_output`, `ferry.cli_api`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from ferry.cli_api import Handler, api_parser
+from ferry.cli_output import print_record, show, table
 from ferry.client import FerryClient
-
-Handler = Callable[[FerryClient, argparse.Namespace], int]
 
 
 def _name(value: str) -> str:
@@ -24,10 +24,8 @@ def _done(verb: str, attribute: str) -> Handler:
     """A command whose answer is empty: say what happened to what."""
 
     def run(client: FerryClient, args: argparse.Namespace) -> int:
-        from ferry import cli
-
         name = getattr(args, attribute)
-        return cli._show(args, {}, lambda _: print(f"{verb} {name}"))
+        return show(args, {}, lambda _: print(f"{verb} {name}"))
 
     return run
 
@@ -57,10 +55,8 @@ def _listing(
     """A list command: the API's array as a table (one `row` per item), or as it is with --json."""
 
     def run(client: FerryClient, args: argparse.Namespace) -> int:
-        from ferry import cli
-
         items = client.request("GET", path, query=query(args) if query else None) or []
-        return cli._show(args, items, lambda rows: cli._table(row(item) for item in rows))
+        return show(args, items, lambda rows: table(row(item) for item in rows))
 
     return run
 
@@ -78,9 +74,7 @@ _queues_list = _listing(
 
 
 def _queues_get(client: FerryClient, args: argparse.Namespace) -> int:
-    from ferry import cli
-
-    return cli._show(args, client.request("GET", f"/v2/queues/{_name(args.queue)}"), cli._print_record)
+    return show(args, client.request("GET", f"/v2/queues/{_name(args.queue)}"), print_record)
 
 
 _keys_list = _listing(
@@ -97,9 +91,7 @@ _keys_list = _listing(
 
 
 def _keys_get(client: FerryClient, args: argparse.Namespace) -> int:
-    from ferry import cli
-
-    return cli._show(args, client.request("GET", f"/v2/flowControl/{_name(args.key)}"), cli._print_record)
+    return show(args, client.request("GET", f"/v2/flowControl/{_name(args.key)}"), print_record)
 
 
 def _key_action(action: str, verb: str) -> Handler:
@@ -116,23 +108,18 @@ def _key_action(action: str, verb: str) -> Handler:
 
 
 def _global(client: FerryClient, args: argparse.Namespace) -> int:
-    from ferry import cli
-
     info = client.request("GET", "/v2/globalParallelism")
-    return cli._show(
-        args, info, lambda i: print(f"{i['parallelismCount']} in flight of {i['parallelismMax']}")
-    )
+    return show(args, info, lambda i: print(f"{i['parallelismCount']} in flight of {i['parallelismMax']}"))
 
 
 def add_commands(commands: Any) -> None:
-    from ferry.cli import _api_parser
 
     queues = commands.add_parser("queues", help="queues: parallelism and pause").add_subparsers(
         dest="queues_command", required=True, metavar="{list,get,upsert,pause,resume,delete}"
     )
-    _api_parser(queues, "list", _queues_list, help="list queues with their lag")
-    _api_parser(queues, "get", _queues_get, help="show a queue").add_argument("queue", metavar="NAME")
-    upsert = _api_parser(queues, "upsert", _queues_upsert, help="create a queue or change its settings")
+    api_parser(queues, "list", _queues_list, help="list queues with their lag")
+    api_parser(queues, "get", _queues_get, help="show a queue").add_argument("queue", metavar="NAME")
+    upsert = api_parser(queues, "upsert", _queues_upsert, help="create a queue or change its settings")
     upsert.add_argument("queue", metavar="NAME")
     upsert.add_argument(
         "--parallelism", type=int, default=1, metavar="N", help="deliveries in flight at most"
@@ -143,7 +130,7 @@ def add_commands(commands: Any) -> None:
         ("resume", "deliver again"),
         ("delete", "delete"),
     ):
-        _api_parser(
+        api_parser(
             queues, action, _queue_action(action, "DELETE" if action == "delete" else "POST"), help=text
         )
         queues.choices[action].add_argument("queue", metavar="NAME")
@@ -151,8 +138,8 @@ def add_commands(commands: Any) -> None:
     keys = commands.add_parser("flow-control", help="flow-control keys: parallelism, rate").add_subparsers(
         dest="flow_command", required=True, metavar="{list,get,pause,resume,pin,unpin,reset-rate,global}"
     )
-    _api_parser(keys, "list", _keys_list, help="list keys").add_argument("--search", metavar="TEXT")
-    _api_parser(keys, "get", _keys_get, help="show a key's limits and counters").add_argument(
+    api_parser(keys, "list", _keys_list, help="list keys").add_argument("--search", metavar="TEXT")
+    api_parser(keys, "get", _keys_get, help="show a key's limits and counters").add_argument(
         "key", metavar="KEY"
     )
     for action, name, verb, text in (
@@ -160,16 +147,16 @@ def add_commands(commands: Any) -> None:
         ("resume", "resume", "resumed", "deliver again"),
         ("resetRate", "reset-rate", "reset the rate of", "zero the rate count, new period now"),
     ):
-        _api_parser(keys, name, _key_action(action, verb), help=text).add_argument("key", metavar="KEY")
-    pin = _api_parser(
+        api_parser(keys, name, _key_action(action, verb), help=text).add_argument("key", metavar="KEY")
+    pin = api_parser(
         keys, "pin", _key_action("pin", "pinned"), help="fix limits; messages no longer change them"
     )
     pin.add_argument("key", metavar="KEY")
     pin.add_argument("--parallelism", type=int, metavar="N")
     pin.add_argument("--rate", type=int, metavar="N", help="starts per period")
     pin.add_argument("--period", type=int, metavar="SECONDS")
-    unpin = _api_parser(keys, "unpin", _key_action("unpin", "unpinned"), help="let messages set limits again")
+    unpin = api_parser(keys, "unpin", _key_action("unpin", "unpinned"), help="let messages set limits again")
     unpin.add_argument("key", metavar="KEY")
     unpin.add_argument("--parallelism", action="store_true")
     unpin.add_argument("--rate", action="store_true")
-    _api_parser(keys, "global", _global, help="deliveries in flight across all keys and queues")
+    api_parser(keys, "global", _global, help="deliveries in flight across all keys and queues")

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ferry.cli_output import show, table
 from ferry.client import FerryClient
 
 ApiParser = Callable[..., argparse.ArgumentParser]
@@ -18,20 +19,6 @@ def _when(ms: Any) -> str:
     if not isinstance(ms, int):
         return "-"
     return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _print(args: argparse.Namespace, data: Any, human: Callable[[Any], None]) -> int:
-    if getattr(args, "json", False):
-        print(json.dumps(data, indent=2))
-    else:
-        human(data)
-    return 0
-
-
-def _rows(rows: list[list[str]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def _list(client: FerryClient, args: argparse.Namespace) -> int:
@@ -48,7 +35,7 @@ def _list(client: FerryClient, args: argparse.Namespace) -> int:
         if not runs:
             print("no runs")
             return
-        _rows(
+        table(
             [["RUN", "STATE", "CREATED", "STEPS", "URL"]]
             + [
                 [
@@ -64,7 +51,7 @@ def _list(client: FerryClient, args: argparse.Namespace) -> int:
         if answer.get("cursor"):
             print(f"more: --cursor {answer['cursor']}")
 
-    return _print(args, data, human)
+    return show(args, data, human)
 
 
 def _get(client: FerryClient, args: argparse.Namespace) -> int:
@@ -93,9 +80,9 @@ def _get(client: FerryClient, args: argparse.Namespace) -> int:
                     shown[:60],
                 ]
             )
-        _rows(rows)
+        table(rows)
 
-    return _print(args, data, human)
+    return show(args, data, human)
 
 
 def _cancel(client: FerryClient, args: argparse.Namespace) -> int:
@@ -107,12 +94,12 @@ def _cancel(client: FerryClient, args: argparse.Namespace) -> int:
             "DELETE", "/v2/workflows/runs", query={"workflowRunIds": ",".join(args.run_ids)}
         )
         count = int(data.get("cancelled", 0))
-    return _print(args, data, lambda _: print(f"cancelled {count} of {len(args.run_ids)} run(s)"))
+    return show(args, data, lambda _: print(f"cancelled {count} of {len(args.run_ids)} run(s)"))
 
 
 def _redrive(client: FerryClient, args: argparse.Namespace) -> int:
     data = client.request("POST", f"/v2/workflows/runs/{args.run_id}/redrive")
-    return _print(
+    return show(
         args, data, lambda d: print(f"{d['workflowRunId']} {d['workflowState']} ({d['executionArn']})")
     )
 

@@ -121,6 +121,9 @@ class FerryConfig:
     # "errors", only messages that failed or were cancelled (each message's own history stays
     # complete; filter-based bulk cancel then finds only those). "errors" halves DynamoDB writes.
     history_level: str = "full"
+    # How long a flow-control key or queue is held after a 429/503 whose answer says no usable
+    # Retry-After (or rate-limit reset) time.
+    default_backpressure_seconds: int = 5
     queue_retention_days: int = 14
     signing_key_length: int = 40
     api_token_length: int = 48
@@ -173,6 +176,8 @@ class Env:
     HISTORY_LEVEL = "FERRY_HISTORY_LEVEL"
     # Deliveries one dispatcher invocation runs at once (DispatcherSettings.concurrency).
     DISPATCHER_CONCURRENCY = "FERRY_DISPATCHER_CONCURRENCY"
+    # Seconds a key is held after a 429/503 without Retry-After (FerryConfig.default_backpressure_seconds).
+    BACKPRESSURE_SECONDS = "FERRY_BACKPRESSURE_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -199,6 +204,7 @@ class RuntimeSettings:
     history_retention_days: int = DEFAULT_CONFIG.history_retention_days
     dispatcher_concurrency: int = DEFAULT_CONFIG.dispatcher.concurrency
     history_level: str = DEFAULT_CONFIG.history_level
+    default_backpressure_seconds: int = DEFAULT_CONFIG.default_backpressure_seconds
     config: FerryConfig = DEFAULT_CONFIG
 
     @classmethod
@@ -233,4 +239,7 @@ class RuntimeSettings:
                 env.get(Env.DISPATCHER_CONCURRENCY, str(DEFAULT_CONFIG.dispatcher.concurrency))
             ),
             history_level=env.get(Env.HISTORY_LEVEL, DEFAULT_CONFIG.history_level),
+            default_backpressure_seconds=int(
+                env.get(Env.BACKPRESSURE_SECONDS, str(DEFAULT_CONFIG.default_backpressure_seconds))
+            ),
         )

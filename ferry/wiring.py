@@ -176,7 +176,11 @@ class Services:
     def gate(self):
         from ferry.usecases.flow_control_gate import LimitGate
 
-        return LimitGate(store=self.limit_store, clock=self.clock)
+        return LimitGate(
+            store=self.limit_store,
+            clock=self.clock,
+            default_backpressure_seconds=self.settings.default_backpressure_seconds,
+        )
 
     @cached_property
     def queues(self):
@@ -218,7 +222,19 @@ class Services:
 
         if self.run_driver is None:
             return None
-        return WorkflowRuns(log=self.run_log, driver=self.run_driver, history=self.history, clock=self.clock)
+        return WorkflowRuns(
+            log=self.run_log,
+            driver=self.run_driver,
+            history=self.history,
+            clock=self.clock,
+            waits=self.workflow_waits,
+        )
+
+    @cached_property
+    def workflow_waits(self):
+        from ferry.usecases.workflow_waits import WorkflowWaits
+
+        return WorkflowWaits(log=self.run_log, driver=self.run_driver, clock=self.clock)
 
     def workflow_delivery(self, deliver):
         from ferry.usecases.workflow_delivery import WorkflowDelivery
@@ -231,6 +247,7 @@ class Services:
             queue=self.queue,
             clock=self.clock,
             default_timeout_seconds=self.settings.config.limits.default_timeout_seconds,
+            waits=self.workflow_waits,
         )
 
     @cached_property

@@ -108,6 +108,7 @@ class FerryStack(Stack):
             Env.TRACE_AWS_CALLS: "false",
             Env.DISPATCHER_CONCURRENCY: str(self.config.dispatcher.concurrency),
             Env.HISTORY_LEVEL: self.config.history_level,
+            Env.BACKPRESSURE_SECONDS: str(self.config.default_backpressure_seconds),
             Env.RUN_DRIVER_ARN: self.workflows.state_machine.state_machine_arn,
         }
 

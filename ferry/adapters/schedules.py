@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 from ferry.adapters.scheduler import sqs_target
 from ferry.domain.cron import parse_cron
 from ferry.domain.envelope import Envelope
 from ferry.domain.errors import InvalidInput
-from ferry.usecases.schedules import SecondSchedule
+from ferry.usecases.schedules import SecondSchedule, StoredSchedule
 
 SECOND_MARK = ".."
 _NAME_LIMIT = 64  # EventBridge Scheduler's Name: 1-64 characters of [0-9a-zA-Z-_.]
@@ -34,18 +33,6 @@ def second_name(schedule_id: str) -> str:
         return name
     digest = hashlib.sha256(schedule_id.encode()).hexdigest()[:24]
     return schedule_id[: _NAME_LIMIT - len(SECOND_MARK) - len(digest)] + SECOND_MARK + digest
-
-
-@dataclass(frozen=True)
-class StoredSchedule:
-    schedule_id: str
-    cron: str
-    expression: str
-    timezone: str
-    template: Envelope
-    paused: bool
-    created_at_ms: int
-    second: SecondSchedule | None = None
 
 
 class EventBridgeSchedules:

@@ -6,6 +6,9 @@ Key design (docs/workflows.md):
   message    pk=WFR#<runId>  sk=MSG#<seq:08>     the envelope as published, step id/name/type
   step claim pk=WFR#<runId>  sk=KEY#<dedupKey>   conditional put: one copy of each step id
                                                  (written before its message; no transaction)
+  wait token pk=WFR#<runId>  sk=TOKEN#<waitId>   the run driver's task token of a WAIT
+  waiter     pk=WFEVT#<eventId> sk=WAIT#<runId>#<waitId>   runs waiting for an event
+  event      pk=WFEVT#<eventId> sk=EVENT#<ms:013>#<n>      notified events, kept for the lookback
 A run partition is read with one strongly consistent Query to assemble a delivery. Items carry a
 `ttl` of a year and a month past the last write (a run may sleep up to a year).
 """
@@ -13,11 +16,12 @@ A run partition is read with one strongly consistent Query to assemble a deliver
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from ferry.domain.envelope import Envelope
-from ferry.domain.workflow_protocol import MessageKind, Run, RunMessage, RunState, StepInfo
+from ferry.domain.workflow_protocol import MessageKind, Run, RunMessage, RunState, StepInfo, Waiter, WaitInfo
 from ferry.usecases.ports import Clock
 from ferry.usecases.workflow_ports import RunClosed
 
@@ -63,6 +67,8 @@ class DynamoRunLog:
             "labels": _s(json.dumps(list(run.labels))),
             "ttl": self._ttl(),
         }
+        if run.parent_run_id and run.parent_wait_id:
+            item["parent"] = _s(json.dumps([run.parent_run_id, run.parent_wait_id]))
         try:
             self._ddb.put_item(
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
@@ -114,6 +120,18 @@ class DynamoRunLog:
                     }
                 )
             )
+        if message.wait is not None:
+            item["wait"] = _s(
+                json.dumps(
+                    {
+                        "event": message.wait.event_id,
+                        "deadline": message.wait.deadline_ms,
+                        "child": message.wait.child_run_id,
+                    }
+                )
+            )
+        if message.resolves:
+            item["resolves"] = _s(message.resolves)
         claim = {
             "pk": self._pk(run_id),
             "sk": _s(f"KEY#{message.dedup_key}"),
@@ -225,9 +243,106 @@ class DynamoRunLog:
         last = page.get("LastEvaluatedKey")
         return runs, (last["gsi1sk"]["S"] if last else None)
 
+    # --- waits --------------------------------------------------------------------------------
+
+    def put_wait_token(self, run_id: str, wait_id: str, token: str) -> None:
+        self._ddb.put_item(
+            TableName=self._table,
+            Item={
+                "pk": self._pk(run_id),
+                "sk": _s(f"TOKEN#{wait_id}"),
+                "token": _s(token),
+                "ttl": self._ttl(),
+            },
+        )
+
+    def wait_token(self, run_id: str, wait_id: str) -> str | None:
+        item = self._ddb.get_item(
+            TableName=self._table,
+            Key={"pk": self._pk(run_id), "sk": _s(f"TOKEN#{wait_id}")},
+            ConsistentRead=True,
+        ).get("Item")
+        return item["token"]["S"] if item else None
+
+    def add_waiter(self, waiter: Waiter) -> None:
+        self._ddb.put_item(
+            TableName=self._table,
+            Item={
+                "pk": _s(f"WFEVT#{waiter.event_id}"),
+                "sk": _s(f"WAIT#{waiter.run_id}#{waiter.wait_id}"),
+                "eventId": _s(waiter.event_id),
+                "runId": _s(waiter.run_id),
+                "waitId": _s(waiter.wait_id),
+                "url": _s(waiter.url),
+                "createdAt": _n(waiter.created_ms),
+                "deadline": _n(waiter.deadline_ms),
+                "ttl": _n(waiter.deadline_ms // 1000 + 86_400),
+            },
+        )
+
+    def waiters(self, event_id: str) -> Sequence[Waiter]:
+        return [_waiter(item) for item in self._event_items(event_id, "WAIT#")]
+
+    def remove_waiter(self, event_id: str, run_id: str, wait_id: str) -> None:
+        self._ddb.delete_item(
+            TableName=self._table,
+            Key={"pk": _s(f"WFEVT#{event_id}"), "sk": _s(f"WAIT#{run_id}#{wait_id}")},
+        )
+
+    def record_event(self, event_id: str, data: str, now_ms: int, *, keep_seconds: int) -> None:
+        self._ddb.put_item(
+            TableName=self._table,
+            Item={
+                "pk": _s(f"WFEVT#{event_id}"),
+                "sk": _s(f"EVENT#{now_ms:013d}#{secrets.token_hex(4)}"),
+                "at": _n(now_ms),
+                "data": _s(data),
+                "ttl": _n(now_ms // 1000 + keep_seconds + 60),
+            },
+        )
+
+    def events(self, event_id: str, since_ms: int) -> Sequence[tuple[int, str]]:
+        items = self._event_items(event_id, "EVENT#", after=f"EVENT#{since_ms:013d}")
+        return [(int(item["at"]["N"]), item["data"]["S"]) for item in items]
+
+    def _event_items(self, event_id: str, prefix: str, after: str | None = None) -> list[dict[str, Any]]:
+        values: dict[str, Any] = {":pk": _s(f"WFEVT#{event_id}"), ":prefix": _s(prefix)}
+        condition = "pk = :pk AND begins_with(sk, :prefix)"
+        if after is not None:
+            # EVENT#<ms>... sorts by time: everything from `since` on, up to the prefix's end.
+            condition = "pk = :pk AND sk BETWEEN :after AND :end"
+            values = {":pk": values[":pk"], ":after": _s(after), ":end": _s(prefix + "~")}
+        out: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._ddb.query(**kwargs)
+            out.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _waiter(item: dict[str, Any]) -> Waiter:
+    return Waiter(
+        event_id=item["eventId"]["S"],
+        run_id=item["runId"]["S"],
+        wait_id=item["waitId"]["S"],
+        url=item["url"]["S"],
+        created_ms=int(item["createdAt"]["N"]),
+        deadline_ms=int(item["deadline"]["N"]),
+    )
+
 
 def _run(item: dict[str, Any]) -> Run:
+    parent = json.loads(item["parent"]["S"]) if "parent" in item else [None, None]
     return Run(
+        parent_run_id=parent[0],
+        parent_wait_id=parent[1],
         run_id=item["runId"]["S"],
         url=item["url"]["S"],
         state=RunState(item["state"]["S"]),
@@ -253,4 +368,13 @@ def _message(item: dict[str, Any]) -> RunMessage:
         dedup_key=item["dedupKey"]["S"],
         step=step,
         not_before_header=item.get("notBeforeHeader", {}).get("BOOL", False),
+        wait=_wait(item),
+        resolves=item.get("resolves", {}).get("S"),
     )
+
+
+def _wait(item: dict[str, Any]) -> WaitInfo | None:
+    if "wait" not in item:
+        return None
+    raw = json.loads(item["wait"]["S"])
+    return WaitInfo(event_id=raw["event"], deadline_ms=raw["deadline"], child_run_id=raw["child"])

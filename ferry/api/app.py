@@ -36,6 +36,7 @@ from ferry.api import (
     queues,
     schedules,
     url_groups,
+    workflow_events,
     workflows,
 )
 from ferry.api.http import parse_json_body, raw_body
@@ -62,6 +63,7 @@ ROUTES: tuple[Routes, ...] = (
     schedules.routes,
     url_groups.routes,
     workflows.routes,
+    workflow_events.routes,
     openapi.routes,
     queues.routes,
     flow_control.routes,
@@ -183,9 +185,10 @@ def build_api(services_factory: ServicesFactory = services) -> FerryApi:
             response = error_response(503, body)
             response.headers["Retry-After"] = str(retry_after)
             return response
-        logger.exception("unexpected error")
         event = app.current_event
         request_id = event.request_context.request_id if event else None
+        # The id the caller is told to quote, so the operator finds this line by it.
+        logger.exception("unexpected error", extra={"request_id": request_id})
         return error_response(
             500, {"error": f"internal error; quote request id {request_id} when reporting it"}
         )

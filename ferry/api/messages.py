@@ -15,7 +15,7 @@ from ferry.api.routing import ApiServices, Routes
 from ferry.api.shapes import bulk_body
 from ferry.domain.destination import destination_from_path, is_url
 from ferry.domain.errors import FerryError, InvalidInput
-from ferry.domain.publish_request import QUEUE_NAME
+from ferry.domain.queues import check_queue_name
 from ferry.domain.url_groups import GROUP_NAME
 from ferry.usecases.messages import MAX_BULK
 from ferry.wiring import Services
@@ -76,11 +76,7 @@ def publish(request: Request, svc: ApiServices) -> Response[Any]:
 def enqueue(request: Request, svc: ApiServices) -> Response[Any]:
     event = request.resolved_event
     queue, _, rest = event.path[len(ENQUEUE) :].partition("/")
-    if not QUEUE_NAME.match(queue):
-        raise InvalidInput(
-            f"queue name {queue!r} may only contain letters, digits, '-', '_' and '.' (at most 80)",
-            field="queueName",
-        )
+    check_queue_name(queue, field="queueName")
     destination = _destination(rest, event.raw_query_string or "")
     return _respond(_publish(svc, event, destination, request_headers(event), raw_body(event), queue=queue))
 
@@ -108,8 +104,8 @@ def _batch_item(svc: Services, event: Any, index: int, item: BatchItem) -> Any:
             field="destination",
         )
     queue = item.queue
-    if queue is not None and not QUEUE_NAME.match(queue):
-        raise InvalidInput(f"batch item {index}: queue {queue!r} is not a valid queue name", field="queue")
+    if queue is not None:
+        check_queue_name(queue, field="queue", where=f"batch item {index}: ")
     return _publish(svc, event, destination, item.headers, item.body_bytes(), queue=queue)
 
 

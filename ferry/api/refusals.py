@@ -80,7 +80,11 @@ def _message(error: dict[str, Any], field: str) -> str:
         return f"the request body is not valid JSON{': ' + detail if detail else ''}"
     if kind == "unsupported_content_type":
         return f"{error.get('msg', 'unsupported content type')}; send Content-Type: application/json"
-    return f"{field}: {error.get('msg', 'invalid value')}"
+    message = error.get("msg", "invalid value")
+    if kind == "value_error":
+        # Our own validators' words, without pydantic's "Value error, " in front.
+        message = message.removeprefix("Value error, ")
+    return f"{field}: {message}"
 
 
 def validation_error_body(errors: Sequence[dict[str, Any]]) -> dict[str, str]:

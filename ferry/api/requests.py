@@ -15,7 +15,15 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from ferry.domain.errors import InvalidInput
 from ferry.domain.history import State
@@ -84,11 +92,15 @@ class Filters(QueryString):
     order: Literal["latestFirst"] | None = None
     count: int | None = Field(None, ge=1)
 
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> Filters:
-        if self.fromDate is not None and self.toDate is not None and self.fromDate > self.toDate:
-            raise ValueError("fromDate is after toDate; nothing could match")
-        return self
+    # A field validator (toDate is declared after fromDate), so the error names a parameter the
+    # caller sent rather than the whole query.
+    @field_validator("toDate")
+    @classmethod
+    def _not_before_from_date(cls, to_date: int | None, info: ValidationInfo) -> int | None:
+        from_date = info.data.get("fromDate")
+        if to_date is not None and from_date is not None and from_date > to_date:
+            raise ValueError(f"{to_date} is before fromDate {from_date}; nothing could match")
+        return to_date
 
     def to_query(self, *, max_count: int) -> Query:
         """The domain query; `count` above `max_count` is refused."""

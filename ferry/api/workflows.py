@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Request, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from ferry.api.http import json_response
+from ferry.api.http import json_response, raw_body
 from ferry.api.routing import ApiServices, Routes
 from ferry.domain.errors import NotFound
 from ferry.usecases.workflow_runs import WorkflowRuns, run_summary
@@ -48,9 +48,13 @@ def _runs(svc: Any) -> WorkflowRuns:
 
 
 @routes.delete("/v2/workflows/runs/<run_id>")
-def delete_run(run_id: str, svc: ApiServices, query: Annotated[DeleteRunQuery, Query()]) -> Response[Any]:
+def delete_run(
+    run_id: str, request: Request, svc: ApiServices, query: Annotated[DeleteRunQuery, Query()]
+) -> Response[Any]:
     if query.cancel == "false":
-        _runs(svc).finish(run_id)  # the SDK's "function returned" signal
+        # The SDK's "function returned" signal; the JS SDK sends the return value (for invoke).
+        result = raw_body(request.resolved_event).decode("utf-8", "replace") or None
+        _runs(svc).finish(run_id, result)
         return json_response({})
     return json_response({"cancelled": _runs(svc).cancel(run_id)})
 

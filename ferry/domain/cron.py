@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ferry.domain.errors import InvalidInput
+from ferry.domain.errors import InvalidInput, shown
 
 FIELD = "Upstash-Cron"
 DEFAULT_TIMEZONE = "UTC"
@@ -108,12 +108,6 @@ class UnixCron:
 
 def refuse(message: str) -> InvalidInput:
     return InvalidInput(f"{FIELD}: {message}", field=FIELD)
-
-
-def shown(text: str) -> str:
-    """The user's value in double quotes, cut short if it is long (error messages echo it)."""
-    text = text if len(text) <= 60 else text[:57] + "..."
-    return '"' + text.replace('"', '\\"') + '"'
 
 
 def parse_cron(text: str) -> UnixCron:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 
-from ferry.domain.errors import InvalidInput
+from ferry.domain.errors import InvalidInput, shown
 
 # The longest duration `parse_duration` accepts: 10 years of 365 days. Plan limits (7 days, 1 year)
 # are applied by the callers; this bound only refuses values that cannot be meant.
@@ -34,11 +34,6 @@ _FULL = re.compile(r"(?:[0-9]+[smhd])+", re.ASCII)
 # No number of more digits than this is needed for 10 years in any unit; refusing longer ones early
 # also keeps int() away from Python's limit on very long digit strings.
 _MAX_DIGITS = 12
-
-
-def _shown(text: str) -> str:
-    """The user's value, quoted, cut short if it is long (error messages echo it)."""
-    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def parse_duration(text: str, *, field: str) -> int:
@@ -69,7 +64,7 @@ def parse_duration(text: str, *, field: str) -> int:
 
     if not _FULL.fullmatch(value):
         raise InvalidInput(
-            f"{field}: {_shown(value)} is not a duration; {_why(value)}{_SYNTAX_HELP}", field=field
+            f"{field}: {shown(value)} is not a duration; {_why(value)}{_SYNTAX_HELP}", field=field
         )
 
     total = 0
@@ -100,7 +95,7 @@ def _why(value: str) -> str:
 
 def _too_long(value: str, field: str) -> InvalidInput:
     return InvalidInput(
-        f"{field}: {_shown(value)} is longer than the 10 years Ferry accepts as a duration", field=field
+        f"{field}: {shown(value)} is longer than the 10 years Ferry accepts as a duration", field=field
     )
 
 

@@ -54,6 +54,8 @@ class WorkflowRef(_Model):
     step: str | None = None
     # Step Functions task token when the delivery answers a `.waitForTaskToken` task.
     task_token: str | None = None
+    # The run driver's WaitForEvent task: the dispatcher keeps the token for the event (no delivery).
+    waiting: bool = False
 
 
 class SecondFiring(_Model):

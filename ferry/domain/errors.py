@@ -49,3 +49,10 @@ class Unavailable(FerryError):
     """A dependency (queue, table, secret) did not answer; the caller may retry (503)."""
 
     status = 503
+
+
+def shown(text: str) -> str:
+    """The user's value in double quotes, cut short if it is long: how every error message echoes
+    what it refuses."""
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return '"' + text.replace('"', '\\"') + '"'

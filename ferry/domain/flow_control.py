@@ -14,6 +14,7 @@ from typing import Literal
 
 from ferry.domain.durations import parse_duration
 from ferry.domain.errors import InvalidInput
+from ferry.domain.limits import SQS_MAX_DELAY_SECONDS, SQS_MAX_VISIBILITY_SECONDS
 
 # Documented maxima (docs/flow-control.md). Parallelism: QStash's pay-as-you-go figure. Rate: the
 # sliding window keeps one timestamp per start, so the state item grows with it (hot-key limit).
@@ -280,9 +281,9 @@ def hold_seconds(
 
 
 # A rate waiter is spread over at most this long (SQS delays a re-sent message at most 15 minutes).
-MAX_RATE_SPREAD_SECONDS = 900
+MAX_RATE_SPREAD_SECONDS = SQS_MAX_DELAY_SECONDS
 # A held message asks again at least this often (pause and full slots): resume and freed slots
 # are noticed within it.
 MAX_HOLD_SECONDS = 30
-# SQS hides a received message at most 12 h from its receipt (a margin for the time already spent).
-MAX_PARKED_SECONDS = 43_200 - 600
+# A parked queue head is hidden as long as SQS allows.
+MAX_PARKED_SECONDS = SQS_MAX_VISIBILITY_SECONDS

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 # SQS's per-message DelaySeconds ceiling (the queue adapters clamp to it too).
 SQS_MAX_DELAY_SECONDS = 900
+# How long SQS hides a received message at most (12 h counted from its receipt), less a margin for
+# the time already spent delivering it: the longest a dispatcher can hold a message it received.
+SQS_MAX_VISIBILITY_SECONDS = 43_200 - 600
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,8 @@ from ferry.domain.http_headers import (
     method_header,
 )
 from ferry.domain.limits import Limits
-from ferry.domain.queues import QUEUE_NAME
 
-__all__ = ["QUEUE_NAME", "HeaderView", "PublishPlan", "canonical_header", "parse_publish"]
+__all__ = ["HeaderView", "PublishPlan", "canonical_header", "parse_publish"]
 
 _LABEL = re.compile(r"^[A-Za-z0-9._\-]{1,256}$")
 _CALLBACK_OPTIONS = {"method", "timeout", "retries", "retry-delay", "delay"}

@@ -18,10 +18,13 @@ QUEUE_NAME = re.compile(r"^[A-Za-z0-9._\-]{1,80}$")
 DEFAULT_PARALLELISM = 1
 
 
-def check_queue_name(name: str, *, field: str = "queueName") -> str:
+def check_queue_name(name: str, *, field: str = "queueName", where: str = "") -> str:
+    """The one check (and message) for a queue name, wherever it arrives: the queues API, the
+    enqueue path, a batch item (`where`: "batch item 3: "), a schedule's Upstash-Queue-Name."""
     if not isinstance(name, str) or not QUEUE_NAME.match(name):
         raise InvalidInput(
-            f"{field}: {name!r} is not a queue name (1-80 letters, digits, '-', '_' or '.')", field=field
+            f"{where}{field}: {name!r} is not a queue name (1-80 letters, digits, '-', '_' or '.')",
+            field=field,
         )
     return name
 
@@ -69,8 +72,19 @@ def note_held(
     return count, replace(state, held=held, parked=parked)
 
 
+def start_held(state: LimitState, message_id: str) -> tuple[int, LimitState]:
+    """The receives this message spent held, as it starts an attempt. The count stays until the
+    message is done (`take_held`): a failed attempt is retried as a later receive of the same SQS
+    message, whose receive count still includes the held ones. It is no longer parked."""
+    if message_id not in state.parked:
+        return state.held.get(message_id, 0), state
+    parked = {k: v for k, v in state.parked.items() if k != message_id}
+    return state.held.get(message_id, 0), replace(state, parked=parked)
+
+
 def take_held(state: LimitState, message_id: str) -> tuple[int, LimitState]:
-    """The receives this message spent held, forgotten as it starts."""
+    """The receives this message spent held, forgotten as it is done (delivered, dead-lettered,
+    cancelled or re-sent as a new SQS message that carries its attempts)."""
     if message_id not in state.held and message_id not in state.parked:
         return 0, state
     return state.held.get(message_id, 0), replace(

@@ -7,13 +7,19 @@ the messages queue URL substituted), so AWS and moto run the same graph.
       deliver + delaySeconds -> Sleep (Wait SecondsPath)   -> Deliver
       deliver + notBefore    -> SleepUntil (Wait TimestampPath) -> Deliver
       deliver                -> Deliver
+      wait                   -> WaitForEvent (waitForEvent, invoke)
       finish                 -> Finished (Succeed)
+      canceled               -> Canceled (Fail; answers a cancelled run's waiting task)
       otherwise              -> Stalled (Fail)
     Deliver: Task sqs:sendMessage.waitForTaskToken. The message is a skeleton envelope naming the
       run and the message to deliver; the existing dispatcher resolves it from the run log,
       delivers it signed with the step's retries, and answers SendTaskSuccess(next action) or
       SendTaskFailure(Ferry.StepFailed). No Catch: a failed step fails the execution *at the
       Deliver state*, which is where RedriveExecution restarts it.
+    WaitForEvent: Task sqs:sendMessage.waitForTaskToken with TimeoutSecondsPath. The dispatcher
+      keeps the token with the run's WAIT; a notify (or the invoked run's end) resolves the WAIT
+      and answers SendTaskSuccess(deliver the resolution). States.Timeout -> Deliver the WAIT,
+      which the dispatcher resolves as timed out first (the first resolution wins).
 
 The state holds ids and times only; step results live in the run log (DynamoDB).
 """
@@ -57,6 +63,8 @@ def run_driver_definition(queue_url: str = "${" + QUEUE_URL_SUBSTITUTION + "}") 
             },
         },
     }
+    wait_parameters = json.loads(json.dumps(deliver_parameters))
+    wait_parameters["MessageBody"]["workflow"]["waiting"] = True
     return {
         "Comment": "Ferry run driver: one execution per workflow run (docs/workflows.md)",
         "StartAt": "Next",
@@ -79,7 +87,9 @@ def run_driver_definition(queue_url: str = "${" + QUEUE_URL_SUBSTITUTION + "}") 
                         "Next": "SleepUntil",
                     },
                     {"Variable": "$.next.action", "StringEquals": "deliver", "Next": "Deliver"},
+                    {"Variable": "$.next.action", "StringEquals": "wait", "Next": "WaitForEvent"},
                     {"Variable": "$.next.action", "StringEquals": "finish", "Next": "Finished"},
+                    {"Variable": "$.next.action", "StringEquals": "canceled", "Next": "Canceled"},
                 ],
                 "Default": "Stalled",
             },
@@ -93,7 +103,23 @@ def run_driver_definition(queue_url: str = "${" + QUEUE_URL_SUBSTITUTION + "}") 
                 "Retry": _SEND_RETRY,
                 "Next": "Next",
             },
+            "WaitForEvent": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": wait_parameters,
+                "TimeoutSecondsPath": "$.next.timeoutSeconds",
+                "ResultPath": "$.next",
+                "Retry": _SEND_RETRY,
+                # $.next still names the WAIT: Deliver resolves it as timed out and delivers that.
+                "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timedOut", "Next": "Deliver"}],
+                "Next": "Next",
+            },
             "Finished": {"Type": "Succeed"},
+            "Canceled": {
+                "Type": "Fail",
+                "Error": CANCELED_ERROR,
+                "Cause": "the run had ended (cancelled) when its task was answered",
+            },
             "Stalled": {
                 "Type": "Fail",
                 "Error": "Ferry.Stalled",

@@ -35,6 +35,9 @@ class MessageKind(StrEnum):
     STEP = "step"  # a step result published by the SDK (run, sleep, call result, ...)
     CALL = "call"  # `context.call`: delivered to the third-party URL, not to the workflow
     CALLBACK = "callback"  # the outcome of a call, delivered to the workflow URL (not an array)
+    # `waitForEvent` or `invoke`: a step whose result comes from outside (a notify, its timeout,
+    # the invoked run's end). Never delivered itself; its resolution is a STEP delivered in its place.
+    WAIT = "wait"
 
 
 class RunState(StrEnum):
@@ -138,6 +141,27 @@ def call_step_key(headers: Mapping[str, str]) -> str:
 
 
 @dataclass(frozen=True)
+class WaitInfo:
+    """What a WAIT message waits for: an event (until a deadline) or the end of an invoked run."""
+
+    event_id: str | None = None
+    deadline_ms: int | None = None
+    child_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Waiter:
+    """One run waiting for an event (what `GET /v2/waiters/{eventId}` lists)."""
+
+    event_id: str
+    run_id: str
+    wait_id: str
+    url: str
+    created_ms: int
+    deadline_ms: int
+
+
+@dataclass(frozen=True)
 class RunMessage:
     """One message of a run, in the order the server accepted it."""
 
@@ -149,6 +173,8 @@ class RunMessage:
     step: StepInfo | None = None
     # Set when the publish carried Upstash-Not-Before (sleepUntil), for a Wait on a timestamp.
     not_before_header: bool = False
+    wait: WaitInfo | None = None  # on WAIT messages
+    resolves: str | None = None  # on the STEP that resolves a WAIT: the WAIT's message id
 
 
 @dataclass(frozen=True)
@@ -163,6 +189,9 @@ class Run:
     failure_url: str | None = None
     error: str | None = None
     labels: tuple[str, ...] = ()
+    # Set on a run started by `context.invoke`: its end resolves this WAIT of the parent run.
+    parent_run_id: str | None = None
+    parent_wait_id: str | None = None
 
 
 def delivery_body(messages: Sequence[RunMessage], upto_seq: int) -> bytes:
@@ -186,16 +215,42 @@ def delivery_body(messages: Sequence[RunMessage], upto_seq: int) -> bytes:
 
 class Action(StrEnum):
     DELIVER = "deliver"
+    WAIT = "wait"
     FINISH = "finish"
     STALLED = "stalled"
+    CANCELED = "canceled"  # only ever sent to a stopped execution's waiting task
+
+
+# A wait without a deadline (an invoke) still needs a Task timeout; Standard executions last a year.
+NO_DEADLINE_SECONDS = 365 * 86_400
+
+
+def driver_position(messages: Sequence[RunMessage], current: RunMessage) -> int:
+    """Where the driver is after delivering `current`: a wait's resolution is delivered in the
+    place of its WAIT (it was appended later, behind steps the driver has not delivered yet)."""
+    if current.resolves:
+        wait = next((m for m in messages if m.message_id == current.resolves), None)
+        if wait is not None:
+            return wait.seq
+    return current.seq
 
 
 def next_action(run: Run, messages: Sequence[RunMessage], after_seq: int, now_ms: int) -> dict[str, Any]:
-    """What the run driver does after the delivery of message `after_seq` succeeded. Only ids and
+    """What the run driver does after the delivery at position `after_seq` succeeded. Only ids and
     times go into Step Functions state: step results stay in the run log (256 KiB state limit)."""
-    following = [m for m in messages if m.seq > after_seq]
-    if following:
-        message = following[0]
+    resolutions = {m.resolves: m for m in messages if m.resolves}
+    for message in messages:
+        if message.seq <= after_seq or message.resolves:
+            continue
+        if message.kind is MessageKind.WAIT:
+            resolution = resolutions.get(message.message_id)
+            if resolution is not None:
+                return {"action": Action.DELIVER.value, "messageId": resolution.message_id}
+            deadline = message.wait.deadline_ms if message.wait else None
+            seconds = NO_DEADLINE_SECONDS
+            if deadline is not None:
+                seconds = max(1, math.ceil((deadline - now_ms) / 1000))
+            return {"action": Action.WAIT.value, "messageId": message.message_id, "timeoutSeconds": seconds}
         action: dict[str, Any] = {"action": Action.DELIVER.value, "messageId": message.message_id}
         remaining = message.envelope.not_before - now_ms
         if message.not_before_header and remaining > 0:
@@ -206,6 +261,62 @@ def next_action(run: Run, messages: Sequence[RunMessage], after_seq: int, now_ms
     if run.state is RunState.SUCCESS:
         return {"action": Action.FINISH.value}
     return {"action": Action.STALLED.value}
+
+
+def wait_result_body(skeleton: bytes, *, event_data: str | None) -> str:
+    """The step the SDK reads as a `waitForEvent` result: `out` is base64(event data); a wait
+    that timed out has no `out` and `waitTimeout: true`."""
+    step = json.loads(skeleton)
+    if event_data is None:
+        step["waitTimeout"] = True
+    else:
+        step["waitTimeout"] = False
+        step["out"] = base64.b64encode(event_data.encode()).decode()
+    return json.dumps(step)
+
+
+def invoke_result_body(skeleton: bytes, *, body: str | None, failed: bool, canceled: bool) -> str:
+    """The step the SDK reads as an `invoke` result: `out` is JSON `{body, isFailed, isCanceled}`,
+    `body` the invoked workflow's return value as its DELETE carried it."""
+    step = json.loads(skeleton)
+    step["out"] = json.dumps({"body": body, "isFailed": failed, "isCanceled": canceled})
+    return json.dumps(step)
+
+
+@dataclass(frozen=True)
+class InvokeRequest:
+    """The body of an invoke publish (`Upstash-Workflow-Invoke: true`), sent to the child URL."""
+
+    parent_run_id: str
+    parent_url: str
+    parent_headers: dict[str, str]
+    step: dict[str, Any]
+    body: str
+
+
+def parse_invoke(raw: bytes) -> InvokeRequest:
+    try:
+        data = json.loads(raw)
+        headers = {str(k): str(v[0] if isinstance(v, list) else v) for k, v in data["headers"].items()}
+        step = dict(data["step"])
+        int(step["stepId"]), str(step["stepName"])
+        body = data.get("body")
+        request = InvokeRequest(
+            parent_run_id=str(data["workflowRunId"]),
+            parent_url=str(data["workflowUrl"]),
+            parent_headers=headers,
+            step=step,
+            body="" if body is None else str(body),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        raise InvalidInput(
+            "an invoke (Upstash-Workflow-Invoke: true) must be JSON with workflowRunId, workflowUrl, "
+            "headers, step {stepId, stepName} and body",
+            field="body",
+        ) from None
+    if not RUN_ID.match(request.parent_run_id):
+        raise InvalidInput("invoke: workflowRunId is not a run id", field="body")
+    return request
 
 
 def iso_timestamp(ms: int) -> str:

@@ -25,7 +25,7 @@ from ferry.domain.delivery import (
 )
 from ferry.domain.errors import NotFound
 from ferry.domain.history import TERMINAL_STATES, State
-from ferry.domain.limits import Limits
+from ferry.domain.limits import SQS_MAX_VISIBILITY_SECONDS, Limits
 from ferry.usecases.delivery_pipeline import Delivery, DeliveryReport, Outcome, Proceed
 from ferry.usecases.delivery_recorder import DeliveryRecorder, event
 from ferry.usecases.ports import (
@@ -48,9 +48,7 @@ class CancelledHistory(MessageLog, CancelMarks, Protocol):
     pass
 
 
-# SQS limit on how long a received message can be hidden (12 h counted from its receipt), with a
-# margin for the time spent delivering.
-MAX_VISIBILITY_SECONDS = 43_200 - 600
+MAX_VISIBILITY_SECONDS = SQS_MAX_VISIBILITY_SECONDS
 # A message arriving this early is treated as due (SQS delays have one-second granularity).
 DUE_TOLERANCE_MS = 1_000
 

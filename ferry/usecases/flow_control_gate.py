@@ -34,6 +34,7 @@ class Admitted:
 
     leases: tuple[tuple[Kind, str, str], ...] = ()
     held_receives: int = 0
+    message_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,21 +139,28 @@ class LimitGate:
                     )
                 return self._held(key_taken.decision, held_before, key_taken.state)
             taken.append(("fc", envelope.flow_control.key, lease_id))
-        return Admitted(leases=tuple(taken), held_receives=held)
+        return Admitted(leases=tuple(taken), held_receives=held, message_id=envelope.id)
 
-    def leave(self, admitted: Admitted, result: AttemptResult | None = None) -> None:
-        """Give the slots back; a 429/503 blocks every key of the message for its Retry-After."""
+    def leave(self, admitted: Admitted, result: AttemptResult | None = None, *, done: bool = True) -> None:
+        """Give the slots back; a 429/503 blocks every key of the message for its Retry-After.
+        `done`: the message will not be received again as the same SQS message (delivered, dead-
+        lettered, re-sent), so its queue forgets the receives it spent held."""
         blocked_until = 0
         if result is not None and result.status in BACKPRESSURE_STATUSES:
             now = self.clock.now()
             wait = retry_after_seconds(result.headers, now)
             blocked_until = int((now + (self.default_backpressure_seconds if wait is None else wait)) * 1000)
         for kind, name, lease_id in admitted.leases:
+            forget_held = kind == "queue" and done
 
-            def give(state: LimitState | None, lease_id: str = lease_id) -> tuple[None, LimitState | None]:
+            def give(
+                state: LimitState | None, lease_id: str = lease_id, forget_held: bool = forget_held
+            ) -> tuple[None, LimitState | None]:
                 if state is None:
                     return None, None
                 freed = fc.release(state, lease_id)
+                if forget_held:
+                    _, freed = queues.take_held(freed, admitted.message_id)
                 return None, fc.block(freed, until_ms=blocked_until) if blocked_until else freed
 
             try:
@@ -183,7 +191,7 @@ class LimitGate:
                 park = parked_at if decision.reason == "paused" else None
                 count, after = queues.note_held(after, message_id, parked_at=park)
                 return _Taken(decision, count, after), after
-            held, after = queues.take_held(after, message_id)
+            held, after = queues.start_held(after, message_id)
             if retried - held == 0:
                 after = fc.started(after)
             return _Taken(decision, held, after), after

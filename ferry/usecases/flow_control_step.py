@@ -41,7 +41,10 @@ class EnforceLimits:
             report = proceed(replace(delivery, retried=delivery.retried - entry.held_receives))
         finally:
             # Also when a later step raised: the slot is free at once, not only at lease expiry.
-            self._gate.leave(entry, report.result if report is not None else None)
+            # A retry of a queue message is a later receive of the same SQS message: its receive
+            # count still includes the held receives, so the queue keeps counting them.
+            again = report is None or report.outcome is Outcome.RETRY_SCHEDULED
+            self._gate.leave(entry, report.result if report is not None else None, done=not again)
         return report
 
     def _hold(self, delivery: Delivery, held: Held) -> DeliveryReport:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ferry.domain.envelope import Envelope
 from ferry.domain.errors import InvalidInput, Unavailable
 from ferry.domain.history import LogEvent, State
 from ferry.domain.limits import Limits
-from ferry.domain.publish_request import parse_publish
-from ferry.domain.workflow_protocol import parse_workflow_headers
+from ferry.domain.publish_request import HeaderView, PublishPlan, parse_publish
+from ferry.domain.workflow_protocol import WorkflowHeaders, parse_invoke, parse_workflow_headers
 from ferry.usecases.flow_control_gate import LimitGate
 from ferry.usecases.ports import Clock, DedupStore, DelayedDelivery, GroupEndpoints, History, MessageQueue
+
+if TYPE_CHECKING:  # workflow_runs imports this module (PublishResult)
+    from ferry.usecases.workflow_runs import EventWait
 
 
 def new_message_id() -> str:
@@ -72,7 +77,9 @@ class PublishMessage:
         queue: str | None = None,
         url_group: str | None = None,
         endpoint_name: str | None = None,
+        event_wait: EventWait | None = None,
     ) -> PublishResult:
+        """`event_wait` makes a workflow step wait for an event (`POST /v2/wait/{eventId}`)."""
         now_ms = int(self._clock.now() * 1000)
         plan = parse_publish(
             destination=destination,
@@ -90,7 +97,9 @@ class PublishMessage:
         envelope = plan.envelope
         if self._workflows is not None and (workflow := parse_workflow_headers(headers)):
             # A workflow step joins its run's log; the run driver delivers it (docs/workflows.md).
-            return self._workflows.accept(plan, workflow, headers)
+            if workflow.init and (HeaderView(headers).get("Upstash-Workflow-Invoke") or "").lower() == "true":
+                return self._invoke(plan, workflow, headers, body, now_ms, caller_ip)
+            return self._workflows.accept(plan, workflow, headers, wait=event_wait)
         if plan.dedup_key:
             earlier = self._dedup.claim(
                 plan.dedup_key, envelope.id, expires_at=now_ms // 1000 + self._limits.dedup_window_seconds
@@ -115,6 +124,34 @@ class PublishMessage:
                 f"the message could not be enqueued, nothing was published; retry ({exc})"
             ) from exc
         return PublishResult(message_id=envelope.id, url=envelope.destination)
+
+    def _invoke(
+        self,
+        plan: PublishPlan,
+        child: WorkflowHeaders,
+        headers: Mapping[str, str],
+        body: bytes,
+        now_ms: int,
+        caller_ip: str | None,
+    ) -> PublishResult:
+        """`context.invoke`: the child starts with the invoke's `body`; the parent's result step
+        will be delivered to the parent with the parent's headers (parsed as any publish)."""
+        invoke = parse_invoke(body)
+        text, encoding = Envelope.encode_body(invoke.body.encode())
+        child_plan = dataclasses.replace(
+            plan, envelope=plan.envelope.model_copy(update={"body": text, "body_encoding": encoding})
+        )
+        parent_plan = parse_publish(
+            destination=invoke.parent_url,
+            headers=invoke.parent_headers,
+            body=json.dumps({**invoke.step, "stepType": "Invoke"}).encode(),
+            message_id=self._new_id(),
+            now_ms=now_ms,
+            limits=self._limits,
+            allow_private=self._allow_private,
+            caller_ip=caller_ip,
+        )
+        return self._workflows.accept_invoke(child_plan, child, headers, invoke, parent_plan)
 
     def to_group(
         self,

@@ -21,7 +21,8 @@ from ferry.domain.destination import is_url
 from ferry.domain.envelope import Envelope, SecondFiring
 from ferry.domain.errors import InvalidInput, NotFound, PayloadTooLarge
 from ferry.domain.limits import Limits
-from ferry.domain.publish_request import QUEUE_NAME, HeaderView, parse_publish
+from ferry.domain.publish_request import HeaderView, parse_publish
+from ferry.domain.queues import check_queue_name
 from ferry.domain.url_groups import check_group_name
 from ferry.usecases.ports import Clock
 
@@ -46,6 +47,21 @@ class SecondSchedule:
     template: Envelope
 
 
+@dataclass(frozen=True)
+class StoredSchedule:
+    """A schedule as the store keeps it: what `put` was given, the pause flag and when it was
+    first created (a replacing `put` keeps that)."""
+
+    schedule_id: str
+    cron: str
+    expression: str
+    timezone: str
+    template: Envelope
+    paused: bool
+    created_at_ms: int
+    second: SecondSchedule | None = None
+
+
 class ScheduleStore(Protocol):
     def put(
         self,
@@ -59,7 +75,7 @@ class ScheduleStore(Protocol):
         second: SecondSchedule | None = None,
     ) -> None: ...
 
-    def get(self, schedule_id: str) -> Any: ...
+    def get(self, schedule_id: str) -> StoredSchedule | None: ...
 
     def set_paused(self, schedule_id: str, paused: bool) -> bool: ...
 
@@ -138,11 +154,8 @@ class Schedules:
                 field="Upstash-Schedule-Id",
             )
         queue = h.get("Upstash-Queue-Name") or None
-        if queue is not None and not QUEUE_NAME.match(queue):
-            raise InvalidInput(
-                f"Upstash-Queue-Name: {queue!r} may only contain letters, digits, '-', '_' and '.'",
-                field="Upstash-Queue-Name",
-            )
+        if queue is not None:
+            check_queue_name(queue, field="Upstash-Queue-Name")
         url_group = None
         if not is_url(destination):
             url_group = check_group_name(destination)

@@ -28,6 +28,7 @@ from ferry.domain.workflow_protocol import (
     RunMessage,
     RunState,
     delivery_body,
+    driver_position,
     failure_body,
     next_action,
 )
@@ -35,6 +36,7 @@ from ferry.usecases.deliver_message import DeliverMessage, DeliveryReport, Outco
 from ferry.usecases.ports import Clock, History, MessageQueue, QueuedMessage, ReceivedMessage
 from ferry.usecases.publish_message import new_message_id
 from ferry.usecases.workflow_ports import RunClosed, RunDriver, RunLog
+from ferry.usecases.workflow_waits import WorkflowWaits
 
 log = logging.getLogger("ferry.workflows")
 # Headers of the SDK's own request that it forwards: recomputed per delivery, never replayed.
@@ -52,7 +54,9 @@ class WorkflowDelivery:
         queue: MessageQueue,
         clock: Clock,
         default_timeout_seconds: int,
+        waits: WorkflowWaits,
     ) -> None:
+        self._waits = waits
         self._deliver = deliver
         self._log = log
         self._driver = driver
@@ -82,6 +86,20 @@ class WorkflowDelivery:
         if current is None:
             self._driver.fail(ref.task_token, error=STEP_FAILED_ERROR, cause="message not in the run log")
             return DeliveryReport(outcome=Outcome.DROPPED, retried=0, envelope=message.envelope)
+        if current.kind is MessageKind.WAIT:
+            if ref.waiting:
+                # The driver's WaitForEvent task: nothing to deliver until the wait resolves.
+                self._waits.armed(run.run_id, current, ref.task_token)
+                return DeliveryReport(outcome=Outcome.DROPPED, retried=0, envelope=message.envelope)
+            # The wait timed out (the driver's Catch): resolve it so, unless something was first.
+            resolution = self._waits.resolve_event(run.run_id, current, None) or self._waits.resolution_of(
+                run.run_id, current
+            )
+            if resolution is None:
+                self._ignore(ref, "the run ended while it waited")
+                return DeliveryReport(outcome=Outcome.CANCELED, retried=0, envelope=message.envelope)
+            current = resolution
+            messages = list(self._log.messages(run.run_id))
         if not message.envelope.destination:
             message = dataclasses.replace(message, envelope=self._resolve(run, messages, current, ref))
         report = self._deliver(message)
@@ -90,9 +108,12 @@ class WorkflowDelivery:
 
     def _ignore(self, ref: WorkflowRef, cause: str) -> None:
         # On AWS the stopped execution's token is gone and this is a no-op; emulators that keep a
-        # stopped execution's task waiting (moto) are released by it.
+        # stopped execution's task waiting (moto) are released by it. An answer, not a failure:
+        # moto then sees the stop at the next state (ABORTED, as on AWS); an execution that was
+        # not stopped ends in the Canceled state.
         assert ref.task_token
-        self._driver.fail(ref.task_token, error=CANCELED_ERROR, cause=cause)
+        log.info("run driver task released: %s", cause)
+        self._driver.succeed(ref.task_token, {"action": Action.CANCELED.value})
 
     def _resolve(
         self, run: Run, messages: list[RunMessage], current: RunMessage, ref: WorkflowRef
@@ -136,9 +157,11 @@ class WorkflowDelivery:
             return
         run = self._log.get_run(run_id)
         if run is None or run.state not in (RunState.RUNNING, RunState.SUCCESS):
-            self._driver.fail(token, error=CANCELED_ERROR, cause="the run ended while its step was in flight")
+            assert message.envelope.workflow is not None
+            self._ignore(message.envelope.workflow, "the run ended while its step was in flight")
             return
-        action = next_action(run, self._log.messages(run_id), current.seq, now_ms)
+        messages = self._log.messages(run_id)
+        action = next_action(run, messages, driver_position(messages, current), now_ms)
         if action["action"] == Action.STALLED.value:
             self._log.set_state(
                 run_id, RunState.FAILED, now_ms, error="no next step after a 2xx", only_if_running=True
@@ -187,6 +210,9 @@ class WorkflowDelivery:
             run_id, RunState.FAILED, now_ms, error=report.reason, only_if_running=True
         ):
             return
+        run = self._log.get_run(run_id)
+        if run is not None:
+            self._waits.invoked_run_ended(run, body=None, failed=True, canceled=False)
         spec = current.envelope.failure_callback
         if spec is None:
             return

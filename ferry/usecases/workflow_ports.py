@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from ferry.domain.workflow_protocol import Run, RunMessage, RunState
+from ferry.domain.workflow_protocol import Run, RunMessage, RunState, Waiter
 
 
 class RunLog(Protocol):
@@ -38,6 +38,28 @@ class RunLog(Protocol):
 
     def list_runs(self, *, limit: int, cursor: str | None = None) -> tuple[list[Run], str | None]:
         """Newest first."""
+        ...
+
+    # --- waits (waitForEvent, invoke) ---------------------------------------------------------
+
+    def put_wait_token(self, run_id: str, wait_id: str, token: str) -> None:
+        """The run driver's task token of a WAIT, for whoever resolves it."""
+        ...
+
+    def wait_token(self, run_id: str, wait_id: str) -> str | None: ...
+
+    def add_waiter(self, waiter: Waiter) -> None: ...
+
+    def waiters(self, event_id: str) -> Sequence[Waiter]: ...
+
+    def remove_waiter(self, event_id: str, run_id: str, wait_id: str) -> None: ...
+
+    def record_event(self, event_id: str, data: str, now_ms: int, *, keep_seconds: int) -> None:
+        """A notified event, kept `keep_seconds` for waits that start just after it (lookback)."""
+        ...
+
+    def events(self, event_id: str, since_ms: int) -> Sequence[tuple[int, str]]:
+        """Events notified at or after `since_ms`, oldest first: (notified at ms, data)."""
         ...
 
 

@@ -12,10 +12,13 @@ from ferry.domain.history import LogEvent, State
 from ferry.domain.publish_request import HeaderView, PublishPlan
 from ferry.domain.workflow_driver import execution_input, execution_name
 from ferry.domain.workflow_protocol import (
+    InvokeRequest,
     MessageKind,
     Run,
     RunMessage,
     RunState,
+    StepInfo,
+    WaitInfo,
     WorkflowHeaders,
     call_step_key,
     step_info,
@@ -23,14 +26,26 @@ from ferry.domain.workflow_protocol import (
 from ferry.usecases.ports import Clock, History
 from ferry.usecases.publish_message import PublishResult
 from ferry.usecases.workflow_ports import RunClosed, RunDriver, RunLog
+from ferry.usecases.workflow_waits import WorkflowWaits
+
+
+@dataclasses.dataclass(frozen=True)
+class EventWait:
+    """A `POST /v2/wait/{eventId}`: the step's message waits for the event until the deadline."""
+
+    event_id: str
+    timeout_seconds: int
 
 
 class WorkflowRuns:
-    def __init__(self, *, log: RunLog, driver: RunDriver, history: History, clock: Clock) -> None:
+    def __init__(
+        self, *, log: RunLog, driver: RunDriver, history: History, clock: Clock, waits: WorkflowWaits
+    ) -> None:
         self._log = log
         self._driver = driver
         self._history = history
         self._clock = clock
+        self.waits = waits
 
     def _now_ms(self) -> int:
         return int(self._clock.now() * 1000)
@@ -38,11 +53,17 @@ class WorkflowRuns:
     # --- publish side ------------------------------------------------------------------------
 
     def accept(
-        self, plan: PublishPlan, workflow: WorkflowHeaders, headers: Mapping[str, str]
+        self,
+        plan: PublishPlan,
+        workflow: WorkflowHeaders,
+        headers: Mapping[str, str],
+        *,
+        wait: EventWait | None = None,
+        parent: tuple[str, str] | None = None,
     ) -> PublishResult:
         """A publish carrying `Upstash-Workflow-RunId`: create the run (Init) or append to it."""
         envelope = plan.envelope
-        kind = workflow.kind
+        kind = MessageKind.WAIT if wait is not None else workflow.kind
         now_ms = self._now_ms()
         if kind is MessageKind.INITIAL:
             self._log.create_run(
@@ -53,13 +74,21 @@ class WorkflowRuns:
                     created_at=now_ms,
                     updated_at=now_ms,
                     labels=envelope.labels,
+                    parent_run_id=parent[0] if parent else None,
+                    parent_wait_id=parent[1] if parent else None,
                 )
             )
         run = self._log.get_run(workflow.run_id)
         if run is None:
             raise NotFound(f"workflow run {workflow.run_id} does not exist", field="Upstash-Workflow-RunId")
-        step = step_info(kind, envelope)
-        if kind is MessageKind.INITIAL:
+        step = step_info(MessageKind.STEP if wait else kind, envelope)
+        wait_info = None
+        if kind is MessageKind.WAIT:
+            assert wait is not None and step is not None
+            step = StepInfo(step.step_id, step.step_name, step.step_type)
+            dedup_key = f"W{step.step_id}"
+            wait_info = WaitInfo(event_id=wait.event_id, deadline_ms=now_ms + wait.timeout_seconds * 1000)
+        elif kind is MessageKind.INITIAL:
             dedup_key = "INIT"
         elif kind is MessageKind.CALL:
             dedup_key = call_step_key(headers)
@@ -74,6 +103,7 @@ class WorkflowRuns:
             dedup_key=dedup_key,
             step=step,
             not_before_header=HeaderView(headers).get("Upstash-Not-Before") is not None,
+            wait=wait_info,
         )
         try:
             stored = self._log.append(run.run_id, candidate)
@@ -84,6 +114,12 @@ class WorkflowRuns:
                 field="Upstash-Workflow-RunId",
             ) from None
         duplicate = stored.message_id != envelope.id
+        if kind is MessageKind.WAIT:
+            if not duplicate:
+                self.waits.started(run.run_id, stored)
+            return PublishResult(
+                message_id=stored.message_id, url=envelope.destination, deduplicated=duplicate
+            )
         if not duplicate:
             self._history.message_created(
                 envelope, LogEvent.of(envelope, State.CREATED, now_ms, next_delivery_ms=envelope.not_before)
@@ -94,6 +130,37 @@ class WorkflowRuns:
             arn = self._driver.start(name, execution_input(run.run_id, stored.message_id))
             self._log.set_execution(run.run_id, arn, 1)
         return PublishResult(message_id=stored.message_id, url=envelope.destination, deduplicated=duplicate)
+
+    def accept_invoke(
+        self,
+        child_plan: PublishPlan,
+        child: WorkflowHeaders,
+        headers: Mapping[str, str],
+        invoke: InvokeRequest,
+        parent_plan: PublishPlan,
+    ) -> PublishResult:
+        """`context.invoke`: the parent's invoke step waits (a WAIT in the parent's log) for the
+        child run, which starts here with the invoke's `body` as its initial payload."""
+        parent = self._log.get_run(invoke.parent_run_id)
+        if parent is None:
+            raise NotFound(f"workflow run {invoke.parent_run_id} does not exist", field="workflowRunId")
+        step = StepInfo(int(invoke.step["stepId"]), str(invoke.step["stepName"]), "Invoke")
+        wait = RunMessage(
+            seq=-1,
+            message_id=parent_plan.envelope.id,
+            kind=MessageKind.WAIT,
+            envelope=parent_plan.envelope,
+            dedup_key=f"W{step.step_id}",
+            step=step,
+            wait=WaitInfo(child_run_id=child.run_id),
+        )
+        try:
+            stored = self._log.append(parent.run_id, wait)
+        except RunClosed:
+            raise InvalidInput(
+                f"workflow run {parent.run_id} has already ended; it cannot invoke", field="workflowRunId"
+            ) from None
+        return self.accept(child_plan, child, headers, parent=(parent.run_id, stored.message_id))
 
     def _state(self, run_id: str) -> str:
         run = self._log.get_run(run_id)
@@ -107,11 +174,13 @@ class WorkflowRuns:
             raise NotFound(f"workflow run {run_id} does not exist", field="workflowRunId")
         return run, list(self._log.messages(run_id))
 
-    def finish(self, run_id: str) -> None:
-        """The SDK's `DELETE ...?cancel=false`: the function returned, the run succeeded."""
-        if self._log.get_run(run_id) is None:
+    def finish(self, run_id: str, result: str | None = None) -> None:
+        """The SDK's `DELETE ...?cancel=false`: the function returned (`result`), the run succeeded."""
+        run = self._log.get_run(run_id)
+        if run is None:
             raise NotFound(f"workflow run {run_id} does not exist", field="workflowRunId")
-        self._log.set_state(run_id, RunState.SUCCESS, self._now_ms(), only_if_running=True)
+        if self._log.set_state(run_id, RunState.SUCCESS, self._now_ms(), only_if_running=True):
+            self.waits.invoked_run_ended(run, body=result, failed=False, canceled=False)
 
     def cancel(self, run_id: str) -> bool:
         """Mark the run cancelled first (appends then get 400, a late step result is ignored), then
@@ -123,6 +192,8 @@ class WorkflowRuns:
             return False
         if run.execution:
             self._driver.stop(run.execution, cause="cancelled through the API")
+        self.waits.cancelled(run_id)
+        self.waits.invoked_run_ended(run, body=None, failed=False, canceled=True)
         return True
 
     def cancel_many(self, run_ids: list[str]) -> int:

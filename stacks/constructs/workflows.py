@@ -68,7 +68,8 @@ class Workflows(Construct):
         )
 
     def grant(self, *, api: iam.IGrantable, dispatcher: iam.IGrantable) -> None:
-        """The API starts, stops and redrives runs; the dispatcher reports each step's outcome."""
+        """The API starts, stops and redrives runs, and answers waiting tasks (a notify, an invoked
+        run's end, a cancel while waiting); the dispatcher reports each step's outcome."""
         self.state_machine.grant_start_execution(api)
         name = self._names.run_driver
         executions = Stack.of(self).format_arn(
@@ -90,4 +91,5 @@ class Workflows(Construct):
                     reason="Executions of the run driver only: one per workflow run, named at run time.",
                 )
             )
+        self.state_machine.grant_task_response(api)
         self.state_machine.grant_task_response(dispatcher)

@@ -1,9 +1,7 @@
 """Browser fixtures: one `ferry dev` stack and one real headless Chromium (Debian's package, driven
 by playwright; nothing is downloaded) for the whole browser package, a fresh context per test.
 
-Every page records console errors and uncaught exceptions; a test fails if any appear, except the
-404s of APIs this checkout does not serve yet (checked against the API itself, so the exemption
-disappears by itself once those routes land).
+Every page records console errors and uncaught exceptions; a test fails if any appear.
 """
 
 from __future__ import annotations
@@ -33,8 +31,6 @@ CHROMIUM_ARGS = [
 ]
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-# APIs other work is adding; while one answers 404 here the dashboard shows an empty state.
-UPCOMING_APIS = ("/v2/queues", "/v2/flowControl", "/v2/workflows/logs")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -96,11 +92,6 @@ def api(stack: DevStack):
     return call
 
 
-@pytest.fixture(scope="package")
-def unserved_apis(api) -> tuple[str, ...]:
-    return tuple(path for path in UPCOMING_APIS if api("GET", path)[0] == 404)
-
-
 # One browser for all the browser tests. Package scope, not session: playwright's sync API keeps
 # an asyncio loop running in this thread while it is open, and later tests call asyncio.run().
 @pytest.fixture(scope="package")
@@ -116,20 +107,14 @@ def browser():
 
 
 class ConsoleErrors:
-    def __init__(self, base_url: str, unserved: tuple[str, ...]) -> None:
-        self.base_url = base_url
-        self.unserved = unserved
+    def __init__(self) -> None:
         self.errors: list[str] = []
 
     def console(self, message) -> None:
         if message.type != "error":
             return
         location = message.location.get("url", "") if message.location else ""
-        expected_404 = "status of 404" in message.text and any(
-            location.startswith(self.base_url + path) for path in self.unserved
-        )
-        if not expected_404:
-            self.errors.append(f"console: {message.text} ({location})")
+        self.errors.append(f"console: {message.text} ({location})")
 
     def forgive_refusals(self) -> None:
         """Drop the errors Chromium logs for requests the test made the API refuse (401)."""
@@ -140,8 +125,8 @@ class ConsoleErrors:
 
 
 @pytest.fixture
-def console(stack: DevStack, unserved_apis) -> ConsoleErrors:
-    return ConsoleErrors(stack.url, unserved_apis)
+def console() -> ConsoleErrors:
+    return ConsoleErrors()
 
 
 @pytest.fixture

@@ -9,7 +9,17 @@ from tests.browser.conftest import watched_page
 
 pytestmark = pytest.mark.integration
 
-DATA_ENDPOINTS = ["/v2/events", "/v2/dlq", "/v2/schedules", "/v2/topics", "/v2/messages/msg_x"]
+# Every API the page reads (ferry/dashboard/view-*.js).
+DATA_ENDPOINTS = [
+    "/v2/events",
+    "/v2/dlq",
+    "/v2/schedules",
+    "/v2/topics",
+    "/v2/messages/msg_x",
+    "/v2/queues",
+    "/v2/flowControl",
+    "/v2/workflows/logs",
+]
 
 
 def test_the_dev_link_signs_in_once_and_leaves_no_code_in_the_address(context, console, stack):

@@ -184,6 +184,7 @@ def test_both_lambdas_get_every_ferry_environment_variable(synth: Synth):
         Env.SCHEDULER_DLQ_ARN: arn(storage["scheduler_dlq"]),
         Env.DISPATCHER_CONCURRENCY: str(CONFIG.dispatcher.concurrency),
         Env.HISTORY_LEVEL: CONFIG.history_level,
+        Env.BACKPRESSURE_SECONDS: str(CONFIG.default_backpressure_seconds),
         Env.RUN_DRIVER_ARN: ref(logical_id(synth, "AWS::StepFunctions::StateMachine", "WorkflowsRunDriver")),
     }
     # A new name in ferry.config.Env must be wired here (and in the stack) before this passes.

@@ -56,7 +56,7 @@ def test_run_driver_role_may_send_only_to_the_messages_queue(synth: Synth):
     assert not any(a.startswith(("states:", "dynamodb:", "lambda:")) for s in statements for a in _actions(s))
 
 
-def test_dispatcher_may_only_answer_tasks_and_the_api_only_manage_runs(synth: Synth):
+def test_dispatcher_may_only_answer_tasks_and_the_api_only_manage_runs_and_answer_waits(synth: Synth):
     machine = ref(logical_id(synth, "AWS::StepFunctions::StateMachine", "WorkflowsRunDriver"))
     dispatcher = [
         s for s in _statements(synth, "DeliveryFunction") if any("states:" in a for a in _actions(s))
@@ -73,4 +73,8 @@ def test_dispatcher_may_only_answer_tasks_and_the_api_only_manage_runs(synth: Sy
         "states:StopExecution",
         "states:DescribeExecution",
         "states:RedriveExecution",
+        # notify, an invoked run's end and a cancel answer the run driver's WaitForEvent task
+        "states:SendTaskSuccess",
+        "states:SendTaskFailure",
+        "states:SendTaskHeartbeat",
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from ferry.adapters.memory.clock import ManualClock
 from ferry.adapters.memory.workflow_run_log import InMemoryRunLog
 from ferry.domain.envelope import Envelope
-from ferry.domain.workflow_protocol import MessageKind, Run, RunMessage, RunState, StepInfo
+from ferry.domain.workflow_protocol import MessageKind, Run, RunMessage, RunState, StepInfo, Waiter, WaitInfo
 from ferry.usecases.workflow_ports import RunClosed
 
 
@@ -137,3 +138,46 @@ def test_a_claim_left_without_its_message_by_a_crash_is_repaired_by_the_next_cop
     stored = log.append(run_id, _message("m1-retried", 1))
     assert (stored.seq, stored.message_id) == (0, "m1-retried")
     assert [m.message_id for m in log.messages(run_id)] == ["m1-retried"]
+
+
+def test_a_wait_and_its_resolution_keep_what_they_wait_for_and_resolve(log, run_id):
+    log.create_run(dataclasses.replace(_run(run_id), parent_run_id="wfr_parent", parent_wait_id="w0"))
+    wait = dataclasses.replace(
+        _message("w1", 1, MessageKind.WAIT), dedup_key="W1", wait=WaitInfo(event_id="paid", deadline_ms=5_000)
+    )
+    log.append(run_id, wait)
+    log.append(run_id, dataclasses.replace(_message("r1", 1), resolves="w1"))
+    stored_wait, resolution = log.messages(run_id)
+    assert (stored_wait.kind, stored_wait.wait) == (
+        MessageKind.WAIT,
+        WaitInfo(event_id="paid", deadline_ms=5_000),
+    )
+    assert (resolution.resolves, resolution.wait) == ("w1", None)
+    assert (log.get_run(run_id).parent_run_id, log.get_run(run_id).parent_wait_id) == ("wfr_parent", "w0")
+    assert log.wait_token(run_id, "w1") is None
+    log.put_wait_token(run_id, "w1", "token-1")
+    assert log.wait_token(run_id, "w1") == "token-1"
+
+
+def test_waiters_are_listed_per_event_until_removed(log, run_id):
+    event = "evt-" + run_id
+    first = Waiter(
+        event_id=event, run_id=run_id, wait_id="w1", url="https://app.example/wf", created_ms=1, deadline_ms=9
+    )
+    second = dataclasses.replace(first, wait_id="w2", created_ms=2)
+    log.add_waiter(first)
+    log.add_waiter(second)
+    assert list(log.waiters(event)) == [first, second]
+    assert list(log.waiters(event + "-other")) == []
+    log.remove_waiter(event, run_id, "w1")
+    assert list(log.waiters(event)) == [second]
+
+
+def test_notified_events_are_read_back_oldest_first_from_a_time_on(log, run_id):
+    event = "evt-" + run_id
+    log.record_event(event, '{"n":1}', 1_000, keep_seconds=60)
+    log.record_event(event, '{"n":2}', 2_000, keep_seconds=60)
+    assert list(log.events(event, 0)) == [(1_000, '{"n":1}'), (2_000, '{"n":2}')]
+    assert list(log.events(event, 1_500)) == [(2_000, '{"n":2}')]
+    assert list(log.events(event, 2_000)) == [(2_000, '{"n":2}')]
+    assert list(log.events(event + "-other", 0)) == []

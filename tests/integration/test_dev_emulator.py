@@ -90,6 +90,59 @@ def test_step_functions_executions_run_in_the_dev_emulator(stack, path):
     assert json.loads(done["output"]) == {"greeting": "ferry"}, "the Pass state really ran"
 
 
+def test_dynamodb_calls_from_many_threads_run_one_at_a_time_in_the_emulator(stack, monkeypatch):
+    """moto's tables are plain dicts: a Query iterating a table while another thread's PutItem
+    adds a partition fails with "dictionary changed size during iteration" (it failed a step of
+    ten concurrent workflow runs). The emulator serializes DynamoDB calls; each emulated call
+    here is stretched so that any two calls let in together would overlap, every run."""
+    import threading
+    import time
+
+    import boto3
+    from moto.dynamodb.models import DynamoDBBackend
+
+    active, most = 0, 0
+    lock = threading.Lock()
+
+    def stretched(original):
+        def call(self, *args, **kwargs):
+            nonlocal active, most
+            with lock:
+                active += 1
+                most = max(most, active)
+            try:
+                time.sleep(0.02)
+                return original(self, *args, **kwargs)
+            finally:
+                with lock:
+                    active -= 1
+
+        return call
+
+    monkeypatch.setattr(DynamoDBBackend, "put_item", stretched(DynamoDBBackend.put_item))
+    monkeypatch.setattr(DynamoDBBackend, "query", stretched(DynamoDBBackend.query))
+    ddb = boto3.client("dynamodb")
+    table = stack.environ["FERRY_TABLE_NAME"]
+    key = {"pk": {"S": "emulator-threads"}, "sk": {"S": "0"}}
+
+    def work() -> None:
+        for _ in range(5):
+            ddb.put_item(TableName=table, Item=key)
+            ddb.query(
+                TableName=table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": key["pk"]},
+            )
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ddb.delete_item(TableName=table, Key=key)
+    assert most == 1.0
+
+
 def test_a_delete_waits_for_a_send_appending_to_the_same_queue(stack, path):
     # moto rebuilt a queue's message list on delete without the lock its sends append under: a
     # message sent at that moment (a publish beside a dispatcher's batch delete) vanished,

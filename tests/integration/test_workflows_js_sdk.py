@@ -7,7 +7,9 @@ import json
 import os
 import shutil
 import subprocess
+import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,3 +91,155 @@ def test_a_non_retryable_error_fails_the_run_at_once(services, js):
     wait_until(lambda: _state(services, run_id) == "RUN_FAILED", timeout=30, what="the run to fail")
     assert js.counts()["js-non-retryable/refuse"] == 1, "489 + Upstash-NonRetryable-Error: no retry"
     assert "non-retryable" in services.run_log.get_run(run_id).error
+
+
+def _step_out(services, run_id: str, name: str):
+    message = next(m for m in services.run_log.messages(run_id) if m.step and m.step.step_name == name)
+    return json.loads(json.loads(message.envelope.body)["out"])
+
+
+def test_parallel_steps_run_each_branch_once_and_join_their_results(services, js):
+    run_id = js.post("/control/trigger", {"path": "/js-parallel", "body": {}})["workflowRunId"]
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the run to succeed")
+    counts = js.counts()
+    assert [counts[f"js-parallel/{b}"] for b in ("a", "b", "c", "joined")] == [1, 1, 1, 1]
+    assert _step_out(services, run_id, "joined") == "ABC"
+    steps = [(m.step.step_id, m.step.target_step) for m in services.run_log.messages(run_id) if m.step]
+    plans = sorted(target for step_id, target in steps if step_id == 0)
+    results = sorted(step_id for step_id, _ in steps if step_id in (1, 2, 3))
+    assert (plans, results) == ([1, 2, 3], [1, 2, 3]), "a plan step and a result step per branch"
+
+
+def _reached(services, run_id: str, name: str) -> bool:
+    return any(m.step and m.step.step_name == name for m in services.run_log.messages(run_id))
+
+
+def test_wait_for_event_is_woken_by_notify_with_the_event_data(services, js, path):
+    event_id = path.strip("/") + "-order-paid"
+    run_id = js.post(
+        "/control/trigger", {"path": "/js-wait", "body": {"eventId": event_id, "timeout": "1h"}}
+    )["workflowRunId"]
+    wait_until(
+        lambda: js.post("/control/waiters", {"eventId": event_id}), what="the run to wait for the event"
+    )
+
+    woken = js.post("/control/notify", {"eventId": event_id, "eventData": {"order": 7}})
+
+    assert [w["waiter"]["workflowRunId"] for w in woken] == [run_id]
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the run to succeed")
+    assert _step_out(services, run_id, "after-wait") == {"eventData": {"order": 7}, "timeout": False}
+    counts = js.counts()
+    assert (counts[f"js-wait/{event_id}/before"], counts[f"js-wait/{event_id}/after"]) == (1, 1)
+    assert js.post("/control/waiters", {"eventId": event_id}) == [], "a woken waiter is no longer listed"
+    assert js.post("/control/notify", {"eventId": event_id, "eventData": 8}) == [], "nobody waits any more"
+
+
+def test_an_event_notified_just_before_the_wait_starts_is_not_lost(services, js, path):
+    event_id = path.strip("/") + "-early"
+    assert js.post("/control/notify", {"eventId": event_id, "eventData": "early bird"}) == []
+
+    run_id = js.post(
+        "/control/trigger", {"path": "/js-wait", "body": {"eventId": event_id, "timeout": "1h"}}
+    )["workflowRunId"]
+
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the run to succeed")
+    assert _step_out(services, run_id, "after-wait") == {"eventData": "early bird", "timeout": False}
+
+
+def test_wait_for_event_times_out_without_a_notify(services, js, path):
+    event_id = path.strip("/") + "-never"
+    run_id = js.post(
+        "/control/trigger", {"path": "/js-wait", "body": {"eventId": event_id, "timeout": "2s"}}
+    )["workflowRunId"]
+
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the run to succeed")
+    assert _step_out(services, run_id, "after-wait") == {"timeout": True}
+    assert js.counts()[f"js-wait/{event_id}/after"] == 1
+    assert js.post("/control/notify", {"eventId": event_id, "eventData": 1}) == [], (
+        "the timed-out wait is gone"
+    )
+    run = services.run_log.get_run(run_id)
+    wait_until(lambda: services.run_driver.status(run.execution) == "SUCCEEDED", what="the execution to end")
+
+
+def test_invoke_runs_the_other_workflow_and_returns_its_result(services, js):
+    run_id = js.post("/control/trigger", {"path": "/js-invoke-parent", "body": {}})["workflowRunId"]
+
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the parent to succeed")
+    result = _step_out(services, run_id, "after-invoke")
+    assert result == {"body": {"doubled": 42}, "isFailed": False, "isCanceled": False}
+    counts = js.counts()
+    assert [
+        counts[k] for k in ("js-invoke-parent/before", "js-invoke-child/work", "js-invoke-parent/after")
+    ] == [
+        1,
+        1,
+        1,
+    ]
+    children = [r for r in services.workflow_runs.list(url=js.url + "/js-invoke-child")[0] if r.parent_run_id]
+    assert [(c.parent_run_id, c.state.value) for c in children] == [(run_id, "RUN_SUCCESS")]
+
+
+def test_an_event_notified_to_one_run_before_it_waits_reaches_only_that_run(services, js, path):
+    event_id = path.strip("/")
+    suffix = uuid.uuid4().hex[:10]
+    addressed = js.post(
+        "/control/notify", {"eventId": event_id, "eventData": "yours", "workflowRunId": f"wfr_{suffix}"}
+    )
+    assert addressed == []
+
+    other = js.post("/control/trigger", {"path": "/js-wait", "body": {"eventId": event_id, "timeout": "2s"}})
+    mine = js.post(
+        "/control/trigger",
+        {"path": "/js-wait", "body": {"eventId": event_id, "timeout": "1h"}, "workflowRunId": suffix},
+    )
+
+    assert mine["workflowRunId"] == f"wfr_{suffix}"
+    wait_until(lambda: _state(services, mine["workflowRunId"]) == "RUN_SUCCESS", timeout=60, what="my run")
+    assert _step_out(services, mine["workflowRunId"], "after-wait") == {
+        "eventData": "yours",
+        "timeout": False,
+    }
+    wait_until(
+        lambda: _state(services, other["workflowRunId"]) == "RUN_SUCCESS", timeout=60, what="the other run"
+    )
+    assert _step_out(services, other["workflowRunId"], "after-wait") == {"timeout": True}
+
+
+def test_the_js_app_verifies_signatures_so_every_passing_run_was_signed_by_ferry(js):
+    # The SDK's Receiver is on (QSTASH_*_SIGNING_KEY in the app's env): an unsigned request is refused.
+    request = urllib.request.Request(
+        js.url + "/js-call", data=b"{}", headers={"content-type": "application/json"}, method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 500
+    assert "signature" in refused.value.read().decode().lower()
+
+
+def test_cancelling_a_run_that_waits_for_an_event_stops_it_and_removes_its_waiter(services, js, path):
+    event_id = path.strip("/")
+    run_id = js.post(
+        "/control/trigger", {"path": "/js-wait", "body": {"eventId": event_id, "timeout": "1h"}}
+    )["workflowRunId"]
+    wait_until(
+        lambda: js.post("/control/waiters", {"eventId": event_id}), what="the run to wait for the event"
+    )
+
+    assert js.post("/control/cancel", {"ids": [run_id]}) == {"cancelled": 1}
+
+    run = services.run_log.get_run(run_id)
+    wait_until(lambda: services.run_driver.status(run.execution) == "ABORTED", what="the execution to stop")
+    assert js.post("/control/waiters", {"eventId": event_id}) == []
+    assert js.post("/control/notify", {"eventId": event_id, "eventData": 1}) == []
+    assert js.counts().get(f"js-wait/{event_id}/after") is None
+
+
+def test_an_invoked_workflow_that_fails_returns_is_failed_to_the_invoking_run(services, js):
+    run_id = js.post("/control/trigger", {"path": "/js-invoke-failing-parent", "body": {}})["workflowRunId"]
+
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the parent to go on")
+    result = _step_out(services, run_id, "after-failed-invoke")
+    assert (result["isFailed"], result["isCanceled"]) == (True, False)
+    counts = js.counts()
+    assert (counts["js-invoke-failing-child/refuses"], counts["js-invoke-failing-parent/after"]) == (1, 1)

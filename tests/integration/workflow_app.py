@@ -61,7 +61,9 @@ class WorkflowApp:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     @property
@@ -73,6 +75,17 @@ class WorkflowApp:
             workflow, qstash_client=self._client, receiver=self._receiver, env={}, **options
         )["handler"]
         return self.url + path
+
+    def run_ids(self, url: str) -> set[str]:
+        """The runs delivered to `url` so far (every delivery after the first names its run)."""
+        path = url.removeprefix(self.url)
+        return {
+            value
+            for request_path, headers in list(self.requests)
+            if request_path == path
+            for name, value in headers.items()
+            if name.lower() == "upstash-workflow-runid"
+        }
 
     def stop(self) -> None:
         self._server.shutdown()

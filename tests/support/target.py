@@ -24,7 +24,9 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
-    at: float
+    at: float  # when the answer had been sent
+    started: float = 0.0  # when the request had been read and its handling began
+    answered: int = 0  # the status the target answered with
 
     def header(self, name: str) -> str | None:
         lowered = {k.lower(): v for k, v in self.headers.items()}
@@ -58,6 +60,7 @@ class Target:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 path = self.path.split("?", 1)[0]
+                started = time.time()
                 with target._lock:
                     target.in_flight += 1
                     target._in_flight_by_path[path] += 1
@@ -80,7 +83,15 @@ class Target:
                         target.in_flight -= 1
                         target._in_flight_by_path[path] -= 1
                         target.received.append(
-                            Received(self.command, self.path, dict(self.headers.items()), body, time.time())
+                            Received(
+                                self.command,
+                                self.path,
+                                dict(self.headers.items()),
+                                body,
+                                time.time(),
+                                started,
+                                reply.status,
+                            )
                         )
                         target._lock.notify_all()
 
@@ -91,7 +102,9 @@ class Target:
 
         self._server = _BackloggedServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     @property
     def base_url(self) -> str:

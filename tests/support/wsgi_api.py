@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
 from ferry.adapters.memory.limits import InMemoryLimitStore
-from ferry.adapters.schedules import StoredSchedule
+from ferry.adapters.memory.schedules import InMemorySchedules
 from ferry.api.app import build_api
 from ferry.config import DEFAULT_CONFIG
 from ferry.domain.queries import Query
@@ -19,35 +18,6 @@ from ferry.usecases.flow_control import FlowControls
 from ferry.usecases.schedules import Schedules
 from tests.support.api_events import http_event
 from tests.support.twins import World
-
-
-@dataclass
-class InMemorySchedules:
-    """The schedule store, as `ferry.adapters.schedules.EventBridgeSchedules` keeps it."""
-
-    clock: Any
-    items: dict[str, StoredSchedule] = field(default_factory=dict)
-
-    def put(self, schedule_id, *, cron, expression, timezone, template, paused=False, second=None) -> None:
-        created = int(self.clock.now() * 1000)
-        self.items[schedule_id] = StoredSchedule(
-            schedule_id, cron, expression, timezone, template, paused, created, second
-        )
-
-    def get(self, schedule_id: str) -> StoredSchedule | None:
-        return self.items.get(schedule_id)
-
-    def set_paused(self, schedule_id: str, paused: bool) -> bool:
-        if schedule_id not in self.items:
-            return False
-        self.items[schedule_id] = replace(self.items[schedule_id], paused=paused)
-        return True
-
-    def delete(self, schedule_id: str) -> bool:
-        return self.items.pop(schedule_id, None) is not None
-
-    def ids(self) -> list[str]:
-        return sorted(self.items)
 
 
 class TwinApi:
@@ -108,7 +78,7 @@ class TwinApi:
             "queued": sorted(e.id for e in w.queue.pending()),
             "dead_letters": sorted(d.dlq_id for d in w.history.query_dead_letters(every)),
             "groups": sorted((g.name, len(g.endpoints)) for g in w.groups.list()),
-            "schedules": sorted((s.schedule_id, s.paused) for s in self.schedule_store.items.values()),
+            "schedules": [(i, self.schedule_store.get(i).paused) for i in self.schedule_store.ids()],
             "keys": (w.keys.current(), w.keys.next()),
         }
 

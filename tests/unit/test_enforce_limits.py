@@ -107,3 +107,56 @@ def test_a_lease_never_given_back_expires_after_the_attempt_timeout_and_margin()
     assert [r.reason for r in world.dispatch()] == ["held: parallelism"]
     world.clock.advance(3)  # 5 s timeout + 10 s margin have passed (and the held one is due)
     assert Outcome.DELIVERED in [r.outcome for r in world.dispatch()]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_429_or_503_without_retry_after_holds_the_key_for_the_configured_default(status):
+    world = LimitedWorld()
+    world.gate.default_backpressure_seconds = 8
+    world.target.route(URL, answers(AttemptResult(status=status), OK, OK))
+    headers = {"Upstash-Flow-Control-Key": "k", "Upstash-Flow-Control-Value": "parallelism=5"}
+    world.send(headers=headers)
+    world.dispatch()
+    waiting = world.send(headers=headers)
+    world.clock.advance(7)  # within the 8 s default (the refused message waits for its retry)
+    [held] = world.dispatch()
+    assert held.reason == "held: backpressure" and len(world.target.requests) == 1, waiting
+    world.clock.advance(60)
+    assert sorted(str(r.outcome) for r in world.dispatch()) == ["delivered", "delivered"]
+
+
+def test_the_default_backpressure_is_configured_from_the_deployment(monkeypatch):
+    from ferry.adapters.memory.clock import ManualClock
+    from ferry.config import DEFAULT_CONFIG, Env, RuntimeSettings
+    from ferry.wiring import Services
+    from tests.unit.test_dispatcher_settings import REQUIRED
+
+    assert (
+        RuntimeSettings.from_env(REQUIRED).default_backpressure_seconds
+        == DEFAULT_CONFIG.default_backpressure_seconds
+    )
+    settings = RuntimeSettings.from_env({**REQUIRED, Env.BACKPRESSURE_SECONDS: "12"})
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")  # the gate's store builds a client; no call
+    assert Services(settings=settings, clock=ManualClock()).gate.default_backpressure_seconds == 12
+
+
+def test_a_head_held_while_paused_keeps_its_whole_retry_budget_through_failed_attempts():
+    """Receives spent paused are not attempts, on the first attempt and on every retry after it
+    (the retries of a FIFO head are receives of the same SQS message)."""
+    world = LimitedWorld()
+    world.target.route(URL, answers(AttemptResult(status=500)))
+    world.queues.upsert("q", parallelism=1, paused=True)
+    mid = world.enqueue("q", {"Upstash-Retries": "3"})
+    for _ in range(3):
+        [report] = world.dispatch()
+        assert report.reason == "held: paused"
+        world.clock.advance(60)
+    world.queues.resume("q")
+    for _ in range(10):
+        world.dispatch()
+        if world.states(mid)[-1] == "FAILED":
+            break
+        world.clock.advance(3600)
+    assert [r.headers["Upstash-Retried"] for r in world.target.requests] == ["0", "1", "2", "3"]
+    assert world.states(mid)[-1] == "FAILED"
+    assert world.store.get("queue", "q").held == {}, "a finished message leaves no held count"

@@ -13,4 +13,5 @@ def test_history_retention_is_read_from_the_environment():
     environ[Env.HISTORY_RETENTION_DAYS] = "30"
     environ[Env.DISPATCHER_CONCURRENCY] = "50"
     environ[Env.HISTORY_LEVEL] = "full"
+    environ[Env.BACKPRESSURE_SECONDS] = "5"
     assert RuntimeSettings.from_env(environ).history_retention_days == 30

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pytest
@@ -15,10 +16,15 @@ from ferry.domain.workflow_protocol import (
     RunMessage,
     RunState,
     StepInfo,
+    WaitInfo,
     delivery_body,
+    driver_position,
+    invoke_result_body,
     next_action,
+    parse_invoke,
     parse_workflow_headers,
     step_info,
+    wait_result_body,
 )
 
 URL = "https://app.example/wf"
@@ -135,3 +141,74 @@ def test_a_js_call_names_its_run_only_in_the_callback_headers():
     }
     parsed = parse_workflow_headers(headers)
     assert (parsed.run_id, parsed.url, parsed.kind) == ("wfr_js", URL, MessageKind.CALL)
+
+
+def _wait(seq: int, step_id: int, *, deadline: int | None = 31_000) -> RunMessage:
+    message = _step(seq, step_id, kind=MessageKind.WAIT)
+    return dataclasses.replace(
+        message, dedup_key=f"W{step_id}", wait=WaitInfo(event_id="e", deadline_ms=deadline)
+    )
+
+
+def test_an_unresolved_wait_makes_the_driver_wait_until_its_deadline():
+    messages = [_step(0, 0, kind=MessageKind.INITIAL), _wait(1, 1)]
+    assert next_action(_run(), messages, 0, now_ms=1_500) == {
+        "action": "wait",
+        "messageId": "m1",
+        "timeoutSeconds": 30,
+    }
+    invoke = [messages[0], _wait(1, 1, deadline=None)]
+    assert next_action(_run(), invoke, 0, now_ms=1_500)["timeoutSeconds"] == 365 * 86_400
+
+
+def test_a_resolved_wait_delivers_its_resolution_and_the_driver_goes_on_from_the_wait():
+    # Parallel branches: the wait of branch 1 resolves after branch 2's result was appended.
+    initial, wait = _step(0, 0, kind=MessageKind.INITIAL), _wait(1, 1)
+    other, resolution = _step(2, 2), dataclasses.replace(_step(3, 1), resolves="m1")
+    messages = [initial, wait, other, resolution]
+    assert next_action(_run(), messages, 0, now_ms=1_000) == {"action": "deliver", "messageId": "m3"}
+    assert driver_position(messages, resolution) == 1
+    assert next_action(_run(), messages, 1, now_ms=1_000) == {"action": "deliver", "messageId": "m2"}
+    assert next_action(_run(RunState.SUCCESS), messages, 2, now_ms=1_000) == {"action": "finish"}
+    assert [
+        json.loads(base64.b64decode(i["body"]))["stepId"] for i in json.loads(delivery_body(messages, 3))[1:]
+    ] == [
+        2,
+        1,
+    ], "the WAIT itself is never in a step array"
+
+
+def test_a_wait_result_carries_the_event_in_base64_or_says_it_timed_out():
+    skeleton = json.dumps({"stepId": 2, "stepName": "w", "stepType": "Wait", "waitEventId": "e"}).encode()
+    woken = json.loads(wait_result_body(skeleton, event_data='{"a":1}'))
+    assert (base64.b64decode(woken["out"]), woken["waitTimeout"]) == (b'{"a":1}', False)
+    timed_out = json.loads(wait_result_body(skeleton, event_data=None))
+    assert ("out" in timed_out, timed_out["waitTimeout"]) == (False, True)
+
+
+def test_an_invoke_result_is_the_child_return_value_and_how_it_ended():
+    skeleton = json.dumps({"stepId": 3, "stepName": "i", "stepType": "Invoke", "concurrent": 1}).encode()
+    out = json.loads(
+        json.loads(invoke_result_body(skeleton, body='{"x":1}', failed=False, canceled=True))["out"]
+    )
+    assert out == {"body": '{"x":1}', "isFailed": False, "isCanceled": True}
+
+
+def test_an_invoke_body_is_parsed_or_refused():
+    raw = {
+        "workflowRunId": "wfr_parent",
+        "workflowUrl": URL,
+        "headers": {"Upstash-Workflow-Runid": ["wfr_parent"]},
+        "step": {"stepId": 2, "stepName": "call-child", "stepType": "Invoke", "concurrent": 1},
+        "body": '{"n":1}',
+    }
+    invoke = parse_invoke(json.dumps(raw).encode())
+    assert (invoke.parent_run_id, invoke.parent_headers, invoke.body) == (
+        "wfr_parent",
+        {"Upstash-Workflow-Runid": "wfr_parent"},
+        '{"n":1}',
+    )
+    with pytest.raises(InvalidInput):
+        parse_invoke(json.dumps({**raw, "step": {}}).encode())
+    with pytest.raises(InvalidInput):
+        parse_invoke(b"not json")

@@ -7,7 +7,7 @@ import dataclasses
 import threading
 from collections.abc import Sequence
 
-from ferry.domain.workflow_protocol import Run, RunMessage, RunState
+from ferry.domain.workflow_protocol import Run, RunMessage, RunState, Waiter
 from ferry.usecases.workflow_ports import RunClosed
 
 
@@ -17,6 +17,9 @@ class InMemoryRunLog:
         self._messages: dict[str, list[RunMessage]] = {}
         self._seq: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, str], str] = {}
+        self._waiters: dict[str, dict[tuple[str, str], Waiter]] = {}
+        self._events: dict[str, list[tuple[int, str]]] = {}
 
     def create_run(self, run: Run) -> bool:
         with self._lock:
@@ -69,3 +72,27 @@ class InMemoryRunLog:
         page = ordered[start : start + limit]
         more = start + limit < len(ordered)
         return page, (str(start + limit) if more else None)
+
+    def put_wait_token(self, run_id: str, wait_id: str, token: str) -> None:
+        self._tokens[(run_id, wait_id)] = token
+
+    def wait_token(self, run_id: str, wait_id: str) -> str | None:
+        return self._tokens.get((run_id, wait_id))
+
+    def add_waiter(self, waiter: Waiter) -> None:
+        with self._lock:
+            self._waiters.setdefault(waiter.event_id, {})[(waiter.run_id, waiter.wait_id)] = waiter
+
+    def waiters(self, event_id: str) -> Sequence[Waiter]:
+        return sorted(self._waiters.get(event_id, {}).values(), key=lambda w: (w.created_ms, w.wait_id))
+
+    def remove_waiter(self, event_id: str, run_id: str, wait_id: str) -> None:
+        with self._lock:
+            self._waiters.get(event_id, {}).pop((run_id, wait_id), None)
+
+    def record_event(self, event_id: str, data: str, now_ms: int, *, keep_seconds: int) -> None:
+        with self._lock:
+            self._events.setdefault(event_id, []).append((now_ms, data))
+
+    def events(self, event_id: str, since_ms: int) -> Sequence[tuple[int, str]]:
+        return [e for e in self._events.get(event_id, []) if e[0] >= since_ms]

@@ -14,8 +14,35 @@ const client = new Client({ baseUrl: process.env.QSTASH_URL, token: process.env.
 const base = () => `http://127.0.0.1:${server.address().port}`;
 // The test drives the JS Client through these (trigger, cancel), as an app would.
 const control = {
-  "/control/trigger": async ({ path, body }) => client.trigger({ url: base() + path, body }),
+  "/control/trigger": async ({ path, body, workflowRunId }) =>
+    client.trigger({ url: base() + path, body, workflowRunId }),
   "/control/cancel": async ({ ids }) => client.cancel(ids),
+  "/control/notify": async ({ eventId, eventData, workflowRunId }) =>
+    client.notify({ eventId, eventData, workflowRunId }),
+  "/control/waiters": async ({ eventId }) => client.getWaiters({ eventId }),
+};
+
+// What `createWorkflow` of the framework adapters returns: `invoke` needs the workflow's id (the
+// last path segment of its URL, next to the invoking workflow's).
+const invokedChild = {
+  routeFunction: async (context) => {
+    const { n } = context.requestPayload;
+    return await context.run("child-work", () => bump("js-invoke-child/work") && { doubled: n * 2 });
+  },
+  options: {},
+  workflowId: "js-invoke-child",
+  useJSONContent: false,
+};
+const failingChild = {
+  routeFunction: async (context) => {
+    await context.run("child-refuses", () => {
+      bump("js-invoke-failing-child/refuses");
+      throw new WorkflowNonRetryableError("the child gives up");
+    });
+  },
+  options: {},
+  workflowId: "js-invoke-failing-child",
+  useJSONContent: false,
 };
 
 const workflows = {
@@ -33,6 +60,31 @@ const workflows = {
     await context.sleep("long-nap", 600);
     await context.run("never", () => bump("js-sleeper/never"));
   }),
+  "/js-parallel": serve(async (context) => {
+    const [a, b, c] = await Promise.all([
+      context.run("branch-a", () => bump("js-parallel/a") && "A"),
+      context.run("branch-b", () => bump("js-parallel/b") && "B"),
+      context.run("branch-c", () => bump("js-parallel/c") && "C"),
+    ]);
+    await context.run("joined", () => bump("js-parallel/joined") && a + b + c);
+  }),
+  "/js-wait": serve(async (context) => {
+    const { eventId, timeout } = context.requestPayload;
+    await context.run("before-wait", () => bump(`js-wait/${eventId}/before`));
+    const event = await context.waitForEvent("wait-for-it", eventId, { timeout });
+    await context.run("after-wait", () => bump(`js-wait/${eventId}/after`) && event);
+  }),
+  "/js-invoke-parent": serve(async (context) => {
+    await context.run("before-invoke", () => bump("js-invoke-parent/before"));
+    const result = await context.invoke("call-child", { workflow: invokedChild, body: { n: 21 } });
+    await context.run("after-invoke", () => bump("js-invoke-parent/after") && result);
+  }),
+  "/js-invoke-child": serve(invokedChild.routeFunction),
+  "/js-invoke-failing-parent": serve(async (context) => {
+    const result = await context.invoke("call-failing-child", { workflow: failingChild, body: {} });
+    await context.run("after-failed-invoke", () => bump("js-invoke-failing-parent/after") && result);
+  }),
+  "/js-invoke-failing-child": serve(failingChild.routeFunction),
   "/js-non-retryable": serve(async (context) => {
     await context.run("refuse", () => {
       bump("js-non-retryable/refuse");
