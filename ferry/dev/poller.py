@@ -28,6 +28,7 @@ log = logging.getLogger("ferry.dev")
 # Under load, how long a batch that is not full waits to fill (the mapping's batching window is
 # up to `DispatcherSettings.max_batching_window_seconds`; a shorter one keeps ferry dev prompt).
 GATHER_SECONDS = 0.05
+MAX_IDLE_WAIT_SECONDS = 0.2
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
@@ -79,9 +80,12 @@ class SqsPoller:
         self._region = region
         self._fifo = queue_url.endswith(".fifo")
         # moto's long poll on a FIFO queue spins while only in-flight groups have messages:
-        # poll FIFO queues briefly instead, and wait here between empty receives.
+        # poll FIFO queues briefly instead, and wait here between empty receives, longer the
+        # longer the queue stays empty (50 ms, doubling up to 200 ms: 5 receives a second idle,
+        # not 20), back to 50 ms once a receive brings something.
         self._wait = 0 if self._fifo else wait_seconds
         self._idle_wait = 0.05 if self._fifo else 0.0
+        self._idle_wait_now = self._idle_wait
         self._slots = threading.BoundedSemaphore(concurrency)
         self._stop = threading.Event()
         self._in_flight: set[threading.Thread] = set()
@@ -125,8 +129,10 @@ class SqsPoller:
                 continue
             if not messages:
                 self._slots.release()
-                self._stop.wait(self._idle_wait)
+                self._stop.wait(self._idle_wait_now)
+                self._idle_wait_now = min(self._idle_wait_now * 2, MAX_IDLE_WAIT_SECONDS)
                 continue
+            self._idle_wait_now = self._idle_wait
             invocation = threading.Thread(
                 target=self._invoke, args=(messages,), name=f"dispatcher-{self._name}", daemon=True
             )
