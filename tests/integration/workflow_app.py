@@ -23,6 +23,10 @@ class WorkflowApp:
         self._client = QStash(token, base_url=qstash_url)
         self._receiver = Receiver(current_signing_key=current_key, next_signing_key=next_key)
         self.requests: list[tuple[str, dict[str, str]]] = []
+        # Every request as it came off the wire: path, header fields in order (repeats kept), body.
+        self.raw: list[tuple[str, list[tuple[str, str]], str]] = []
+        # Paths that are "down": the connection is closed without an answer.
+        self.down: set[str] = set()
         self.rejected = 0
         app = self
 
@@ -32,6 +36,10 @@ class WorkflowApp:
                 body = self.rfile.read(length).decode()
                 path = self.path.split("?")[0]
                 app.requests.append((path, dict(self.headers.items())))
+                app.raw.append((path, list(self.headers.items()), body))
+                if path in app.down:
+                    self.close_connection = True
+                    return
                 handler = app._routes.get(path)
                 if handler is None:
                     self.send_response(404)
