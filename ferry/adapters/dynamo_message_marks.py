@@ -88,12 +88,16 @@ class DynamoCancels:
         if cached is not None and now - cached[0] < self._max_age:
             return cached[1]
         with self._lock:  # one read per expiry, however many deliveries are waiting for it
+            # A read that began while this caller waited is fresh enough for it: the question was
+            # asked at `now`. (Measured from the caller's arrival, under load the waiters of one
+            # slow read would each find it stale and read again, one after another.)
             cached = self._latest
-            if cached is not None and self._monotonic() - cached[0] < self._max_age:
+            if cached is not None and now - cached[0] < self._max_age:
                 return cached[1]
+            read_at = self._monotonic()
             values = self._table.get("CANCELS", "LATEST")
             latest = int(values["time"]) if values else None
-            self._latest = (now, latest)
+            self._latest = (read_at, latest)
             return latest
 
 
