@@ -180,7 +180,9 @@ def test_failure_callback_is_itself_a_signed_retried_message_with_its_own_option
 def test_cancelled_message_is_never_delivered_even_between_retries(stack, target, path, qstash, services):
     target.script(path, Reply(500))
     response = qstash.message.publish(url=target.url(path), body="x", retries=3, retry_delay="3000")
-    target.wait_for(path)
+    # Between retries: once the failed attempt is recorded and its retry is waiting (a cancel
+    # while the target answers would be a cancel during an attempt, which cannot stop it).
+    wait_until(lambda: "RETRY" in states(services, response.message_id), what="the retry waiting")
     qstash.message.cancel(response.message_id)
     wait_until(lambda: "CANCELED" in states(services, response.message_id), timeout=20, what="CANCELED")
     assert len(settled(stack, target, path)) == 1
