@@ -432,6 +432,8 @@ def test_redrive_on_a_failed_workflow_run_resumes_it_from_the_failed_step(page, 
     open_view(page, "Workflow runs")
     page.get_by_role("link", name=run["workflowRunId"]).click()
     steps = page.get_by_role("table", name="Steps")
+    # The run's page renders after its fetch: wait for the table before reading its header once.
+    expect(steps.locator("th").first).to_be_visible()
     header = [t.strip() for t in steps.locator("th").all_inner_texts()]
     assert {"Attempts", "Duration", "Input", "Output"} <= set(header), header
     prepare = steps.locator('tr[data-step="prepare"]')
