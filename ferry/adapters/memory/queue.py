@@ -160,8 +160,27 @@ class InMemoryQueue:
                     return stored.visible_at
         return None
 
+    def wake(self, queue_url: str, receipt_handle: str) -> None:
+        """Make the message of this receipt handle visible now; nothing when it is gone."""
+        with self._lock:
+            for stored in self._messages:
+                if stored.receipt_handle == receipt_handle and stored.queue_url == queue_url:
+                    stored.visible_at = self._clock.now()
+
     def _by_receipt(self, receipt_handle: str) -> _Stored:
         for stored in self._messages:
             if stored.receipt_handle == receipt_handle:
                 return stored
         raise KeyError(f"receipt handle {receipt_handle!r} is not in flight")
+
+
+class InMemoryHeldHeads:
+    """The HeldHeads port on an InMemoryQueue: waking a hidden message makes it visible now, as
+    ChangeMessageVisibility(0) does; a receipt handle no longer in flight (deleted, or received
+    again since) wakes nothing."""
+
+    def __init__(self, queue: InMemoryQueue) -> None:
+        self._queue = queue
+
+    def wake(self, queue_url: str, receipt_handle: str) -> None:
+        self._queue.wake(queue_url, receipt_handle)
