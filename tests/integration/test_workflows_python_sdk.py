@@ -132,7 +132,9 @@ def test_failure_function_is_called_once_when_a_step_keeps_failing(stack, servic
     wait_until(lambda: services.run_driver.status(run.execution) == "FAILED", what="the execution to fail")
 
 
-def test_cancel_during_a_sleep_stops_the_execution_and_the_run(stack, services, app, path, qstash):
+def test_cancel_during_a_sleep_stops_the_execution_and_the_run_and_later_appends_are_400(
+    stack, services, app, path, qstash
+):
     calls = Calls()
 
     def workflow(context) -> None:
@@ -159,6 +161,23 @@ def test_cancel_during_a_sleep_stops_the_execution_and_the_run(stack, services, 
     assert calls.counts == {"before": 1}
     status, body = _api(stack, "DELETE", f"/v2/workflows/runs/{run.run_id}")
     assert (status, body) == (200, {"cancelled": False}), "cancelling twice changes nothing"
+    step = {"stepId": 3, "stepName": "after", "stepType": "Run", "out": "1", "concurrent": 1}
+    headers = {
+        "Upstash-Workflow-RunId": run.run_id,
+        "Upstash-Workflow-Init": "false",
+        "Upstash-Workflow-Url": url,
+    }
+    late = qstash.http.request(
+        path="/v2/batch",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps([{"destination": url, "headers": headers, "body": json.dumps(step)}]),
+    )
+    assert late[0]["status"] == 400 and "already ended (RUN_CANCELED)" in late[0]["error"]
+    assert [m.step.step_name for m in services.workflow_runs.get(run.run_id)[1] if m.step] == [
+        "before",
+        "long-nap",
+    ], "the refused append changed nothing"
 
 
 def test_unknown_run_is_404_and_appending_to_an_ended_run_is_400(stack, services, app, path, qstash):
