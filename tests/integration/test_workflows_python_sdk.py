@@ -67,6 +67,24 @@ def _api(stack: DevStack, method: str, path: str) -> tuple[int, dict]:
         return error.code, json.loads(error.read() or b"{}")
 
 
+def _post(stack: DevStack, path: str, headers: dict[str, str], body: str) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        stack.url + path,
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {stack.secrets.api_token}",
+            "Content-Type": "application/json",
+            **headers,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
 def test_run_sleep_call_and_a_step_failing_twice_each_body_running_once(
     stack, services, app, target, path, qstash
 ):
@@ -211,6 +229,14 @@ def test_unknown_run_is_404_and_appending_to_an_ended_run_is_400(stack, services
         ),
     )
     assert malformed[0]["status"] == 400 and malformed[0]["field"] == "Upstash-Workflow-Init"
+    # The same through /v2/publish (a step message may come either way): ended 400, unknown 404.
+    status, body = _post(stack, f"/v2/publish/{url}", headers, json.dumps(step))
+    assert status == 400 and "already ended (RUN_SUCCESS)" in body["error"]
+    status, body = _post(
+        stack, f"/v2/publish/{url}", {**headers, "Upstash-Workflow-RunId": "wfr_nosuchrun"}, json.dumps(step)
+    )
+    assert status == 404 and "does not exist" in body["error"]
+    assert [m.step.step_name for m in services.workflow_runs.get(run.run_id)[1] if m.step] == ["only"]
 
 
 def test_a_twenty_step_run_and_ten_concurrent_runs_complete_each_step_once(
