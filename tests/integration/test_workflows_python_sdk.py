@@ -272,3 +272,27 @@ def test_a_twenty_step_run_and_ten_concurrent_runs_complete_each_step_once(
         **{f"long-{index}": 1 for index in range(20)},
         **{f"r{index}-{step}": 1 for index in range(10) for step in ("one", "two")},
     }
+
+
+def test_sleep_until_holds_the_run_until_the_timestamp_in_a_wait_state(stack, services, app, path, qstash):
+    import time
+
+    calls = Calls()
+    ran_at: list[float] = []
+    until = int(time.time()) + 3  # Upstash-Not-Before carries whole unix seconds
+
+    def workflow(context) -> None:
+        context.run("before", lambda: calls("before"))
+        context.sleep_until("until", until)
+        context.run("after", lambda: calls("after") and ran_at.append(time.time()))
+
+    url = app.route(path, workflow)
+    qstash.message.publish_json(url=url, body={})
+    run = _run_for(services, app, url, state="RUN_SUCCESS")
+
+    assert calls.counts == {"before": 1, "after": 1}
+    # moto's Wait truncates (timestamp - now) to whole seconds, so it may end up to 1 s early
+    # (docs/workflows.md, moto table); AWS waits until the timestamp.
+    assert ran_at[0] >= until - 1, "the step after the sleep ran only once the timestamp was (about) reached"
+    _, messages = services.workflow_runs.get(run.run_id)
+    assert [(m.step.step_name, m.step.step_type) for m in messages if m.step][1] == ("until", "SleepUntil")
