@@ -21,10 +21,27 @@ def _when(ms: Any) -> str:
     return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _time_ms(text: str) -> int:
+    """A time for --from/--to: unix milliseconds, or ISO 8601 (UTC when no offset is given)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        at = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither unix milliseconds nor an ISO 8601 time (2026-12-02T16:00:00Z)"
+        ) from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=datetime.UTC)
+    return int(at.timestamp() * 1000)
+
+
 def _list(client: FerryClient, args: argparse.Namespace) -> int:
     query = {
         "state": args.state,
         "workflowUrl": args.workflow_url,
+        "fromDate": args.from_ms,
+        "toDate": args.to_ms,
         "count": args.count,
         "cursor": args.cursor,
     }
@@ -65,7 +82,7 @@ def _get(client: FerryClient, args: argparse.Namespace) -> int:
         print(f"execution  {run.get('executionArn')}")
         if run.get("error"):
             print(f"error      {run['error']}")
-        rows = [["#", "KIND", "STEP", "TYPE", "STATE", "AT", "OUT"]]
+        rows = [["#", "KIND", "STEP", "TYPE", "STATE", "AT", "ATTEMPTS", "MS", "OUT"]]
         for index, step in enumerate(run.get("steps", [])):
             out = step.get("out")
             shown = "" if out is None else (out if isinstance(out, str) else json.dumps(out))
@@ -77,6 +94,8 @@ def _get(client: FerryClient, args: argparse.Namespace) -> int:
                     str(step.get("stepType", "")),
                     str(step.get("state") or ""),
                     _when(step.get("createdAt")),
+                    str(len(step.get("attempts") or [])),
+                    str(step.get("durationMs", "")),
                     shown[:60],
                 ]
             )
@@ -111,6 +130,12 @@ def add_runs_commands(commands: Any, api_parser: ApiParser) -> None:
     listing = api_parser(runs, "list", _list, help="list runs, newest first")
     listing.add_argument("--state", choices=STATES, help="only runs in this state")
     listing.add_argument("--url", dest="workflow_url", metavar="URL", help="only runs of this workflow URL")
+    listing.add_argument(
+        "--from", dest="from_ms", type=_time_ms, metavar="TIME", help="only runs created at or after TIME"
+    )
+    listing.add_argument(
+        "--to", dest="to_ms", type=_time_ms, metavar="TIME", help="only runs created at or before TIME"
+    )
     listing.add_argument("--count", type=int, metavar="N", help="runs per page (default 100)")
     listing.add_argument("--cursor", metavar="CURSOR", help="start from a cursor an earlier page gave")
     get = api_parser(runs, "get", _get, help="show a run with its step timeline")

@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from ferry.domain.envelope import Envelope
+from ferry.domain.envelope import Envelope, RedactSpec
 from ferry.domain.workflow_protocol import MessageKind, Run, RunMessage, RunState, StepInfo, Waiter, WaitInfo
 from ferry.usecases.ports import Clock
 from ferry.usecases.workflow_ports import RunClosed
@@ -67,6 +67,8 @@ class DynamoRunLog:
             "labels": _s(json.dumps(list(run.labels))),
             "ttl": self._ttl(),
         }
+        if run.redact is not None:
+            item["redact"] = _s(run.redact.model_dump_json())
         if run.parent_run_id and run.parent_wait_id:
             item["parent"] = _s(json.dumps([run.parent_run_id, run.parent_wait_id]))
         try:
@@ -352,6 +354,7 @@ def _run(item: dict[str, Any]) -> Run:
         segment=int(item.get("segment", {}).get("N", "1")),
         error=item.get("error", {}).get("S"),
         labels=tuple(json.loads(item.get("labels", {}).get("S", "[]"))),
+        redact=RedactSpec.model_validate_json(item["redact"]["S"]) if "redact" in item else None,
     )
 
 

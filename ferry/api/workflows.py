@@ -70,7 +70,8 @@ def get_run(run_id: str, svc: ApiServices) -> Response[Any]:
     run, messages = _runs(svc).get(run_id)
     history = svc.history
     states = {m.message_id: history.state(m.message_id) for m in messages}
-    return json_response(run_summary(run, messages, states))
+    events = {m.message_id: history.events(m.message_id) for m in messages}
+    return json_response(run_summary(run, messages, states, events))
 
 
 @routes.post("/v2/workflows/runs/<run_id>/redrive")

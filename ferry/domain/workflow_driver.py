@@ -138,6 +138,22 @@ def execution_input(run_id: str, message_id: str) -> dict[str, Any]:
     return {"runId": run_id, "next": {"action": "deliver", "messageId": message_id}}
 
 
+# A Standard execution holds 25,000 history events; a delivery costs about 5 (Choice entered and
+# exited, TaskScheduled/Started/Succeeded), a sleep 2 more, a wait about as much again. A run hands
+# over to a new execution every this many run-log messages, well inside the limit.
+MESSAGES_PER_EXECUTION = 1_000
+
+
+def continuation_name(run_id: str, after_seq: int, next_seq: int, per_execution: int) -> str | None:
+    """The execution a run continues in when the driver moves from run-log position `after_seq`
+    to `next_seq` across a multiple of `per_execution`, else None. Named by that multiple, so a
+    report sent again (a dispatcher crash) names the same execution instead of starting two."""
+    crossed = next_seq // per_execution
+    if crossed <= after_seq // per_execution:
+        return None
+    return f"{run_id}-c{crossed}"
+
+
 def execution_name(run_id: str, segment: int) -> str:
     """Segment 1 is the run id itself; a redrive or continuation runs as `<run id>-s<n>`."""
     return run_id if segment <= 1 else f"{run_id}-s{segment}"

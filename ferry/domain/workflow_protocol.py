@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ferry.domain.envelope import Envelope
+from ferry.domain.envelope import Envelope, RedactSpec
 from ferry.domain.errors import InvalidInput
 
 RUN_ID_HEADER = "Upstash-Workflow-RunId"
@@ -189,6 +189,9 @@ class Run:
     failure_url: str | None = None
     error: str | None = None
     labels: tuple[str, ...] = ()
+    # The start's `Upstash-Redact-Fields` (the SDKs send it with the first message only): it
+    # holds for every message of the run.
+    redact: RedactSpec | None = None
     # Set on a run started by `context.invoke`: its end resolves this WAIT of the parent run.
     parent_run_id: str | None = None
     parent_wait_id: str | None = None

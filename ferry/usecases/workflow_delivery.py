@@ -14,12 +14,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Sequence
+from typing import Any
 
+from ferry.domain import workflow_driver
 from ferry.domain.callbacks import callback_envelope
 from ferry.domain.delivery import AttemptResult
 from ferry.domain.envelope import Envelope, WorkflowRef
 from ferry.domain.history import LogEvent, State
-from ferry.domain.workflow_driver import CANCELED_ERROR, STEP_FAILED_ERROR
+from ferry.domain.workflow_driver import CANCELED_ERROR, STEP_FAILED_ERROR, continuation_name
 from ferry.domain.workflow_protocol import (
     RUN_ID_HEADER,
     Action,
@@ -161,12 +164,37 @@ class WorkflowDelivery:
             self._ignore(message.envelope.workflow, "the run ended while its step was in flight")
             return
         messages = self._log.messages(run_id)
-        action = next_action(run, messages, driver_position(messages, current), now_ms)
+        position = driver_position(messages, current)
+        action = next_action(run, messages, position, now_ms)
         if action["action"] == Action.STALLED.value:
             self._log.set_state(
                 run_id, RunState.FAILED, now_ms, error="no next step after a 2xx", only_if_running=True
             )
+        elif action["action"] in (Action.DELIVER.value, Action.WAIT.value):
+            action = self._continued(run, messages, position, action)
         self._driver.succeed(token, action)
+
+    def _continued(
+        self, run: Run, messages: Sequence[RunMessage], position: int, action: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Past MESSAGES_PER_EXECUTION, the next action starts a new execution of the same run
+        (25,000-event history limit) and this one finishes."""
+        target = next((m for m in messages if m.message_id == action["messageId"]), None)
+        if target is None:
+            return action
+        name = continuation_name(
+            run.run_id,
+            position,
+            driver_position(messages, target),
+            workflow_driver.MESSAGES_PER_EXECUTION,
+        )
+        if name is None:
+            return action
+        arn = self._driver.start(name, {"runId": run.run_id, "next": action})
+        if arn != run.execution:
+            self._log.set_execution(run.run_id, arn, run.segment + 1)
+        log.info("run %s continues in execution %s", run.run_id, name)
+        return {"action": Action.FINISH.value}
 
     def _append_callback(self, run_id: str, call: RunMessage, report: DeliveryReport, now_ms: int) -> None:
         spec = call.envelope.callback

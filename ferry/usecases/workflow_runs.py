@@ -4,7 +4,8 @@ and runs are read, finished, cancelled and redriven here."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ferry.domain.errors import InvalidInput, NotFound
@@ -74,6 +75,7 @@ class WorkflowRuns:
                     created_at=now_ms,
                     updated_at=now_ms,
                     labels=envelope.labels,
+                    redact=envelope.redact,
                     parent_run_id=parent[0] if parent else None,
                     parent_wait_id=parent[1] if parent else None,
                 )
@@ -81,6 +83,9 @@ class WorkflowRuns:
         run = self._log.get_run(workflow.run_id)
         if run is None:
             raise NotFound(f"workflow run {workflow.run_id} does not exist", field="Upstash-Workflow-RunId")
+        if run.redact is not None and envelope.redact is None:
+            # Redaction asked for at the start holds for the whole run (steps, calls, waits).
+            envelope = envelope.model_copy(update={"redact": run.redact})
         step = step_info(MessageKind.STEP if wait else kind, envelope)
         wait_info = None
         if kind is MessageKind.WAIT:
@@ -249,9 +254,13 @@ class WorkflowRuns:
 
 
 def run_summary(
-    run: Run, messages: list[RunMessage], states: Mapping[str, Any] | None = None
+    run: Run,
+    messages: list[RunMessage],
+    states: Mapping[str, Any] | None = None,
+    events: Mapping[str, Sequence[LogEvent]] | None = None,
 ) -> dict[str, Any]:
-    """A run as the logs API shows it (Upstash's `workflowRunId`, `workflowState`, `steps`)."""
+    """A run as the logs API shows it (Upstash's `workflowRunId`, `workflowState`, `steps`);
+    with `events` (each message's delivery history) every step also has its attempts."""
     steps = []
     for message in messages:
         entry: dict[str, Any] = {
@@ -265,8 +274,14 @@ def run_summary(
             )
         if message.kind is MessageKind.STEP:
             entry["out"] = _step_out(message)
+        elif message.kind in (MessageKind.INITIAL, MessageKind.CALL):
+            # What the step was given: the run's payload, or the body of the third-party call.
+            entry["input"] = _redacted_body(message)
         if states and message.message_id in states:
             entry["state"] = states[message.message_id]
+        if events is not None:
+            entry["attempts"] = attempts_of(events.get(message.message_id, ()))
+            entry["durationMs"] = sum(a["durationMs"] or 0 for a in entry["attempts"])
         steps.append(entry)
     body: dict[str, Any] = {
         "workflowRunId": run.run_id,
@@ -282,10 +297,37 @@ def run_summary(
     return body
 
 
-def _step_out(message: RunMessage) -> Any:
-    import json
+def attempts_of(events: Sequence[LogEvent]) -> list[dict[str, Any]]:
+    """Each delivery attempt (an ACTIVE event and the ERROR/DELIVERED that ended it) with its
+    start, duration and answer; an attempt still in flight has no duration yet."""
+    attempts: list[dict[str, Any]] = []
+    for event in sorted(events, key=lambda e: e.time_ms):
+        if event.state is State.ACTIVE:
+            attempts.append(
+                {"retried": event.retried, "startedAt": event.time_ms, "durationMs": None, "status": None}
+            )
+        elif event.state in (State.DELIVERED, State.ERROR) and attempts:
+            if attempts[-1]["durationMs"] is not None:
+                continue
+            attempts[-1]["durationMs"] = event.time_ms - attempts[-1]["startedAt"]
+            attempts[-1]["status"] = event.response_status
+            if event.error:
+                attempts[-1]["error"] = event.error
+    return attempts
 
-    if message.envelope.redact is not None and message.envelope.redact.body:
+
+def _redacted(message: RunMessage) -> bool:
+    return message.envelope.redact is not None and message.envelope.redact.body
+
+
+def _redacted_body(message: RunMessage) -> Any:
+    if _redacted(message):
+        return "REDACTED"
+    return message.envelope.body_bytes().decode("utf-8", "replace")
+
+
+def _step_out(message: RunMessage) -> Any:
+    if _redacted(message):
         return "REDACTED"
     try:
         return json.loads(message.envelope.body_bytes()).get("out")

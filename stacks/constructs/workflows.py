@@ -93,3 +93,6 @@ class Workflows(Construct):
             )
         self.state_machine.grant_task_response(api)
         self.state_machine.grant_task_response(dispatcher)
+        # A run past MESSAGES_PER_EXECUTION continues in a new execution, started by the
+        # dispatcher's report (ferry.usecases.workflow_delivery).
+        self.state_machine.grant_start_execution(dispatcher)

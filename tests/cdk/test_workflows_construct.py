@@ -62,6 +62,7 @@ def test_dispatcher_may_only_answer_tasks_and_the_api_only_manage_runs_and_answe
         s for s in _statements(synth, "DeliveryFunction") if any("states:" in a for a in _actions(s))
     ]
     assert {a for s in dispatcher for a in _actions(s)} == {
+        "states:StartExecution",  # a long run continues in a new execution
         "states:SendTaskSuccess",
         "states:SendTaskFailure",
         "states:SendTaskHeartbeat",

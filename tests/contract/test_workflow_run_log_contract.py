@@ -9,7 +9,7 @@ import pytest
 
 from ferry.adapters.memory.clock import ManualClock
 from ferry.adapters.memory.workflow_run_log import InMemoryRunLog
-from ferry.domain.envelope import Envelope
+from ferry.domain.envelope import Envelope, RedactSpec
 from ferry.domain.workflow_protocol import MessageKind, Run, RunMessage, RunState, StepInfo, Waiter, WaitInfo
 from ferry.usecases.workflow_ports import RunClosed
 
@@ -67,6 +67,14 @@ def test_creating_a_run_is_idempotent_on_its_id(log, run_id):
     assert log.create_run(_run(run_id)) is False
     assert log.get_run(run_id).state is RunState.RUNNING
     assert log.get_run(run_id + "-other") is None
+
+
+def test_a_run_keeps_the_redaction_its_start_asked_for(log, run_id):
+    redact = RedactSpec(body=True, headers=("Authorization",))
+    log.create_run(dataclasses.replace(_run(run_id), redact=redact, labels=("team-a",)))
+    assert (log.get_run(run_id).redact, log.get_run(run_id).labels) == (redact, ("team-a",))
+    log.create_run(_run(run_id + "-plain"))
+    assert log.get_run(run_id + "-plain").redact is None
 
 
 def test_messages_come_back_in_acceptance_order_with_sequence_numbers(log, run_id):

@@ -266,3 +266,78 @@ def test_headers_of_the_sdks_own_request_are_recomputed_or_dropped_never_replaye
         receiver.verify(signature=fields["upstash-signature"], body=body, url=url)
         signatures.append(fields["upstash-signature"])
     assert len(set(signatures)) == 4, "each delivery is signed for its own body"
+
+
+def test_a_step_delivered_again_after_its_result_was_stored_is_deduplicated_by_step_id(
+    services, app, path, qstash
+):
+    calls = Calls()
+
+    def workflow(context) -> None:
+        def first() -> str:
+            if calls("first", context) == 1:
+                # The SDK publishes this result, then the answer to Ferry is lost: the delivery
+                # is retried (QStash backoff) and the SDK runs and publishes the step again.
+                app.lose_next_answer.add(path)
+            return "one"
+
+        context.run("first", first)
+        context.run("second", lambda: calls("second", context))
+
+    url = app.route(path, workflow)
+    qstash.message.publish_json(url=url, body={})
+    run = _run(services, calls, state="RUN_SUCCESS", timeout=60)
+
+    assert calls.counts == {"first": 2, "second": 1}, "the lost answer counts as a failed attempt"
+    steps = [m for m in services.run_log.messages(run.run_id) if m.step]
+    assert [m.step.step_name for m in steps] == ["first", "second"], "one copy of first in the run log"
+    # Had both copies reached the step array, the SDK would have answered "Incompatible step name"
+    # (a 400 on every later delivery) and the run would have failed instead.
+    assert 400 not in _delivery_statuses(services, run.run_id)
+
+
+def _delivery_statuses(services, run_id: str) -> list[int | None]:
+    statuses = []
+    for message in services.run_log.messages(run_id):
+        for event in services.history.events(message.message_id):
+            if event.state in (State.DELIVERED, State.ERROR):
+                statuses.append(event.response_status)
+    return statuses
+
+
+def test_a_run_past_the_messages_per_execution_continues_in_a_new_execution_with_the_same_run_id(
+    services, app, path, qstash, monkeypatch
+):
+    import boto3
+
+    from ferry.domain import workflow_driver
+
+    # 1,000 in production (docs/workflows.md): 3 here, so 8 steps cross it twice.
+    monkeypatch.setattr(workflow_driver, "MESSAGES_PER_EXECUTION", 3)
+    calls = Calls()
+
+    def workflow(context) -> None:
+        for index in range(8):
+            context.run(f"step-{index}", lambda index=index: calls(f"step-{index}", context))
+        context.sleep("nap", 1)  # a sleep action handed over keeps its delay
+        context.run("after-nap", lambda: calls("after-nap", context))
+
+    url = app.route(path, workflow)
+    qstash.message.publish_json(url=url, body={})
+    run = _run(services, calls, state="RUN_SUCCESS", timeout=90)
+
+    assert calls.counts == {**{f"step-{i}": 1 for i in range(8)}, "after-nap": 1}
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    machine = services.settings.run_driver_arn
+    names = {
+        e["name"]: e["executionArn"]
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
+        for e in page["executions"]
+        if e["name"].startswith(run.run_id)
+    }
+    assert set(names) == {run.run_id, *(f"{run.run_id}-c{k}" for k in (1, 2, 3))}
+    assert run.execution == names[f"{run.run_id}-c3"], "the run names its current execution"
+    wait_until(
+        lambda: all(services.run_driver.status(arn) == "SUCCEEDED" for arn in names.values()),
+        what="every execution of the run to end",
+    )

@@ -3,6 +3,7 @@ verifying every request) against `ferry dev`: trigger + cancel, call, non-retrya
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -243,3 +244,54 @@ def test_an_invoked_workflow_that_fails_returns_is_failed_to_the_invoking_run(se
     assert (result["isFailed"], result["isCanceled"]) == (True, False)
     counts = js.counts()
     assert (counts["js-invoke-failing-child/refuses"], counts["js-invoke-failing-parent/after"]) == (1, 1)
+
+
+def _get(js: JsApp, path: str):
+    with urllib.request.urlopen(js.url + path, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_client_logs_reads_a_run_through_the_events_route_grouped_by_run(services, js):
+    run_id = js.post("/control/trigger", {"path": "/js-call", "body": {}})["workflowRunId"]
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=60, what="the run to succeed")
+
+    # Client.logs sends GET /v2/workflows/events?groupBy=workflowRunId&workflowRunId=...
+    answer = js.post("/control/logs", {"workflowRunId": run_id})
+
+    [run] = answer["runs"]
+    assert (run["workflowRunId"], run["workflowState"]) == (run_id, "RUN_SUCCESS")
+    assert [s.get("stepName") for s in run["steps"] if s.get("stepName")] == [
+        "before",
+        "third-party",
+        "after",
+    ]
+
+
+def test_a_workflow_retry_after_error_retries_the_step_after_its_retry_after(services, js):
+    run_id = js.post("/control/trigger", {"path": "/js-retry-after", "body": {}})["workflowRunId"]
+    wait_until(lambda: _state(services, run_id) == "RUN_SUCCESS", timeout=30, what="the run to succeed")
+
+    assert js.counts()["js-retry-after/busy-once"] == 2
+    initial = services.run_log.messages(run_id)[0]
+    retry = [e for e in services.history.events(initial.message_id) if e.state.value == "RETRY"]
+    # 429 + Retry-After: 2 -> the next attempt in 2 s, not QStash's 12 s backoff.
+    assert len(retry) == 1 and 1_500 <= retry[0].next_delivery_ms - retry[0].time_ms <= 2_500
+    errors = [e for e in services.history.events(initial.message_id) if e.state.value == "ERROR"]
+    assert [e.response_status for e in errors] == [429]
+
+
+def test_a_failure_url_given_to_trigger_is_called_once_with_the_failure(services, js):
+    run_id = js.post(
+        "/control/trigger",
+        {"path": "/js-failing", "body": {"order": 7}, "retries": 0, "failurePath": "/failure-sink"},
+    )["workflowRunId"]
+    wait_until(lambda: _state(services, run_id) == "RUN_FAILED", timeout=30, what="the run to fail")
+
+    [call] = wait_until(
+        lambda: [c for c in _get(js, "/failures") if run_id in c["body"]], timeout=30, what="the failure URL"
+    )
+    body = json.loads(call["body"])
+    assert call["signed"] and body["workflowRunId"] == run_id and body["status"] == 500
+    assert json.loads(base64.b64decode(body["sourceBody"])) == {"order": 7}, "the run's initial payload"
+    assert js.counts()["js-failing/fails"] == 1, "retries=0"
+    assert [c for c in _get(js, "/failures") if run_id in c["body"]] == [call], "called once"

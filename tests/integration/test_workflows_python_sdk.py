@@ -67,6 +67,24 @@ def _api(stack: DevStack, method: str, path: str) -> tuple[int, dict]:
         return error.code, json.loads(error.read() or b"{}")
 
 
+def _post(stack: DevStack, path: str, headers: dict[str, str], body: str) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        stack.url + path,
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {stack.secrets.api_token}",
+            "Content-Type": "application/json",
+            **headers,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
 def test_run_sleep_call_and_a_step_failing_twice_each_body_running_once(
     stack, services, app, target, path, qstash
 ):
@@ -132,7 +150,9 @@ def test_failure_function_is_called_once_when_a_step_keeps_failing(stack, servic
     wait_until(lambda: services.run_driver.status(run.execution) == "FAILED", what="the execution to fail")
 
 
-def test_cancel_during_a_sleep_stops_the_execution_and_the_run(stack, services, app, path, qstash):
+def test_cancel_during_a_sleep_stops_the_execution_and_the_run_and_later_appends_are_400(
+    stack, services, app, path, qstash
+):
     calls = Calls()
 
     def workflow(context) -> None:
@@ -159,6 +179,23 @@ def test_cancel_during_a_sleep_stops_the_execution_and_the_run(stack, services, 
     assert calls.counts == {"before": 1}
     status, body = _api(stack, "DELETE", f"/v2/workflows/runs/{run.run_id}")
     assert (status, body) == (200, {"cancelled": False}), "cancelling twice changes nothing"
+    step = {"stepId": 3, "stepName": "after", "stepType": "Run", "out": "1", "concurrent": 1}
+    headers = {
+        "Upstash-Workflow-RunId": run.run_id,
+        "Upstash-Workflow-Init": "false",
+        "Upstash-Workflow-Url": url,
+    }
+    late = qstash.http.request(
+        path="/v2/batch",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps([{"destination": url, "headers": headers, "body": json.dumps(step)}]),
+    )
+    assert late[0]["status"] == 400 and "already ended (RUN_CANCELED)" in late[0]["error"]
+    assert [m.step.step_name for m in services.workflow_runs.get(run.run_id)[1] if m.step] == [
+        "before",
+        "long-nap",
+    ], "the refused append changed nothing"
 
 
 def test_unknown_run_is_404_and_appending_to_an_ended_run_is_400(stack, services, app, path, qstash):
@@ -192,6 +229,14 @@ def test_unknown_run_is_404_and_appending_to_an_ended_run_is_400(stack, services
         ),
     )
     assert malformed[0]["status"] == 400 and malformed[0]["field"] == "Upstash-Workflow-Init"
+    # The same through /v2/publish (a step message may come either way): ended 400, unknown 404.
+    status, body = _post(stack, f"/v2/publish/{url}", headers, json.dumps(step))
+    assert status == 400 and "already ended (RUN_SUCCESS)" in body["error"]
+    status, body = _post(
+        stack, f"/v2/publish/{url}", {**headers, "Upstash-Workflow-RunId": "wfr_nosuchrun"}, json.dumps(step)
+    )
+    assert status == 404 and "does not exist" in body["error"]
+    assert [m.step.step_name for m in services.workflow_runs.get(run.run_id)[1] if m.step] == ["only"]
 
 
 def test_a_twenty_step_run_and_ten_concurrent_runs_complete_each_step_once(
@@ -227,3 +272,27 @@ def test_a_twenty_step_run_and_ten_concurrent_runs_complete_each_step_once(
         **{f"long-{index}": 1 for index in range(20)},
         **{f"r{index}-{step}": 1 for index in range(10) for step in ("one", "two")},
     }
+
+
+def test_sleep_until_holds_the_run_until_the_timestamp_in_a_wait_state(stack, services, app, path, qstash):
+    import time
+
+    calls = Calls()
+    ran_at: list[float] = []
+    until = int(time.time()) + 3  # Upstash-Not-Before carries whole unix seconds
+
+    def workflow(context) -> None:
+        context.run("before", lambda: calls("before"))
+        context.sleep_until("until", until)
+        context.run("after", lambda: calls("after") and ran_at.append(time.time()))
+
+    url = app.route(path, workflow)
+    qstash.message.publish_json(url=url, body={})
+    run = _run_for(services, app, url, state="RUN_SUCCESS")
+
+    assert calls.counts == {"before": 1, "after": 1}
+    # moto's Wait truncates (timestamp - now) to whole seconds, so it may end up to 1 s early
+    # (docs/workflows.md, moto table); AWS waits until the timestamp.
+    assert ran_at[0] >= until - 1, "the step after the sleep ran only once the timestamp was (about) reached"
+    _, messages = services.workflow_runs.get(run.run_id)
+    assert [(m.step.step_name, m.step.step_type) for m in messages if m.step][1] == ("until", "SleepUntil")

@@ -27,6 +27,8 @@ class WorkflowApp:
         self.raw: list[tuple[str, list[tuple[str, str]], str]] = []
         # Paths that are "down": the connection is closed without an answer.
         self.down: set[str] = set()
+        # Paths whose next answer is lost: the SDK handles the request, the connection then drops.
+        self.lose_next_answer: set[str] = set()
         self.rejected = 0
         app = self
 
@@ -53,6 +55,10 @@ class WorkflowApp:
                         url=f"{app.url}{self.path}",
                     )
                 )
+                if path in app.lose_next_answer:
+                    app.lose_next_answer.discard(path)
+                    self.close_connection = True
+                    return
                 if response.status == 500 and "verify" in response.body:
                     app.rejected += 1
                 self.send_response(response.status)

@@ -212,3 +212,13 @@ def test_an_invoke_body_is_parsed_or_refused():
         parse_invoke(json.dumps({**raw, "step": {}}).encode())
     with pytest.raises(InvalidInput):
         parse_invoke(b"not json")
+
+
+def test_a_run_continues_in_a_new_execution_each_time_it_crosses_the_messages_per_execution():
+    from ferry.domain.workflow_driver import continuation_name
+
+    assert continuation_name("wfr_a", 998, 999, 1_000) is None
+    assert continuation_name("wfr_a", 999, 1_000, 1_000) == "wfr_a-c1"
+    assert continuation_name("wfr_a", 1_000, 1_001, 1_000) is None
+    # A wait's resolution is delivered in its WAIT's place: the jump can cross a boundary too.
+    assert continuation_name("wfr_a", 1_990, 2_004, 1_000) == "wfr_a-c2"

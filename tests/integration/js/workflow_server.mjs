@@ -2,20 +2,29 @@
 // The SDK's `serve` verifies every request with its Receiver (QSTASH_*_SIGNING_KEY in the env).
 // Prints {"port": n} once listening; GET /counts answers how often each step body ran.
 import http from "node:http";
-import { Client, serve, WorkflowNonRetryableError } from "@upstash/workflow";
+import { Client, serve, WorkflowNonRetryableError, WorkflowRetryAfterError } from "@upstash/workflow";
 
 const counts = {};
 const bump = (name) => {
   counts[name] = (counts[name] ?? 0) + 1;
   return counts[name];
 };
+// Bodies POSTed to /failure-sink: a failure URL that is no workflow (client.trigger's failureUrl).
+const failureCalls = [];
 const thirdParty = process.env.THIRD_PARTY_URL;
 const client = new Client({ baseUrl: process.env.QSTASH_URL, token: process.env.QSTASH_TOKEN });
 const base = () => `http://127.0.0.1:${server.address().port}`;
 // The test drives the JS Client through these (trigger, cancel), as an app would.
 const control = {
-  "/control/trigger": async ({ path, body, workflowRunId }) =>
-    client.trigger({ url: base() + path, body, workflowRunId }),
+  "/control/trigger": async ({ path, body, workflowRunId, failurePath, retries }) =>
+    client.trigger({
+      url: base() + path,
+      body,
+      workflowRunId,
+      retries,
+      ...(failurePath ? { failureUrl: base() + failurePath } : {}),
+    }),
+  "/control/logs": async (filter) => client.logs(filter),
   "/control/cancel": async ({ ids }) => client.cancel(ids),
   "/control/notify": async ({ eventId, eventData, workflowRunId }) =>
     client.notify({ eventId, eventData, workflowRunId }),
@@ -85,6 +94,20 @@ const workflows = {
     await context.run("after-failed-invoke", () => bump("js-invoke-failing-parent/after") && result);
   }),
   "/js-invoke-failing-child": serve(failingChild.routeFunction),
+  "/js-retry-after": serve(async (context) => {
+    await context.run("busy-once", () => {
+      if (bump("js-retry-after/busy-once") === 1) {
+        throw new WorkflowRetryAfterError("come back in 2 s", 2);
+      }
+      return "done";
+    });
+  }),
+  "/js-failing": serve(async (context) => {
+    await context.run("fails", () => {
+      bump("js-failing/fails");
+      throw new Error("always");
+    });
+  }),
   "/js-non-retryable": serve(async (context) => {
     await context.run("refuse", () => {
       bump("js-non-retryable/refuse");
@@ -98,6 +121,19 @@ const server = http.createServer(async (req, res) => {
   if (req.method === "GET" && path === "/counts") {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify(counts));
+    return;
+  }
+  if (req.method === "GET" && path === "/failures") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(failureCalls));
+    return;
+  }
+  if (req.method === "POST" && path === "/failure-sink") {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    failureCalls.push({ body: Buffer.concat(chunks).toString(), signed: Boolean(req.headers["upstash-signature"]) });
+    res.writeHead(200);
+    res.end();
     return;
   }
   if (req.method === "POST" && control[path]) {
