@@ -229,6 +229,22 @@ def test_in_memory_a_failed_execution_is_redriven_at_its_deliver_state_with_a_ne
     assert side.driver.redrive(execution) is False
 
 
+def test_in_memory_a_driver_without_redrive_refuses_it_and_the_failed_execution_stays_failed():
+    from ferry.adapters.memory.queue import InMemoryQueue
+    from ferry.adapters.memory.run_driver import InMemoryRunDriver
+
+    clock = ManualClock()
+    queue = InMemoryQueue(clock)
+    driver = InMemoryRunDriver(queue, clock, can_redrive=False)
+    run_id = new_run()
+    execution = driver.start(run_id, execution_input(run_id, "msg_0"))
+    [task] = queue.receive_raw()
+    driver.fail(Envelope.from_json(task.body).workflow.task_token, error=STEP_FAILED_ERROR, cause="x")
+
+    assert driver.redrive(execution) is False
+    assert driver.status(execution) == "FAILED"
+
+
 def test_in_memory_a_sleep_holds_the_next_task_until_its_time(memory):
     side, clock = memory
     run_id = new_run()

@@ -38,7 +38,10 @@ class _Execution:
 
 
 class InMemoryRunDriver:
-    def __init__(self, queue: InMemoryQueue, clock: Clock) -> None:
+    def __init__(self, queue: InMemoryQueue, clock: Clock, *, can_redrive: bool = True) -> None:
+        """`can_redrive=False` is a service without RedriveExecution (moto 5.x): every redrive is
+        refused, so a use case test reaches the continue-in-a-new-execution branch too."""
+        self._can_redrive = can_redrive
         self._queue = queue
         self._clock = clock
         self._executions: dict[str, _Execution] = {}
@@ -83,7 +86,7 @@ class InMemoryRunDriver:
     def redrive(self, execution: str) -> bool:
         with self._lock:
             found = self._find(execution)
-            if found is None or found.status != "FAILED" or not found.task_next:
+            if not self._can_redrive or found is None or found.status != "FAILED" or not found.task_next:
                 return False
             found.status, found.error = "RUNNING", None
             self._send_task(found, found.task_next, delay_seconds=0)
