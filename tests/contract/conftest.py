@@ -41,6 +41,7 @@ def aws() -> Iterator[Aws]:
     import boto3
     from moto import mock_aws
 
+    from ferry.dev.emulator import MOTO_CONFIG
     from ferry.dev.resources import DevSecrets, provision
 
     fake = {
@@ -53,11 +54,14 @@ def aws() -> Iterator[Aws]:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.pop("AWS_PROFILE", None)
     try:
-        with mock_aws():
+        # `ferry dev`'s moto config: Step Functions executes the run driver (its waitForTaskToken
+        # states put their task messages on the queue), as the run driver contract needs.
+        with mock_aws(config=MOTO_CONFIG):
             session = boto3.session.Session(region_name="us-east-1")
             environ = provision(session, config=CONFIG, secrets=DevSecrets())
             clients = {
-                name: session.client(name) for name in ("sqs", "dynamodb", "secretsmanager", "scheduler")
+                name: session.client(name)
+                for name in ("sqs", "dynamodb", "secretsmanager", "scheduler", "stepfunctions")
             }
             yield Aws(clients, environ)
     finally:

@@ -12,7 +12,7 @@ from ferry.adapters.memory.clock import ManualClock
 from ferry.adapters.memory.dedup import InMemoryDedup
 from ferry.adapters.memory.history import InMemoryHistory
 from ferry.adapters.memory.keys import InMemoryKeys
-from ferry.adapters.memory.queue import InMemoryQueue
+from ferry.adapters.memory.queue import InMemoryHeldHeads, InMemoryQueue
 from ferry.adapters.memory.target import InMemoryTarget
 from ferry.adapters.memory.url_groups import InMemoryUrlGroups
 from ferry.domain.limits import Limits
@@ -51,7 +51,8 @@ class World:
         limit_steps: list[DeliveryStep] = []
         if self.limit_store is not None:
             self.gate = LimitGate(store=self.limit_store, clock=self.clock, lease_margin_seconds=10)
-            self.queues = Queues(store=self.limit_store, clock=self.clock)
+            heads = InMemoryHeldHeads(self.queue)
+            self.queues = Queues(store=self.limit_store, clock=self.clock, heads=heads)
             limit_steps.append(
                 EnforceLimits(gate=self.gate, queue=self.queue, limits=self.limits, history=self.history)
             )
