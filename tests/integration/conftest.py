@@ -54,3 +54,22 @@ def services(stack: DevStack):
     from ferry.wiring import services as current
 
     return current()
+
+
+@pytest.fixture(scope="module")
+def app(stack: DevStack):
+    """A workflow app served on 127.0.0.1 by the unchanged Python SDK, verifying signatures with
+    the SDK's Receiver (one per module: routes are per test path)."""
+    from tests.integration.workflow_app import WorkflowApp
+
+    env = stack.client_env()
+    server = WorkflowApp(
+        qstash_url=env["QSTASH_URL"],
+        token=env["QSTASH_TOKEN"],
+        current_key=env["QSTASH_CURRENT_SIGNING_KEY"],
+        next_key=env["QSTASH_NEXT_SIGNING_KEY"],
+    )
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -5,49 +5,18 @@ headers of the SDK's own request, which it forwards with every step."""
 
 from __future__ import annotations
 
-import collections
 import json
 import threading
-from collections.abc import Iterator
 
 import pytest
 from qstash import Receiver
 
 from ferry.dev.stack import DevStack
 from ferry.domain.history import State
-from tests.integration.workflow_app import WorkflowApp
+from tests.integration.workflow_app import Calls
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def app(stack: DevStack) -> Iterator[WorkflowApp]:
-    env = stack.client_env()
-    server = WorkflowApp(
-        qstash_url=env["QSTASH_URL"],
-        token=env["QSTASH_TOKEN"],
-        current_key=env["QSTASH_CURRENT_SIGNING_KEY"],
-        next_key=env["QSTASH_NEXT_SIGNING_KEY"],
-    )
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-class Calls:
-    def __init__(self) -> None:
-        self.counts: collections.Counter[str] = collections.Counter()
-        self.run_ids: list[str] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, name: str, context=None) -> int:
-        with self._lock:
-            self.counts[name] += 1
-            if context is not None and context.workflow_run_id not in self.run_ids:
-                self.run_ids.append(context.workflow_run_id)
-            return self.counts[name]
 
 
 def _run(services, calls: Calls, *, state: str | None = None, timeout: float = 60):

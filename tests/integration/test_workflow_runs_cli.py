@@ -4,31 +4,13 @@ Python SDK: a failed run is listed, shown step by step, and redriven from its fa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from ferry.cli import main
-from ferry.dev.stack import DevStack
-from tests.integration.workflow_app import WorkflowApp
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def app(stack: DevStack) -> Iterator[WorkflowApp]:
-    env = stack.client_env()
-    server = WorkflowApp(
-        qstash_url=env["QSTASH_URL"],
-        token=env["QSTASH_TOKEN"],
-        current_key=env["QSTASH_CURRENT_SIGNING_KEY"],
-        next_key=env["QSTASH_NEXT_SIGNING_KEY"],
-    )
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -3,47 +3,16 @@ the one run-driver state machine in moto, every step a delivery by the existing 
 
 from __future__ import annotations
 
-import collections
 import json
-import threading
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 
 from ferry.dev.stack import DevStack
-from tests.integration.workflow_app import WorkflowApp
+from tests.integration.workflow_app import Calls, WorkflowApp
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def app(stack: DevStack) -> Iterator[WorkflowApp]:
-    env = stack.client_env()
-    server = WorkflowApp(
-        qstash_url=env["QSTASH_URL"],
-        token=env["QSTASH_TOKEN"],
-        current_key=env["QSTASH_CURRENT_SIGNING_KEY"],
-        next_key=env["QSTASH_NEXT_SIGNING_KEY"],
-    )
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-class Calls:
-    """How often each step body ran (the point of durable steps: exactly once unless it failed)."""
-
-    def __init__(self) -> None:
-        self.counts: collections.Counter[str] = collections.Counter()
-        self._lock = threading.Lock()
-
-    def __call__(self, name: str) -> int:
-        with self._lock:
-            self.counts[name] += 1
-            return self.counts[name]
 
 
 def _run_for(services, app: WorkflowApp, url: str, *, state: str | None = None, timeout: float = 60):

@@ -3,6 +3,7 @@ SDK (its framework-free `serve`), verifying every request with the SDK's Receive
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -104,3 +105,20 @@ class WorkflowApp:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class Calls:
+    """How often each step body ran (the point of durable steps: exactly once unless it failed),
+    and the runs they ran in when given the step's context."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.run_ids: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str, context: Any = None) -> int:
+        with self._lock:
+            self.counts[name] += 1
+            if context is not None and context.workflow_run_id not in self.run_ids:
+                self.run_ids.append(context.workflow_run_id)
+            return self.counts[name]
