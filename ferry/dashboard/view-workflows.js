@@ -1,7 +1,8 @@
-// Workflow runs (Upstash Workflow's `GET /v2/workflows/logs` shape): state, the step timeline with
-// outputs and durations; cancel a running run, redrive a failed one from its failed step.
+// Workflow runs: the list in Upstash Workflow's `GET /v2/workflows/logs` shape; a run's detail from
+// Ferry's `GET /v2/workflows/runs/{id}`, whose steps also carry their delivery state, input,
+// attempts and duration. Cancel a running run, redrive a failed one from its failed step.
 
-import { call, getIfServed } from "./api.js";
+import { ApiError, call, get, getIfServed } from "./api.js";
 import { decodeBase64, h, renderKeepingFocus, replace, stateBadge, table, time } from "./dom.js";
 import { act } from "./feedback.js";
 import { pager } from "./paging.js";
@@ -57,8 +58,23 @@ export function list(root) {
   return { title: "Workflow runs", refresh: () => pages.refresh() };
 }
 
+function attemptsOf(step) {
+  if (Array.isArray(step.attempts)) return step.attempts.length || "";
+  return step.retried !== undefined ? step.retried + 1 : "";
+}
+
+function durationOf(step, previous) {
+  // The delivery time the step's attempts took; else the time since the step before it.
+  if (typeof step.durationMs === "number" && step.attempts && step.attempts.length) return `${step.durationMs} ms`;
+  return previous && step.createdAt ? `${Math.max(0, step.createdAt - previous.createdAt)} ms` : "";
+}
+
+function inputOf(step) {
+  if (step.input !== undefined && step.input !== null) return h("code", {}, String(step.input));
+  return step.body !== undefined ? h("code", {}, decodeBase64(step.body)) : "";
+}
+
 function stepRow(step, previous) {
-  const duration = previous && step.createdAt ? `${Math.max(0, step.createdAt - previous.createdAt)} ms` : "";
   return h(
     "tr",
     { "data-step": step.stepName || "" },
@@ -66,9 +82,9 @@ function stepRow(step, previous) {
     h("td", {}, step.stepName || (step.stepId === undefined ? "(run started)" : "")),
     h("td", {}, step.stepType || ""),
     h("td", {}, stateBadge(step.state)),
-    h("td", {}, step.attempts ?? (step.retried !== undefined ? step.retried + 1 : "")),
-    h("td", {}, duration),
-    h("td", {}, step.body !== undefined ? h("code", {}, decodeBase64(step.body)) : ""),
+    h("td", {}, attemptsOf(step)),
+    h("td", {}, durationOf(step, previous)),
+    h("td", {}, inputOf(step)),
     h("td", {}, step.out !== undefined ? h("code", {}, String(step.out)) : ""),
     h("td", {}, time(step.createdAt)),
   );
@@ -85,9 +101,14 @@ export function detail(root, runId) {
     }, message);
 
   async function refresh() {
-    const data = await getIfServed(LOGS, { workflowRunId: runId });
-    const found = data && (data.runs || []).find((r) => r.workflowRunId === runId);
     const base = `${RUNS}/${encodeURIComponent(runId)}`;
+    let found = null;
+    try {
+      found = await get(base);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+    }
+    const data = found ? { runs: [found] } : {};
     const state = found ? found.workflowState : "";
     renderKeepingFocus(actions, state, () => [
       state === "RUN_STARTED"
@@ -98,7 +119,6 @@ export function detail(root, runId) {
         : null,
     ]);
     renderKeepingFocus(box, JSON.stringify(data && found), () => {
-      if (data === null) return notServed();
       if (!found) return h("p", { className: "empty" }, "No run with this id.");
       const steps = stepsOf(found);
       return [

@@ -318,40 +318,34 @@ def test_cancelling_a_delayed_message_from_its_timeline_cancels_it(page, api, ta
     assert target.requests_to(path) == []
 
 
-def test_a_workflow_runs_steps_appear(page, api, stack, path):
-    from tests.integration.workflow_app import WorkflowApp  # the workflows engineer's SDK-served app
+def test_a_workflow_runs_steps_appear(page, api, workflow_app, path):
+    def workflow(context) -> None:
+        greeting = context.run("greet", lambda: f"hello {context.request_payload['name']}")
+        context.run("shout", lambda: greeting.upper())
 
-    env = stack.client_env()
-    app = WorkflowApp(
-        qstash_url=env["QSTASH_URL"],
-        token=env["QSTASH_TOKEN"],
-        current_key=env["QSTASH_CURRENT_SIGNING_KEY"],
-        next_key=env["QSTASH_NEXT_SIGNING_KEY"],
-    )
-    try:
+    url = workflow_app.route(path, workflow)
+    publish(api, url, json.dumps({"name": "ada"}))
 
-        def workflow(context) -> None:
-            greeting = context.run("greet", lambda: f"hello {context.request_payload['name']}")
-            context.run("shout", lambda: greeting.upper())
+    def finished_run():
+        status, body = api("GET", f"/v2/workflows/logs?workflowUrl={url}")
+        runs = json.loads(body)["runs"] if status == 200 else []
+        return next((r for r in runs if r["workflowState"] == "RUN_SUCCESS"), None)
 
-        url = app.route(path, workflow)
-        publish(api, url, json.dumps({"name": "ada"}))
-
-        def finished_run():
-            status, body = api("GET", f"/v2/workflows/logs?workflowUrl={url}")
-            runs = json.loads(body)["runs"] if status == 200 else []
-            return next((r for r in runs if r["workflowState"] == "RUN_SUCCESS"), None)
-
-        run = wait_until(finished_run, timeout=90, what="the workflow run to succeed")
-        open_view(page, "Workflow runs")
-        page.get_by_role("link", name=run["workflowRunId"]).click()
-        steps = page.get_by_role("table", name="Steps")
-        expect(steps.locator('tr[data-step="greet"]')).to_contain_text("hello ada")
-        expect(steps.locator('tr[data-step="shout"]')).to_contain_text("HELLO ADA")
-        expect(page.get_by_text("RUN_SUCCESS").first).to_be_visible()
-        screenshot(page, "workflow-run")
-    finally:
-        app.stop()
+    run = wait_until(finished_run, timeout=90, what="the workflow run to succeed")
+    open_view(page, "Workflow runs")
+    page.get_by_role("link", name=run["workflowRunId"]).click()
+    steps = page.get_by_role("table", name="Steps")
+    expect(steps.locator('tr[data-step="greet"]')).to_contain_text("hello ada")
+    expect(steps.locator('tr[data-step="shout"]')).to_contain_text("HELLO ADA")
+    # Columns: Step, Name, Type, State, Attempts, Duration, Input, Output, Time.
+    greet = steps.locator('tr[data-step="greet"] td')
+    expect(greet.nth(3)).to_have_text("DELIVERED")
+    expect(greet.nth(4)).to_have_text("1")
+    expect(greet.nth(5)).to_have_text(re.compile(r"^\d+ ms$"))
+    started = steps.locator("tr", has_text="(run started)").locator("td")
+    expect(started.nth(6)).to_contain_text('"name"')  # the run's payload is its input
+    expect(page.get_by_text("RUN_SUCCESS").first).to_be_visible()
+    screenshot(page, "workflow-run")
 
 
 def test_pausing_a_queue_shows_paused_through_the_api(page, api, path):
