@@ -71,13 +71,7 @@ def main() -> None:
     BaseClient._make_api_call = _counting
     try:
         with DevStack(port=0) as stack:
-            env = stack.client_env()
-            app = WorkflowApp(
-                qstash_url=env["QSTASH_URL"],
-                token=env["QSTASH_TOKEN"],
-                current_key=env["QSTASH_CURRENT_SIGNING_KEY"],
-                next_key=env["QSTASH_NEXT_SIGNING_KEY"],
-            )
+            app = WorkflowApp.for_stack(stack)
 
             def five_steps(context) -> None:
                 for index in range(STEPS):

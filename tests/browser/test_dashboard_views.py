@@ -369,13 +369,7 @@ def test_pausing_a_queue_shows_paused_through_the_api(page, api, path):
 def workflow_app(stack):
     from tests.integration.workflow_app import WorkflowApp  # the workflows engineer's SDK-served app
 
-    env = stack.client_env()
-    app = WorkflowApp(
-        qstash_url=env["QSTASH_URL"],
-        token=env["QSTASH_TOKEN"],
-        current_key=env["QSTASH_CURRENT_SIGNING_KEY"],
-        next_key=env["QSTASH_NEXT_SIGNING_KEY"],
-    )
+    app = WorkflowApp.for_stack(stack)
     try:
         yield app
     finally:

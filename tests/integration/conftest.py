@@ -62,13 +62,7 @@ def app(stack: DevStack):
     the SDK's Receiver (one per module: routes are per test path)."""
     from tests.integration.workflow_app import WorkflowApp
 
-    env = stack.client_env()
-    server = WorkflowApp(
-        qstash_url=env["QSTASH_URL"],
-        token=env["QSTASH_TOKEN"],
-        current_key=env["QSTASH_CURRENT_SIGNING_KEY"],
-        next_key=env["QSTASH_NEXT_SIGNING_KEY"],
-    )
+    server = WorkflowApp.for_stack(stack)
     try:
         yield server
     finally:

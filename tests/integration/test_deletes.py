@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_queues import api
+from tests.support.stack_api import api
 
 pytestmark = pytest.mark.integration
 

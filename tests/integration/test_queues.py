@@ -3,32 +3,15 @@ parallelism 1 keeps publish order through retries, pause holds without loss."""
 
 from __future__ import annotations
 
-import json
 import random
 import time
-import urllib.request
 
 import pytest
 
 from tests.support.pending import queued
+from tests.support.stack_api import api
 from tests.support.target import Reply, Target
 from tests.support.waiting import wait_until
-
-
-def api(stack, method: str, path: str, body: object | None = None, headers: dict | None = None):
-    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    request = urllib.request.Request(stack.url + path, data=data, method=method)
-    if body is not None and not isinstance(body, bytes):
-        request.add_header("Content-Type", "application/json")
-    request.add_header("Authorization", f"Bearer {stack.secrets.api_token}")
-    for name, value in (headers or {}).items():
-        request.add_header(name, value)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
 
 def enqueue(stack, queue: str, url: str, body: bytes, **headers: str) -> str:

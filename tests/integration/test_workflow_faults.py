@@ -11,9 +11,9 @@ import threading
 import pytest
 from qstash import Receiver
 
-from ferry.dev.stack import DevStack
 from ferry.domain.history import State
 from tests.integration.workflow_app import Calls
+from tests.support.stack_api import api
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -151,7 +151,7 @@ def test_cancelling_a_run_with_a_step_in_flight_ignores_that_steps_late_result(
     assert started.wait(30), "the slow step started"
     run = _run(services, calls)
 
-    status, body = _api(stack, "DELETE", f"/v2/workflows/runs/{run.run_id}")
+    status, body = api(stack, "DELETE", f"/v2/workflows/runs/{run.run_id}")
     assert (status, body) == (200, {"cancelled": True})
     release.set()  # the step finishes after the cancel; the SDK publishes its result
 
@@ -161,20 +161,6 @@ def test_cancelling_a_run_with_a_step_in_flight_ignores_that_steps_late_result(
         "the late result was refused, not appended"
     )
     assert calls.counts == {"before": 1, "slow": 1}
-
-
-def _api(stack: DevStack, method: str, path: str) -> tuple[int, dict]:
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(
-        stack.url + path, method=method, headers={"Authorization": f"Bearer {stack.secrets.api_token}"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def test_a_step_result_over_256_kib_is_delivered_and_never_enters_step_functions_state(

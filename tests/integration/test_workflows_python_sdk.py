@@ -10,6 +10,7 @@ import pytest
 
 from ferry.dev.stack import DevStack
 from tests.integration.workflow_app import Calls, WorkflowApp
+from tests.support.stack_api import api
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -23,17 +24,6 @@ def _run_for(services, app: WorkflowApp, url: str, *, state: str | None = None, 
         return next((r for r in runs if r is not None and (state is None or r.state.value == state)), None)
 
     return wait_until(found, timeout=timeout, what=f"a run of {url} in state {state}")
-
-
-def _api(stack: DevStack, method: str, path: str) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        stack.url + path, method=method, headers={"Authorization": f"Bearer {stack.secrets.api_token}"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def _post(stack: DevStack, path: str, headers: dict[str, str], body: str) -> tuple[int, dict]:
@@ -140,13 +130,13 @@ def test_cancel_during_a_sleep_stops_the_execution_and_the_run_and_later_appends
     )
     run = services.workflow_runs.get(run.run_id)[0]
 
-    status, body = _api(stack, "DELETE", f"/v2/workflows/runs/{run.run_id}")
+    status, body = api(stack, "DELETE", f"/v2/workflows/runs/{run.run_id}")
 
     assert (status, body) == (200, {"cancelled": True})
     wait_until(lambda: services.run_driver.status(run.execution) == "ABORTED", what="the execution to stop")
     assert services.workflow_runs.get(run.run_id)[0].state.value == "RUN_CANCELED"
     assert calls.counts == {"before": 1}
-    status, body = _api(stack, "DELETE", f"/v2/workflows/runs/{run.run_id}")
+    status, body = api(stack, "DELETE", f"/v2/workflows/runs/{run.run_id}")
     assert (status, body) == (200, {"cancelled": False}), "cancelling twice changes nothing"
     step = {"stepId": 3, "stepName": "after", "stepType": "Run", "out": "1", "concurrent": 1}
     headers = {
@@ -168,7 +158,7 @@ def test_cancel_during_a_sleep_stops_the_execution_and_the_run_and_later_appends
 
 
 def test_unknown_run_is_404_and_appending_to_an_ended_run_is_400(stack, services, app, path, qstash):
-    status, body = _api(stack, "GET", "/v2/workflows/runs/wfr_doesnotexist")
+    status, body = api(stack, "GET", "/v2/workflows/runs/wfr_doesnotexist")
     assert status == 404 and "does not exist" in body["error"]
 
     calls = Calls()

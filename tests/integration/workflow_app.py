@@ -19,6 +19,17 @@ RETRY_AFTER_SECONDS = "1"
 
 
 class WorkflowApp:
+    @classmethod
+    def for_stack(cls, stack: Any) -> WorkflowApp:
+        """An app whose SDK talks to `stack` and verifies its signing keys."""
+        env = stack.client_env()
+        return cls(
+            qstash_url=env["QSTASH_URL"],
+            token=env["QSTASH_TOKEN"],
+            current_key=env["QSTASH_CURRENT_SIGNING_KEY"],
+            next_key=env["QSTASH_NEXT_SIGNING_KEY"],
+        )
+
     def __init__(self, *, qstash_url: str, token: str, current_key: str, next_key: str) -> None:
         self._routes: dict[str, Callable[[_SyncRequest], Any]] = {}
         self._client = QStash(token, base_url=qstash_url)
