@@ -68,9 +68,10 @@ def cancel_runs(svc: ApiServices, query: Annotated[BulkCancelQuery, Query()]) ->
 @routes.get("/v2/workflows/runs/<run_id>")
 def get_run(run_id: str, svc: ApiServices) -> Response[Any]:
     run, messages = _runs(svc).get(run_id)
-    history = svc.history
-    states = {m.message_id: history.state(m.message_id) for m in messages}
-    events = {m.message_id: history.events(m.message_id) for m in messages}
+    # One read of each message's events; its state is the latest of them (History.state's rule),
+    # not a second read per message.
+    events = {m.message_id: svc.history.events(m.message_id) for m in messages}
+    states = {message_id: str(found[-1].state) for message_id, found in events.items() if found}
     return json_response(run_summary(run, messages, states, events))
 
 
