@@ -14,12 +14,12 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from ferry.adapters.dynamo_group_commit import BATCH_SIZE, GroupCommit
 from ferry.usecases.ports import Clock
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
-BATCH_SIZE = 25
 # Unprocessed items (throttling) are written again after 50 ms, 100 ms, ... up to 1.6 s, with
 # jitter: about 3 s in all, well inside the dispatcher's and the API's time budgets.
 WRITE_ATTEMPTS = 7
@@ -84,6 +84,7 @@ class DynamoTable:
         self.name = table_name
         self._sleep = sleep
         self._jitter = jitter
+        self._group = GroupCommit(self._write_batch)
 
     @property
     def conditional_check_failed(self) -> type[Exception]:
@@ -126,19 +127,22 @@ class DynamoTable:
         return [item for page in self.pages(**kwargs) for item in page]
 
     def write(self, items: list[Mapping[str, Any]]) -> None:
-        """Put every item (BatchWriteItem, 25 at a time); unprocessed items are retried with an
+        """Put every item; returns once they are written. Writes made at the same time by other
+        threads share BatchWriteItem requests (`GroupCommit`, 25 items each)."""
+        self._group.write([{"PutRequest": {"Item": to_item(i)}} for i in items])
+
+    def _write_batch(self, requests: list[dict[str, Any]]) -> None:
+        """One BatchWriteItem of at most BATCH_SIZE puts; unprocessed items are retried with an
         exponential backoff, and still unprocessed ones raise."""
-        for start in range(0, len(items), BATCH_SIZE):
-            requests = [{"PutRequest": {"Item": to_item(i)}} for i in items[start : start + BATCH_SIZE]]
-            pending: dict[str, Any] = {self.name: requests}
-            for attempt in range(WRITE_ATTEMPTS):
-                if attempt:
-                    self._sleep(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1) * (0.5 + self._jitter()))
-                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if not pending:
-                    break
-            else:
-                raise RuntimeError("DynamoDB kept items unprocessed; history write incomplete")
+        assert len(requests) <= BATCH_SIZE
+        pending: dict[str, Any] = {self.name: requests}
+        for attempt in range(WRITE_ATTEMPTS):
+            if attempt:
+                self._sleep(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1) * (0.5 + self._jitter()))
+            pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                return
+        raise RuntimeError("DynamoDB kept items unprocessed; history write incomplete")
 
 
 class Retention:
