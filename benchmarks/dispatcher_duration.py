@@ -136,6 +136,10 @@ def measure_one(
             # As in Lambda: INFO logs and EMF metrics, written to stdout (discarded here).
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "POWERTOOLS_METRICS_DISABLED": "false",
+            # Lambda sets it; powertools' async batch processor then keeps one event loop per
+            # execution environment instead of `asyncio.run` per batch, whose SIGINT handler
+            # swap on the main thread formats the running task (every record) twice per batch.
+            "LAMBDA_TASK_ROOT": str(ROOT / "functions" / "dispatcher"),
             "FERRY_DISPATCHER_CONCURRENCY": str(concurrency),
             # The child reaches this process's emulator over loopback HTTP, as a Lambda reaches
             # AWS over the network: the emulator's own CPU is not the dispatcher's.
