@@ -1,6 +1,8 @@
 """Benchmark: `ferry dev` throughput beside the raw rate of its emulator for the same calls, in one run.
 
-1. Starts `ferry dev` in this process and a real HTTP destination on 127.0.0.1 that answers 200.
+1. Starts `ferry dev` in this process and, in a child process (benchmarks/dev_load.py; as a
+   user's app and endpoint are processes of their own), the client threads and a real HTTP
+   destination on 127.0.0.1 that answers 200 (`--same-process`: both in this process, as before).
 2. Records the AWS calls (operation and parameters) that a few messages make, published one by
    one and delivered: the API handler's (a publish) and the dispatcher's and pollers'.
 3. For `seconds`, 16 client threads publish with plain HTTP (keep-alive, as the SDKs do):
@@ -16,7 +18,9 @@
      replayed receive takes real messages and its delete removes them): raw
      message-equivalents/s, beside deliveries/s: the goal's "emulator's raw rate for the same
      calls" (what `ferry dev` adds is the gateway, the API handler, the dispatcher, the HTTP
-     deliveries and the destination, which runs in this process too).
+     deliveries).
+5. Before each phase, a fixed pure-Python loop is timed: the machine's speed then (it changes by
+   up to 2x within minutes here), shown beside the figures.
 
 Run: `.venv/bin/python -m benchmarks.dev_throughput [--short] [--publish-only]` (short: 10 s
 phases, about 60 s in all). `make bench` calls `bench_rows(quick=True)`; `measure(short=True)`
@@ -27,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import http.client
 import statistics
 import threading
 import time
@@ -35,10 +38,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from benchmarks.dev_load import CLIENT_THREADS, ChildLoad, InProcessLoad
+from benchmarks.dev_load import in_threads as _in_threads
 from ferry.dev.stack import DevStack
-from tests.support.target import Target
 
-CLIENT_THREADS = 16
 # Threads of ferry dev that are not the API: their AWS calls are not part of a publish.
 _NOT_API_THREADS = ("poller-", "dispatcher-", "deliver", "scheduler-ticker")
 # Not a message's work: the dev ticker's polling of Scheduler (in AWS: the Scheduler service).
@@ -59,6 +62,11 @@ class Figures:
     aws_calls_per_message: float = 0.0
     raw_message_equivalents_per_second: float = 0.0
     calls_by_operation: dict[str, float] = field(default_factory=dict)
+    # The machine's speed just before each phase (ms of a fixed pure-Python loop): this shared
+    # machine's speed changes by up to 2x within minutes, which moves the ratios more than
+    # anything measured; a run whose phases differ by much is shown as such.
+    loop_ms_before_ferry_dev: float = 0.0
+    loop_ms_before_raw: float = 0.0
 
     @property
     def ratio_to_raw(self) -> float:
@@ -82,6 +90,11 @@ class Figures:
             f"({self.aws_calls_per_publish} AWS calls each)",
             f"  publishes / raw        {self.ratio_to_raw:8.2f}",
         ]
+        if self.loop_ms_before_raw:
+            lines.append(
+                f"  machine speed          {self.loop_ms_before_ferry_dev:.0f} ms / "
+                f"{self.loop_ms_before_raw:.0f} ms per calibration loop before the ferry dev / raw phase"
+            )
         if self.raw_message_equivalents_per_second:
             lines += [
                 f"  raw emulator           {self.raw_message_equivalents_per_second:8.1f}  "
@@ -120,52 +133,13 @@ class CallRecorder:
                 )
 
 
-class Publisher:
-    """One client thread's keep-alive connection to ferry dev."""
-
-    def __init__(self, stack: DevStack, destination: str) -> None:
-        host, port = stack.url.removeprefix("http://").split(":")
-        self._connection = http.client.HTTPConnection(host, int(port), timeout=30)
-        self._route = f"/v2/publish/{destination}"
-        self._headers = {"Authorization": f"Bearer {stack.secrets.api_token}", "Content-Type": "text/plain"}
-
-    def publish(self, body: bytes) -> None:
-        self._connection.request("POST", self._route, body=body, headers=self._headers)
-        response = self._connection.getresponse()
-        answer = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"publish answered {response.status}: {answer[:200]!r}")
-
-
-def _in_threads(seconds: float, work: Any, prepare: Any) -> tuple[int, list[float]]:
-    """Run `work(state)` in CLIENT_THREADS loops for `seconds`; the count and each call's latency."""
-    latencies: list[list[float]] = [[] for _ in range(CLIENT_THREADS)]
-    start = threading.Barrier(CLIENT_THREADS + 1)
-    deadline: list[float] = []
-    failures: list[BaseException] = []
-
-    def loop(index: int) -> None:
-        state = prepare(index)
-        start.wait()
-        try:
-            while time.perf_counter() < deadline[0]:
-                began = time.perf_counter()
-                work(state)
-                latencies[index].append(time.perf_counter() - began)
-        except BaseException as failure:  # a thread that stops early would skew the rate
-            failures.append(failure)
-
-    threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(CLIENT_THREADS)]
-    for thread in threads:
-        thread.start()
-    deadline.append(time.perf_counter() + seconds + 0.0)
-    start.wait()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise RuntimeError(f"{len(failures)} of {CLIENT_THREADS} client threads failed") from failures[0]
-    flat = [latency for per_thread in latencies for latency in per_thread]
-    return len(flat), flat
+def calibration_loop_ms() -> float:
+    """Milliseconds of CPU for 2 million additions in pure Python (the machine's speed now)."""
+    started = time.process_time()
+    total = 0
+    for i in range(2_000_000):
+        total += i
+    return (time.process_time() - started) * 1000
 
 
 def _percentile(samples: list[float], fraction: float) -> float:
@@ -229,30 +203,27 @@ class MessageReplay:
             getattr(client, _snake(operation))(**params)
 
 
-def measure(short: bool = False, publish_only: bool = False) -> Figures:
-    """The figures; `publish_only` runs without pollers (the gateway and API handler alone)."""
+def measure(short: bool = False, publish_only: bool = False, same_process: bool = False) -> Figures:
+    """The figures; `publish_only` runs without pollers (the gateway and API handler alone);
+    `same_process` runs the client threads and the destination in this process (benchmarks/dev_load.py)."""
     from ferry.wiring import services
 
     seconds = 10.0 if short else 30.0
-    target = Target()
-    try:
-        with DevStack(port=0, poller_concurrency=0 if publish_only else None) as stack:
+    with DevStack(port=0, poller_concurrency=0 if publish_only else None) as stack:
+        load = (InProcessLoad if same_process else ChildLoad)(stack.url, stack.secrets.api_token)
+        try:
             svc = services()
             clients = [svc.sqs, svc.dynamodb, svc.secretsmanager, *(p._sqs for p in stack.pollers)]
             recorder = CallRecorder(clients)
-            destination = target.url("/bench")
-            warm = Publisher(stack, destination)
-            for _ in range(20):
-                warm.publish(b"warm-up")
+            load.publish(20, b"warm-up")
             if not publish_only:
-                target.wait_for("/bench", count=20, timeout=60)
+                load.delivered(20, timeout=60)
             time.sleep(0.5)  # the warm-up's last deletes
             recorder.recording = True
             samples = 10
-            for _ in range(samples):
-                warm.publish(b"recorded")
+            load.publish(samples, b"recorded")
             if not publish_only:
-                target.wait_for("/bench", count=20 + samples, timeout=60)
+                load.delivered(20 + samples, timeout=60)
                 time.sleep(0.5)
             recorder.recording = False
             calls = recorder.calls
@@ -262,40 +233,38 @@ def measure(short: bool = False, publish_only: bool = False) -> Figures:
             per_publish = round(len(publish_calls) / samples)
             one_publish = publish_calls[-per_publish:]
 
-            target.received.clear()
+            load.clear()
+            loop_before_dev = calibration_loop_ms()
             recorder.counting = True
             first_publish = time.time()
-            published, latencies = _in_threads(
-                seconds,
-                lambda publisher: publisher.publish(b"x" * 100),
-                lambda _: Publisher(stack, destination),
-            )
-            delivered = [] if publish_only else target.wait_for("/bench", count=published, timeout=300)
-            last_delivery = max((r.at for r in delivered), default=first_publish + 1)
+            published, latencies = load.run(seconds, b"x" * 100)
+            delivered = [] if publish_only else load.delivered(published, timeout=300)
+            last_delivery = max(delivered, default=first_publish + 1)
             for poller in stack.pollers:
                 poller.stop()
             recorder.counting = False
+        finally:
+            load.close()
 
-            by_service = {client.meta.service_model.service_name: client for client in clients}
+        by_service = {client.meta.service_model.service_name: client for client in clients}
+        loop_before_raw = calibration_loop_ms()
 
-            def replay(_: None) -> None:
-                for service, operation, params in one_publish:
-                    getattr(by_service[service], _snake(operation))(**params)
+        def replay(_: None) -> None:
+            for service, operation, params in one_publish:
+                getattr(by_service[service], _snake(operation))(**params)
 
-            raw, _ = _in_threads(seconds, replay, lambda _: None)
+        raw, _ = _in_threads(seconds, replay, lambda _: None)
 
-            raw_messages, calls_per_message, rates = 0, 0.0, {}
-            if not publish_only:
-                examples: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-                for _, service, operation, params in calls:
-                    examples.setdefault(operation, []).append((service, params))
-                rates = {op: n / published for op, n in sorted(recorder.counts.items()) if op in examples}
-                calls_per_message = sum(rates.values())
-                raw_messages, _ = _in_threads(
-                    seconds, lambda state: state(), lambda _: MessageReplay(by_service, examples, rates)
-                )
-    finally:
-        target.stop()
+        raw_messages, calls_per_message, rates = 0, 0.0, {}
+        if not publish_only:
+            examples: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+            for _, service, operation, params in calls:
+                examples.setdefault(operation, []).append((service, params))
+            rates = {op: n / published for op, n in sorted(recorder.counts.items()) if op in examples}
+            calls_per_message = sum(rates.values())
+            raw_messages, _ = _in_threads(
+                seconds, lambda state: state(), lambda _: MessageReplay(by_service, examples, rates)
+            )
     return Figures(
         client_threads=CLIENT_THREADS,
         seconds=seconds,
@@ -309,6 +278,8 @@ def measure(short: bool = False, publish_only: bool = False) -> Figures:
         aws_calls_per_message=calls_per_message,
         raw_message_equivalents_per_second=raw_messages / seconds,
         calls_by_operation=rates,
+        loop_ms_before_ferry_dev=loop_before_dev,
+        loop_ms_before_raw=loop_before_raw,
     )
 
 
@@ -330,6 +301,10 @@ def bench_rows(quick: bool = True) -> list[tuple[str, str]]:
             f"{f.raw_message_equivalents_per_second:.1f}/s ({f.aws_calls_per_message:.2f} calls); "
             f"{f.end_to_end_ratio_to_raw:.2f}",
         ),
+        (
+            "machine speed before the ferry dev / raw phase (calibration loop)",
+            f"{f.loop_ms_before_ferry_dev:.0f} / {f.loop_ms_before_raw:.0f} ms",
+        ),
     ]
 
 
@@ -341,8 +316,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", "--quick", action="store_true", help="10 s phases (about 60 s in all)")
     parser.add_argument("--publish-only", action="store_true", help="pollers off: no deliveries beside")
+    parser.add_argument(
+        "--same-process", action="store_true", help="client threads and destination in the measuring process"
+    )
     args = parser.parse_args()
-    figures = measure(short=args.short, publish_only=args.publish_only)
+    figures = measure(short=args.short, publish_only=args.publish_only, same_process=args.same_process)
     print(figures.table())
     print({**asdict(figures), "ratio_to_raw": round(figures.ratio_to_raw, 3)})
 
