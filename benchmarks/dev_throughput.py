@@ -1,6 +1,6 @@
 """Benchmark: `ferry dev` throughput beside the raw rate of its emulator for the same calls, in one run.
 
-1. Starts `ferry dev` in this process and, in a child process (benchmarks/dev_load.py; as a
+1. Starts `ferry dev` in this process and, in a child process (benchmarks.client_load.py; as a
    user's app and endpoint are processes of their own), the client threads and a real HTTP
    destination on 127.0.0.1 that answers 200 (`--same-process`: both in this process, as before).
 2. Records the AWS calls (operation and parameters) that a few messages make, published one by
@@ -38,8 +38,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from benchmarks.dev_load import CLIENT_THREADS, ChildLoad, InProcessLoad
-from benchmarks.dev_load import in_threads as _in_threads
+from benchmarks.client_load import CLIENT_THREADS, ChildLoad, InProcessLoad
+from benchmarks.client_load import in_threads as _in_threads
 from ferry.dev.stack import DevStack
 
 # Threads of ferry dev that are not the API: their AWS calls are not part of a publish.
@@ -205,7 +205,7 @@ class MessageReplay:
 
 def measure(short: bool = False, publish_only: bool = False, same_process: bool = False) -> Figures:
     """The figures; `publish_only` runs without pollers (the gateway and API handler alone);
-    `same_process` runs the client threads and the destination in this process (benchmarks/dev_load.py)."""
+    `same_process` runs the client threads and the destination in this process (benchmarks.client_load.py)."""
     from ferry.wiring import services
 
     seconds = 10.0 if short else 30.0

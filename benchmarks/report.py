@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from benchmarks import cold_start, cost_model, dispatcher_duration, layer_size, requests_per_message
+from benchmarks.dev_throughput import calibration_loop_ms
 from ferry.config import DEFAULT_CONFIG
 
 HERE = Path(__file__).resolve().parent
@@ -47,6 +48,7 @@ def _optional_rows(name: str) -> list[Row]:
 
 def main() -> None:
     started = time.monotonic()
+    loop_at_start = calibration_loop_ms()
     rows: list[Row] = []
     settings = DEFAULT_CONFIG.dispatcher
 
@@ -127,6 +129,13 @@ def main() -> None:
     if not any(name.startswith("dev_") for name in _optional_modules()):
         rows.append(("ferry dev publish / deliver rates vs raw emulator", "(no benchmarks/dev_*.py yet)", ""))
 
+    rows.append(
+        (
+            "machine speed at the start / end (calibration loop: 2 million additions in Python)",
+            f"{loop_at_start:.0f} / {calibration_loop_ms():.0f} ms",
+            "",
+        )
+    )
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)
     print(
