@@ -56,6 +56,10 @@ class WorkflowRef(_Model):
     task_token: str | None = None
     # The run driver's WaitForEvent task: the dispatcher keeps the token for the event (no delivery).
     waiting: bool = False
+    # A Map iteration delivering one plan step of a parallel group (answered `{branch: done}`).
+    branch: bool = False
+    # The task after the Map: deliver the group's last result (the first id names the group).
+    join: bool = False
 
 
 class SecondFiring(_Model):

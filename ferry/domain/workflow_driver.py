@@ -7,6 +7,7 @@ the messages queue URL substituted), so AWS and moto run the same graph.
       deliver + delaySeconds -> Sleep (Wait SecondsPath)   -> Deliver
       deliver + notBefore    -> SleepUntil (Wait TimestampPath) -> Deliver
       deliver                -> Deliver
+      parallel               -> DeliverBranches (Map over $.next.messageIds) -> Join -> Next
       wait                   -> WaitForEvent (waitForEvent, invoke)
       finish                 -> Finished (Succeed)
       canceled               -> Canceled (Fail; answers a cancelled run's waiting task)
@@ -20,6 +21,13 @@ the messages queue URL substituted), so AWS and moto run the same graph.
       keeps the token with the run's WAIT; a notify (or the invoked run's end) resolves the WAIT
       and answers SendTaskSuccess(deliver the resolution). States.Timeout -> Deliver the WAIT,
       which the dispatcher resolves as timed out first (the first resolution wins).
+    DeliverBranches: inline Map over the plan steps of a `Promise.all` of `run` steps; each
+      iteration is the Deliver task for one plan step (`branch`: the dispatcher answers
+      `{branch: done}` once the branch's result is stored). All iterations are in flight at once.
+      A failed branch fails the Map (no Catch), i.e. the execution at the Map state.
+    Join: the Deliver task for the group (`join`): the dispatcher delivers the array ending in the
+      group's last stored result, so the SDK sees every branch's result and goes on; it answers
+      the next action as Deliver does.
 
 The state holds ids and times only; step results live in the run log (DynamoDB).
 """
@@ -65,6 +73,13 @@ def run_driver_definition(queue_url: str = "${" + QUEUE_URL_SUBSTITUTION + "}") 
     }
     wait_parameters = json.loads(json.dumps(deliver_parameters))
     wait_parameters["MessageBody"]["workflow"]["waiting"] = True
+    # Inside a Map iteration the input is the ItemSelector's {runId, messageId}.
+    branch_parameters = json.loads(json.dumps(deliver_parameters))
+    branch_parameters["MessageBody"]["id.$"] = "$.messageId"
+    branch_parameters["MessageBody"]["workflow"].update({"step.$": "$.messageId", "branch": True})
+    join_parameters = json.loads(json.dumps(deliver_parameters))
+    join_parameters["MessageBody"]["id.$"] = "$.next.messageIds[0]"
+    join_parameters["MessageBody"]["workflow"].update({"step.$": "$.next.messageIds[0]", "join": True})
     return {
         "Comment": "Ferry run driver: one execution per workflow run (docs/workflows.md)",
         "StartAt": "Next",
@@ -87,6 +102,7 @@ def run_driver_definition(queue_url: str = "${" + QUEUE_URL_SUBSTITUTION + "}") 
                         "Next": "SleepUntil",
                     },
                     {"Variable": "$.next.action", "StringEquals": "deliver", "Next": "Deliver"},
+                    {"Variable": "$.next.action", "StringEquals": "parallel", "Next": "DeliverBranches"},
                     {"Variable": "$.next.action", "StringEquals": "wait", "Next": "WaitForEvent"},
                     {"Variable": "$.next.action", "StringEquals": "finish", "Next": "Finished"},
                     {"Variable": "$.next.action", "StringEquals": "canceled", "Next": "Canceled"},
@@ -99,6 +115,35 @@ def run_driver_definition(queue_url: str = "${" + QUEUE_URL_SUBSTITUTION + "}") 
                 "Type": "Task",
                 "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
                 "Parameters": deliver_parameters,
+                "ResultPath": "$.next",
+                "Retry": _SEND_RETRY,
+                "Next": "Next",
+            },
+            "DeliverBranches": {
+                "Type": "Map",
+                "ItemsPath": "$.next.messageIds",
+                "ItemSelector": {"runId.$": "$.runId", "messageId.$": "$$.Map.Item.Value"},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "DeliverBranch",
+                    "States": {
+                        "DeliverBranch": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                            "Parameters": branch_parameters,
+                            "Retry": _SEND_RETRY,
+                            "End": True,
+                        }
+                    },
+                },
+                # The branches' answers are markers; $.next keeps the plan steps' ids for Join.
+                "ResultPath": None,
+                "Next": "Join",
+            },
+            "Join": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": join_parameters,
                 "ResultPath": "$.next",
                 "Retry": _SEND_RETRY,
                 "Next": "Next",

@@ -218,6 +218,8 @@ def delivery_body(messages: Sequence[RunMessage], upto_seq: int) -> bytes:
 
 class Action(StrEnum):
     DELIVER = "deliver"
+    # Deliver the plan steps `messageIds` at once (the driver's Map), then Join.
+    PARALLEL = "parallel"
     WAIT = "wait"
     FINISH = "finish"
     STALLED = "stalled"
@@ -238,12 +240,77 @@ def driver_position(messages: Sequence[RunMessage], current: RunMessage) -> int:
     return current.seq
 
 
+@dataclass(frozen=True)
+class ParallelGroup:
+    """The plan steps one `Promise.all` published (one batch: adjacent in the run log, stepId 0,
+    a targetStep each) and the result steps stored for them so far, by target."""
+
+    plans: tuple[RunMessage, ...]
+    results: Mapping[int, RunMessage]
+
+    @property
+    def pending(self) -> list[RunMessage]:
+        return [p for p in self.plans if p.step and p.step.target_step not in self.results]
+
+    @property
+    def last_result(self) -> RunMessage | None:
+        """The result the SDK must get to go on: the array up to it holds every branch's plan and
+        result (its "last" state); any shorter array is "partial" or "discard"."""
+        if self.pending or not self.results:
+            return None
+        return max(self.results.values(), key=lambda m: m.seq)
+
+
+def _is_plan(message: RunMessage) -> bool:
+    return bool(message.step and message.step.step_id == 0 and message.step.target_step is not None)
+
+
+def parallel_group(messages: Sequence[RunMessage], message: RunMessage) -> ParallelGroup | None:
+    """The group of `message` (one of its plan or result steps) when its branches are all `run`
+    steps, which the driver delivers at once; None otherwise. Branches that sleep, call, wait or
+    invoke have steps of their own between plan and result: those stay one after another."""
+    step = message.step
+    if step is None or message.kind is not MessageKind.STEP:
+        return None
+    if not _is_plan(message):
+        targeting = (m for m in messages if _is_plan(m) and m.step and m.step.target_step == step.step_id)
+        plan = next(targeting, None)
+        if plan is None:
+            return None
+        message = plan
+    index = next(i for i, m in enumerate(messages) if m.message_id == message.message_id)
+    start, end = index, index + 1
+    while start > 0 and _is_plan(messages[start - 1]):
+        start -= 1
+    while end < len(messages) and _is_plan(messages[end]):
+        end += 1
+    plans = tuple(messages[start:end])
+    if len(plans) < 2 or any(p.step is None or p.step.step_type != "Run" for p in plans):
+        return None
+    targets = {p.step.target_step for p in plans if p.step}
+    results = {
+        m.step.step_id: m
+        for m in messages
+        if m.kind is MessageKind.STEP and m.step and m.step.step_id in targets and not _is_plan(m)
+    }
+    return ParallelGroup(plans, results)
+
+
 def next_action(run: Run, messages: Sequence[RunMessage], after_seq: int, now_ms: int) -> dict[str, Any]:
     """What the run driver does after the delivery at position `after_seq` succeeded. Only ids and
     times go into Step Functions state: step results stay in the run log (256 KiB state limit)."""
     resolutions = {m.resolves: m for m in messages if m.resolves}
     for message in messages:
         if message.seq <= after_seq or message.resolves:
+            continue
+        group = parallel_group(messages, message)
+        if group is not None:
+            if group.pending:
+                return {"action": Action.PARALLEL.value, "messageIds": [p.message_id for p in group.pending]}
+            last = group.last_result
+            assert last is not None
+            if last.seq > after_seq:
+                return {"action": Action.DELIVER.value, "messageId": last.message_id}
             continue
         if message.kind is MessageKind.WAIT:
             resolution = resolutions.get(message.message_id)

@@ -34,6 +34,7 @@ from ferry.domain.workflow_protocol import (
     driver_position,
     failure_body,
     next_action,
+    parallel_group,
 )
 from ferry.usecases.deliver_message import DeliverMessage, DeliveryReport, Outcome
 from ferry.usecases.ports import Clock, History, MessageQueue, QueuedMessage, ReceivedMessage
@@ -42,6 +43,8 @@ from ferry.usecases.workflow_ports import RunClosed, RunDriver, RunLog
 from ferry.usecases.workflow_waits import WorkflowWaits
 
 log = logging.getLogger("ferry.workflows")
+# What a Map iteration (one parallel branch) answers: a marker; Join reads the run log.
+BRANCH_DONE = {"branch": "done"}
 # Headers of the SDK's own request that it forwards: recomputed per delivery, never replayed.
 _NOT_REPLAYED = {"user-agent", "accept-encoding", "accept", "connection", "upstash-caller-ip"}
 
@@ -103,11 +106,42 @@ class WorkflowDelivery:
                 return DeliveryReport(outcome=Outcome.CANCELED, retried=0, envelope=message.envelope)
             current = resolution
             messages = list(self._log.messages(run.run_id))
+        if ref.join or ref.branch:
+            parallel = self._parallel(run, messages, current, ref)
+            if parallel is None:
+                return DeliveryReport(outcome=Outcome.DROPPED, retried=0, envelope=message.envelope)
+            current = parallel
         if not message.envelope.destination:
             message = dataclasses.replace(message, envelope=self._resolve(run, messages, current, ref))
         report = self._deliver(message)
         self._report(run.run_id, current, message, report)
         return report
+
+    def _parallel(
+        self, run: Run, messages: list[RunMessage], current: RunMessage, ref: WorkflowRef
+    ) -> RunMessage | None:
+        """What a parallel group's task delivers, or None when it is answered without a delivery."""
+        assert ref.task_token
+        group = parallel_group(messages, current)
+        if ref.branch:
+            target = current.step.target_step if current.step else None
+            if group is not None and target in group.results:
+                # Stored already (an iteration run again by a redrive): the body never runs twice.
+                self._driver.succeed(ref.task_token, BRANCH_DONE)
+                return None
+            return current
+        last = group.last_result if group else None
+        if last is None:
+            self._log.set_state(
+                run.run_id,
+                RunState.FAILED,
+                int(self._clock.now() * 1000),
+                error="a parallel branch answered 2xx without publishing its result",
+                only_if_running=True,
+            )
+            self._driver.succeed(ref.task_token, {"action": Action.STALLED.value})
+            return None
+        return last
 
     def _ignore(self, ref: WorkflowRef, cause: str) -> None:
         # On AWS the stopped execution's token is gone and this is a no-op; emulators that keep a
@@ -163,6 +197,9 @@ class WorkflowDelivery:
             assert message.envelope.workflow is not None
             self._ignore(message.envelope.workflow, "the run ended while its step was in flight")
             return
+        if message.envelope.workflow and message.envelope.workflow.branch:
+            self._driver.succeed(token, BRANCH_DONE)  # Join goes on once every branch answered
+            return
         messages = self._log.messages(run_id)
         position = driver_position(messages, current)
         action = next_action(run, messages, position, now_ms)
@@ -179,7 +216,8 @@ class WorkflowDelivery:
     ) -> dict[str, Any]:
         """Past MESSAGES_PER_EXECUTION, the next action starts a new execution of the same run
         (25,000-event history limit) and this one finishes."""
-        target = next((m for m in messages if m.message_id == action["messageId"]), None)
+        first = action.get("messageId") or action["messageIds"][0]
+        target = next((m for m in messages if m.message_id == first), None)
         if target is None:
             return action
         name = continuation_name(
@@ -241,11 +279,13 @@ class WorkflowDelivery:
         run = self._log.get_run(run_id)
         if run is not None:
             self._waits.invoked_run_ended(run, body=None, failed=True, canceled=False)
-        spec = current.envelope.failure_callback
+        initial = next((m for m in self._log.messages(run_id) if m.kind is MessageKind.INITIAL), None)
+        # The JS SDK (1.3.3) sends a trigger's failure callback with the first message only: as on
+        # Upstash, it holds for the whole run.
+        spec = current.envelope.failure_callback or (initial.envelope.failure_callback if initial else None)
         if spec is None:
             return
         result = report.result or AttemptResult(status=None)
-        initial = next((m for m in self._log.messages(run_id) if m.kind is MessageKind.INITIAL), None)
         failure = callback_envelope(
             current.envelope,
             spec,

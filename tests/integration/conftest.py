@@ -3,13 +3,18 @@ a real HTTP destination on 127.0.0.1, and the official qstash SDK as the client.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 
 import pytest
 
 from ferry.dev.stack import DevStack
 from tests.support.clock import OffsetClock
+from tests.support.js_app import ROOT, SERVER, JsApp
 from tests.support.target import Target
 
 
@@ -67,3 +72,20 @@ def app(stack: DevStack):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def js(stack: DevStack, target: Target) -> Iterator[JsApp]:
+    """The JS SDK's workflow app (tests/integration/js/workflow_server.mjs), one per module."""
+    if shutil.which("node") is None or not (ROOT / "node_modules" / "@upstash" / "workflow").exists():
+        pytest.fail("node and `npm ci` (devDependency @upstash/workflow) are needed for the JS SDK tests")
+    env = {**os.environ, **stack.client_env(), "THIRD_PARTY_URL": target.url("/js-third-party")}
+    process = subprocess.Popen(
+        ["node", str(SERVER)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        port = json.loads(process.stdout.readline())["port"]
+        yield JsApp(process, port)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,60 +1,21 @@
 """The unchanged @upstash/workflow JS SDK (1.3.3, served by node on 127.0.0.1, its Receiver
-verifying every request) against `ferry dev`: trigger + cancel, call, non-retryable error."""
+verifying every request; the `js` fixture in conftest.py) against `ferry dev`: trigger + cancel,
+call, non-retryable error, waits, invoke. Parallel steps: test_workflows_js_parallel.py."""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
-import subprocess
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from ferry.dev.stack import DevStack
+from tests.support.js_app import JsApp
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-SERVER = Path(__file__).parent / "js" / "workflow_server.mjs"
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class JsApp:
-    def __init__(self, process: subprocess.Popen, port: int) -> None:
-        self.process = process
-        self.url = f"http://127.0.0.1:{port}"
-
-    def post(self, path: str, body: dict) -> dict:
-        request = urllib.request.Request(
-            self.url + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=20) as response:
-            return json.loads(response.read())
-
-    def counts(self) -> dict[str, int]:
-        with urllib.request.urlopen(self.url + "/counts", timeout=5) as response:
-            return json.loads(response.read())
-
-
-@pytest.fixture(scope="module")
-def js(stack: DevStack, target) -> Iterator[JsApp]:
-    if shutil.which("node") is None or not (ROOT / "node_modules" / "@upstash" / "workflow").exists():
-        pytest.fail("node and `npm ci` (devDependency @upstash/workflow) are needed for the JS SDK tests")
-    env = {**os.environ, **stack.client_env(), "THIRD_PARTY_URL": target.url("/js-third-party")}
-    process = subprocess.Popen(
-        ["node", str(SERVER)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        port = json.loads(process.stdout.readline())["port"]
-        yield JsApp(process, port)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _state(services, run_id: str) -> str | None:

@@ -29,6 +29,11 @@ const control = {
   "/control/notify": async ({ eventId, eventData, workflowRunId }) =>
     client.notify({ eventId, eventData, workflowRunId }),
   "/control/waiters": async ({ eventId }) => client.getWaiters({ eventId }),
+  "/control/barrier": async ({ runId }) => barrier(runId),
+  "/control/release": async ({ runId }) => {
+    barrier(runId).released = true;
+    return {};
+  },
 };
 
 // What `createWorkflow` of the framework adapters returns: `invoke` needs the workflow's id (the
@@ -54,7 +59,74 @@ const failingChild = {
   useJSONContent: false,
 };
 
+// Where parallel branch bodies meet, per run: `inside` counts the bodies that entered; a body
+// waits (at most 10 s) until `size` are inside, so branches delivered one after another never meet.
+// `released` lets a held body finish (the cancel test holds the branches while it cancels).
+const barriers = {};
+const barrier = (runId) => (barriers[runId] ??= { inside: 0, most: 0, released: false });
+const pause = () => new Promise((resolve) => setTimeout(resolve, 20));
+const meet = async (runId, size) => {
+  const b = barrier(runId);
+  b.inside += 1;
+  b.most = Math.max(b.most, b.inside);
+  const deadline = Date.now() + 10_000;
+  while (b.inside < size && Date.now() < deadline) await pause();
+  return b.inside >= size;
+};
+const hold = async (runId) => {
+  const b = barrier(runId);
+  b.inside += 1;
+  b.most = Math.max(b.most, b.inside);
+  const deadline = Date.now() + 15_000;
+  while (!b.released && Date.now() < deadline) await pause();
+};
+const meetingBranch = (context, name, value) =>
+  context.run(`branch-${name}`, async () => {
+    bump(`js-parallel-barrier/${context.workflowRunId}/${name}`);
+    if (!(await meet(context.workflowRunId, 3))) {
+      throw new WorkflowNonRetryableError(`only ${barrier(context.workflowRunId).inside} of 3 inside at once`);
+    }
+    return value;
+  });
+
 const workflows = {
+  "/js-parallel-barrier": serve(async (context) => {
+    const results = await Promise.all([
+      meetingBranch(context, "a", "A"),
+      meetingBranch(context, "b", { b: 2 }),
+      meetingBranch(context, "c", ["C"]),
+    ]);
+    await context.run("joined", () => bump(`js-parallel-barrier/${context.workflowRunId}/joined`) && results);
+  }),
+  "/js-parallel-failing": serve(async (context) => {
+    const runId = context.workflowRunId;
+    await Promise.all([
+      context.run("fine-a", () => bump(`js-parallel-failing/${runId}/a`) && "A"),
+      // Busy every time: its retries (3, each 1 s after the last) are spent, then the run fails.
+      context.run("fails-b", () => {
+        bump(`js-parallel-failing/${runId}/b`);
+        throw new WorkflowRetryAfterError("branch b is always busy", 1);
+      }),
+      context.run("fine-c", () => bump(`js-parallel-failing/${runId}/c`) && "C"),
+    ]);
+    await context.run("after", () => bump(`js-parallel-failing/${runId}/after`));
+  }, {
+    failureFunction: async ({ context, failStatus }) => {
+      bump(`js-parallel-failing/${context.workflowRunId}/failure-function`);
+      failureCalls.push({ body: JSON.stringify({ workflowRunId: context.workflowRunId, failStatus }), signed: true });
+    },
+  }),
+  "/js-parallel-held": serve(async (context) => {
+    const runId = context.workflowRunId;
+    const branch = (name) =>
+      context.run(`held-${name}`, async () => {
+        bump(`js-parallel-held/${runId}/${name}`);
+        await hold(runId);
+        return name;
+      });
+    await Promise.all([branch("a"), branch("b"), branch("c")]);
+    await context.run("after", () => bump(`js-parallel-held/${runId}/after`));
+  }),
   "/js-call": serve(async (context) => {
     const before = await context.run("before", () => bump("js-call/before") && "ready");
     const answer = await context.call("third-party", {
