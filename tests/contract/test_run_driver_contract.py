@@ -25,8 +25,12 @@ from tests.support.waiting import wait_until
 @dataclass
 class Side:
     driver: RunDriver
-    # The next task message of this run (waits for it on moto), taken off the queue.
-    task: Callable[[str], Envelope]
+    # The next n task messages of this run (waits for them on moto), taken off the queue.
+    tasks: Callable[[str, int], list[Envelope]]
+
+    def task(self, run_id: str) -> Envelope:
+        [one] = self.tasks(run_id, 1)
+        return one
 
 
 def _memory(clock: ManualClock) -> Side:
@@ -35,13 +39,14 @@ def _memory(clock: ManualClock) -> Side:
 
     queue = InMemoryQueue(clock)
 
-    def task(run_id: str) -> Envelope:
+    def tasks(run_id: str, n: int) -> list[Envelope]:
         mine = [m for m in queue.receive_raw() if Envelope.from_json(m.body).workflow.run_id == run_id]
-        assert len(mine) == 1, f"one task message of {run_id}: {mine}"
-        queue.delete(mine[0])
-        return Envelope.from_json(mine[0].body)
+        assert len(mine) == n, f"{n} task message(s) of {run_id}: {mine}"
+        for message in mine:
+            queue.delete(message)
+        return [Envelope.from_json(m.body) for m in mine]
 
-    return Side(InMemoryRunDriver(queue, clock), task)
+    return Side(InMemoryRunDriver(queue, clock), tasks)
 
 
 def _moto(aws) -> Side:
@@ -50,20 +55,23 @@ def _moto(aws) -> Side:
     sqs, url = aws.sqs, aws.environ[Env.QUEUE_URL]
     seen: list[tuple[str, Envelope]] = []  # messages of other runs of this suite, read already
 
-    def task(run_id: str) -> Envelope:
+    def tasks(run_id: str, n: int) -> list[Envelope]:
         def receive() -> list[Envelope]:
             for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 envelope = Envelope.from_json(message["Body"])
                 seen.append((envelope.workflow.run_id, envelope))
-            return [envelope for owner, envelope in seen if owner == run_id]
+            mine = [envelope for owner, envelope in seen if owner == run_id]
+            return mine if len(mine) >= n else []
 
-        [envelope] = wait_until(receive, timeout=10, what=f"the task message of {run_id}")
-        seen.remove((run_id, envelope))
-        return envelope
+        envelopes = wait_until(receive, timeout=10, what=f"{n} task message(s) of {run_id}")
+        assert len(envelopes) == n, envelopes
+        for envelope in envelopes:
+            seen.remove((run_id, envelope))
+        return envelopes
 
     driver = StepFunctionsDriver(aws.stepfunctions, state_machine_arn=aws.environ[Env.RUN_DRIVER_ARN])
-    return Side(driver, task)
+    return Side(driver, tasks)
 
 
 @pytest.fixture
@@ -113,6 +121,39 @@ def test_each_answered_deliver_sends_the_next_step_and_finish_succeeds_the_execu
     assert side.driver.succeed(second.workflow.task_token, {"action": "finish"}) is False, (
         "an answered token is gone"
     )
+
+
+def test_parallel_sends_every_branch_task_at_once_and_after_the_last_answer_one_join_task(side: Side):
+    run_id = new_run()
+    execution = side.driver.start(run_id, execution_input(run_id, "msg_0"))
+    parallel = {"action": "parallel", "messageIds": ["msg_p1", "msg_p2", "msg_p3"]}
+    side.driver.succeed(side.task(run_id).workflow.task_token, parallel)
+
+    branches = side.tasks(run_id, 3)  # all three before any is answered
+    assert sorted((b.id, b.workflow.step, b.workflow.branch) for b in branches) == [
+        ("msg_p1", "msg_p1", True), ("msg_p2", "msg_p2", True), ("msg_p3", "msg_p3", True),
+    ]  # fmt: skip
+    assert len({b.workflow.task_token for b in branches}) == 3
+    for branch in branches[:2]:
+        assert side.driver.succeed(branch.workflow.task_token, {"branch": "done"})
+    assert side.driver.succeed(branches[2].workflow.task_token, {"branch": "done"})
+
+    join = side.task(run_id)
+    assert (join.id, join.workflow.join, join.workflow.branch) == ("msg_p1", True, False)
+    assert side.driver.succeed(join.workflow.task_token, {"action": "deliver", "messageId": "msg_5"})
+    assert side.driver.succeed(side.task(run_id).workflow.task_token, {"action": "finish"})
+    assert ended(side, execution) == "SUCCEEDED"
+
+
+def test_a_failed_branch_fails_the_execution(side: Side):
+    run_id = new_run()
+    execution = side.driver.start(run_id, execution_input(run_id, "msg_0"))
+    parallel = {"action": "parallel", "messageIds": ["msg_p1", "msg_p2"]}
+    side.driver.succeed(side.task(run_id).workflow.task_token, parallel)
+    first, second = side.tasks(run_id, 2)
+    assert side.driver.succeed(first.workflow.task_token, {"branch": "done"})
+    assert side.driver.fail(second.workflow.task_token, error=STEP_FAILED_ERROR, cause="retries exhausted")
+    assert ended(side, execution) == "FAILED"
 
 
 def test_a_wait_sends_a_waiting_task_and_its_answer_continues_the_run(side: Side):
@@ -252,7 +293,7 @@ def test_in_memory_a_sleep_holds_the_next_task_until_its_time(memory):
     side.driver.succeed(
         side.task(run_id).workflow.task_token, {"action": "deliver", "messageId": "msg_1", "delaySeconds": 30}
     )
-    with pytest.raises(AssertionError, match="one task message"):
+    with pytest.raises(AssertionError, match="1 task message"):
         side.task(run_id)
     clock.advance(30)
     assert side.task(run_id).id == "msg_1"

@@ -30,7 +30,8 @@ def _run(services, calls: Calls, *, state: str | None = None, timeout: float = 6
 
 
 def _step_message(services, run_id: str, name: str):
-    return next(m for m in services.run_log.messages(run_id) if m.step and m.step.step_name == name)
+    # None until it is stored: a probe of wait_until must not raise StopIteration.
+    return next((m for m in services.run_log.messages(run_id) if m.step and m.step.step_name == name), None)
 
 
 def test_an_endpoint_that_is_down_gets_each_step_retried_with_qstash_backoff_then_one_failure_call(
