@@ -203,12 +203,17 @@ class WorkflowDelivery:
         messages = self._log.messages(run_id)
         position = driver_position(messages, current)
         action = next_action(run, messages, position, now_ms)
+        # The run-log positions this execution moved past since its last report: a Join moved
+        # past the whole parallel group (the branches' reports are no positions).
+        joined = bool(message.envelope.workflow and message.envelope.workflow.join)
+        group = parallel_group(messages, current) if joined else None
+        moved_from = group.plans[0].seq if group else position
         if action["action"] == Action.STALLED.value:
             self._log.set_state(
                 run_id, RunState.FAILED, now_ms, error="no next step after a 2xx", only_if_running=True
             )
-        elif action["action"] in (Action.DELIVER.value, Action.WAIT.value):
-            action = self._continued(run, messages, position, action)
+        elif action["action"] in (Action.DELIVER.value, Action.WAIT.value, Action.PARALLEL.value):
+            action = self._continued(run, messages, moved_from, action)
         self._driver.succeed(token, action)
 
     def _continued(

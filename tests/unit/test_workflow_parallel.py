@@ -13,6 +13,7 @@ import pytest
 
 from ferry.adapters.memory.run_driver import InMemoryRunDriver
 from ferry.adapters.memory.workflow_run_log import InMemoryRunLog
+from ferry.domain import workflow_driver
 from ferry.domain.delivery import AttemptResult, DeliveryRequest
 from ferry.domain.envelope import Envelope
 from ferry.domain.workflow_protocol import (
@@ -111,6 +112,8 @@ class Sdk:
     log: InMemoryRunLog
     failing: set[int] = field(default_factory=set)
     skip_result: set[int] = field(default_factory=set)
+    # False: the array with every result publishes the next step ("joined") instead of finishing.
+    finish_on_join: bool = True
     branches: list[int] = field(default_factory=list)
     joined: list[list[str]] = field(default_factory=list)
 
@@ -127,7 +130,11 @@ class Sdk:
                 self.log.append(RUN_ID, _result(seq, target))
             return AttemptResult(status=200)
         self.joined.append([item["messageId"] for item in items])
-        self.log.set_state(RUN_ID, RunState.SUCCESS, 2_000, only_if_running=True)
+        if self.finish_on_join:
+            self.log.set_state(RUN_ID, RunState.SUCCESS, 2_000, only_if_running=True)
+        elif last.get("stepName") != "joined":
+            seq = len(self.log.messages(RUN_ID))
+            self.log.append(RUN_ID, _message(seq, StepInfo(4, "joined", "Run")))
         return AttemptResult(status=200)
 
 
@@ -244,3 +251,20 @@ def test_a_branch_that_spends_its_retries_fails_the_run_once_and_a_redrive_runs_
     assert sorted(world.sdk.branches) == sorted([*done_before, 2, *({1, 3} - set(done_before))])
     assert [world.sdk.branches.count(t) for t in (1, 3)] == [1, 1], "finished branches ran once"
     assert world.sdk.joined[-1][:4] == ["m0", "m1", "m2", "m3"] and len(world.sdk.joined[-1]) == 7
+
+
+def test_a_run_that_passes_messages_per_execution_inside_a_parallel_group_continues_at_the_join(
+    world, monkeypatch
+):
+    # Positions 1-3 are the plan steps, 4-6 the results: the multiple 5 is crossed inside the
+    # group, which only the Join's report moves past.
+    monkeypatch.setattr(workflow_driver, "MESSAGES_PER_EXECUTION", 5)
+    world.sdk.finish_on_join = False
+    first = _start(world)
+    _dispatch(world)
+
+    assert world.driver.status(first) == "SUCCEEDED", "the first execution handed over"
+    run = world.log.get_run(RUN_ID)
+    assert run.execution.endswith(f":{RUN_ID}-c1")
+    assert world.sdk.joined[-1][-1] == "m7", "the new execution delivered the step after the group"
+    assert sorted(world.sdk.branches) == [1, 2, 3]
