@@ -14,7 +14,8 @@ from ferry.domain.errors import InvalidInput, Unavailable
 from ferry.domain.history import LogEvent, State
 from ferry.domain.limits import Limits
 from ferry.domain.publish_request import HeaderView, PublishPlan, parse_publish
-from ferry.domain.workflow_protocol import WorkflowHeaders, parse_invoke, parse_workflow_headers
+from ferry.domain.workflow_bodies import parse_invoke
+from ferry.domain.workflow_protocol import WorkflowHeaders, parse_workflow_headers
 from ferry.usecases.flow_control_gate import LimitGate
 from ferry.usecases.ports import Clock, DedupStore, DelayedDelivery, GroupEndpoints, History, MessageQueue
 

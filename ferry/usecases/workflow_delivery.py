@@ -22,6 +22,7 @@ from ferry.domain.callbacks import callback_envelope
 from ferry.domain.delivery import AttemptResult
 from ferry.domain.envelope import Envelope, WorkflowRef
 from ferry.domain.history import LogEvent, State
+from ferry.domain.workflow_bodies import failure_body
 from ferry.domain.workflow_driver import CANCELED_ERROR, STEP_FAILED_ERROR, continuation_name
 from ferry.domain.workflow_protocol import (
     RUN_ID_HEADER,
@@ -32,7 +33,6 @@ from ferry.domain.workflow_protocol import (
     RunState,
     delivery_body,
     driver_position,
-    failure_body,
     next_action,
     parallel_group,
 )

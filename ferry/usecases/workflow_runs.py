@@ -11,9 +11,9 @@ from typing import Any
 from ferry.domain.errors import InvalidInput, NotFound
 from ferry.domain.history import LogEvent, State
 from ferry.domain.publish_request import HeaderView, PublishPlan
+from ferry.domain.workflow_bodies import InvokeRequest
 from ferry.domain.workflow_driver import execution_input, execution_name
 from ferry.domain.workflow_protocol import (
-    InvokeRequest,
     MessageKind,
     Run,
     RunMessage,

@@ -18,17 +18,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from ferry.domain.workflow_protocol import (
-    Action,
-    MessageKind,
-    Run,
-    RunMessage,
-    RunState,
-    StepInfo,
-    Waiter,
-    invoke_result_body,
-    wait_result_body,
-)
+from ferry.domain.workflow_bodies import invoke_result_body, wait_result_body
+from ferry.domain.workflow_protocol import Action, MessageKind, Run, RunMessage, RunState, StepInfo, Waiter
 from ferry.usecases.ports import Clock
 from ferry.usecases.publish_message import new_message_id
 from ferry.usecases.workflow_ports import RunClosed, RunDriver, RunLog

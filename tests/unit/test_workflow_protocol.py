@@ -10,6 +10,7 @@ import pytest
 
 from ferry.domain.envelope import Envelope
 from ferry.domain.errors import InvalidInput
+from ferry.domain.workflow_bodies import invoke_result_body, parse_invoke, wait_result_body
 from ferry.domain.workflow_protocol import (
     MessageKind,
     Run,
@@ -19,12 +20,9 @@ from ferry.domain.workflow_protocol import (
     WaitInfo,
     delivery_body,
     driver_position,
-    invoke_result_body,
     next_action,
-    parse_invoke,
     parse_workflow_headers,
     step_info,
-    wait_result_body,
 )
 
 URL = "https://app.example/wf"
