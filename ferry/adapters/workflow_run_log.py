@@ -71,6 +71,10 @@ class DynamoRunLog:
             item["redact"] = _s(run.redact.model_dump_json())
         if run.parent_run_id and run.parent_wait_id:
             item["parent"] = _s(json.dumps([run.parent_run_id, run.parent_wait_id]))
+        if run.step_retries is not None:
+            item["stepRetries"] = _n(run.step_retries)
+        if run.step_retry_delay is not None:
+            item["stepRetryDelay"] = _s(run.step_retry_delay)
         try:
             self._ddb.put_item(
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
@@ -355,6 +359,8 @@ def _run(item: dict[str, Any]) -> Run:
         error=item.get("error", {}).get("S"),
         labels=tuple(json.loads(item.get("labels", {}).get("S", "[]"))),
         redact=RedactSpec.model_validate_json(item["redact"]["S"]) if "redact" in item else None,
+        step_retries=int(item["stepRetries"]["N"]) if "stepRetries" in item else None,
+        step_retry_delay=item.get("stepRetryDelay", {}).get("S"),
     )
 
 

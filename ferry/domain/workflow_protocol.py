@@ -195,6 +195,11 @@ class Run:
     # Set on a run started by `context.invoke`: its end resolves this WAIT of the parent run.
     parent_run_id: str | None = None
     parent_wait_id: str | None = None
+    # The start's own `Upstash-Retries` / `Upstash-Retry-Delay` (JS `client.trigger({retries,
+    # retryDelay})`): the SDKs ask for `WF_TriggerOnConfig`, trigger-time configuration for the
+    # whole run, so a step published without its own takes these.
+    step_retries: int | None = None
+    step_retry_delay: str | None = None
 
 
 def delivery_body(messages: Sequence[RunMessage], upto_seq: int) -> bytes:

@@ -64,6 +64,7 @@ class WorkflowRuns:
     ) -> PublishResult:
         """A publish carrying `Upstash-Workflow-RunId`: create the run (Init) or append to it."""
         envelope = plan.envelope
+        view = HeaderView(headers)
         kind = MessageKind.WAIT if wait is not None else workflow.kind
         now_ms = self._now_ms()
         if kind is MessageKind.INITIAL:
@@ -78,6 +79,8 @@ class WorkflowRuns:
                     redact=envelope.redact,
                     parent_run_id=parent[0] if parent else None,
                     parent_wait_id=parent[1] if parent else None,
+                    step_retries=envelope.max_retries if view.get("Upstash-Retries") is not None else None,
+                    step_retry_delay=envelope.retry_delay,
                 )
             )
         run = self._log.get_run(workflow.run_id)
@@ -86,6 +89,13 @@ class WorkflowRuns:
         if run.redact is not None and envelope.redact is None:
             # Redaction asked for at the start holds for the whole run (steps, calls, waits).
             envelope = envelope.model_copy(update={"redact": run.redact})
+        if kind in (MessageKind.STEP, MessageKind.WAIT):
+            # So do the start's retries and retry delay, for steps that name none of their own
+            # (WF_TriggerOnConfig); a call's retries are the call's own.
+            if run.step_retries is not None and view.get("Upstash-Retries") is None:
+                envelope = envelope.model_copy(update={"max_retries": run.step_retries})
+            if run.step_retry_delay is not None and view.get("Upstash-Retry-Delay") is None:
+                envelope = envelope.model_copy(update={"retry_delay": run.step_retry_delay})
         step = step_info(MessageKind.STEP if wait else kind, envelope)
         wait_info = None
         if kind is MessageKind.WAIT:

@@ -189,3 +189,12 @@ def test_notified_events_are_read_back_oldest_first_from_a_time_on(log, run_id):
     assert list(log.events(event, 1_500)) == [(2_000, '{"n":2}')]
     assert list(log.events(event, 2_000)) == [(2_000, '{"n":2}')]
     assert list(log.events(event + "-other", 0)) == []
+
+
+def test_a_runs_trigger_time_retries_and_retry_delay_are_kept_with_it(log, run_id):
+    log.create_run(dataclasses.replace(_run(run_id), step_retries=1, step_retry_delay="1000 * retried"))
+    run = log.get_run(run_id)
+    assert (run.step_retries, run.step_retry_delay) == (1, "1000 * retried")
+    other = "wfr_" + uuid.uuid4().hex[:12]
+    log.create_run(_run(other))
+    assert (log.get_run(other).step_retries, log.get_run(other).step_retry_delay) == (None, None)

@@ -256,3 +256,20 @@ def test_a_failure_url_given_to_trigger_is_called_once_with_the_failure(services
     assert json.loads(base64.b64decode(body["sourceBody"])) == {"order": 7}, "the run's initial payload"
     assert js.counts()["js-failing/fails"] == 1, "retries=0"
     assert [c for c in _get(js, "/failures") if run_id in c["body"]] == [call], "called once"
+
+
+def test_the_retries_given_to_trigger_hold_for_every_step_of_the_run(services, js):
+    run_id = js.post(
+        "/control/trigger",
+        {"path": "/js-busy-later", "body": {}, "retries": 1, "failurePath": "/failure-sink"},
+    )["workflowRunId"]
+    wait_until(lambda: _state(services, run_id) == "RUN_FAILED", timeout=60, what="the run to fail")
+
+    counts = js.counts()
+    assert counts["js-busy-later/fine-first"] == 1
+    assert counts["js-busy-later/always-busy"] == 2, "the first attempt and the trigger's 1 retry, not 3"
+    step = next(m for m in services.run_log.messages(run_id) if m.step and m.step.step_name == "fine-first")
+    assert step.envelope.max_retries == 1, "the step the SDK published without Upstash-Retries"
+    wait_until(
+        lambda: [c for c in _get(js, "/failures") if run_id in c["body"]], timeout=30, what="the failure URL"
+    )

@@ -174,6 +174,15 @@ const workflows = {
       return "done";
     });
   }),
+  // A later step that is always busy: how often it is tried is the trigger's `retries` (the
+  // SDK publishes the step without Upstash-Retries; WF_TriggerOnConfig).
+  "/js-busy-later": serve(async (context) => {
+    await context.run("fine-first", () => bump("js-busy-later/fine-first"));
+    await context.run("always-busy", () => {
+      bump("js-busy-later/always-busy");
+      throw new WorkflowRetryAfterError("busy", 1);
+    });
+  }),
   "/js-failing": serve(async (context) => {
     await context.run("fails", () => {
       bump("js-failing/fails");
