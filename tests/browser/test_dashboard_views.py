@@ -17,6 +17,7 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.integration
 
 LIVE_SECONDS = 5  # the bound for a change to show up without a reload
+PAGE_SECONDS = 30  # a page the user asked for (see the paging test)
 
 
 def publish(api, url: str, body: str = "{}", **headers: str) -> str:
@@ -296,11 +297,14 @@ def test_thousands_of_messages_are_paged_through_the_cursor_never_loaded_at_once
     with page.expect_response(lambda r: f"label={label}" in r.url):
         page.get_by_role("button", name="Apply filters").click()
     rows = page.locator("tr[data-message-id]")
-    expect(rows).to_have_count(50, timeout=LIVE_SECONDS * 1000)
+    # A requested page is not a live update (LIVE_SECONDS): it takes what one /v2/events request
+    # takes, and on ferry dev's emulator every index Query reads the whole table (moto), 2.2-5.7 s
+    # a request measured with this package's thousands of messages (docs/benchmarks.md).
+    expect(rows).to_have_count(50, timeout=PAGE_SECONDS * 1000)
     page.get_by_role("button", name="Load older messages").click()
-    expect(rows).to_have_count(100, timeout=LIVE_SECONDS * 1000)
+    expect(rows).to_have_count(100, timeout=PAGE_SECONDS * 1000)
     page.get_by_role("button", name="Load older messages").click()
-    expect(rows).to_have_count(150, timeout=LIVE_SECONDS * 1000)
+    expect(rows).to_have_count(150, timeout=PAGE_SECONDS * 1000)
     assert counts and max(counts) <= 50, counts  # one page per request, whatever the total
     assert target.requests_to(path) == []
 
