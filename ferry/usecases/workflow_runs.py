@@ -117,7 +117,7 @@ class WorkflowRuns:
             envelope=envelope,
             dedup_key=dedup_key,
             step=step,
-            not_before_header=HeaderView(headers).get("Upstash-Not-Before") is not None,
+            not_before_header=view.get("Upstash-Not-Before") is not None,
             wait=wait_info,
         )
         try:
