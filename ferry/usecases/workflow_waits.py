@@ -159,8 +159,17 @@ class WorkflowWaits:
     # --- the run driver's WaitForEvent task ----------------------------------------------------
 
     def armed(self, run_id: str, wait: RunMessage, token: str) -> None:
-        """The driver waits for this WAIT: keep its token; answer at once if already resolved."""
+        """The driver waits for this WAIT: keep its token; answer at once if already resolved, or
+        if the run ended meanwhile (see below)."""
         self._log.put_wait_token(run_id, wait.message_id, token)
+        run = self._log.get_run(run_id)
+        if run is None or run.state is not RunState.RUNNING:
+            # A cancel that landed after the dispatcher saw the run running looked for this token
+            # before it was kept, so nobody else answers it; moto would hold the stopped execution
+            # in WaitForEvent until its timeout. cancel() writes the state and then reads tokens,
+            # this keeps the token and then reads the state: one of the two sees the other.
+            self._driver.succeed(token, {"action": Action.CANCELED.value})
+            return
         resolution = self.resolution_of(run_id, wait)
         if resolution is not None:
             self._wake(token, resolution)

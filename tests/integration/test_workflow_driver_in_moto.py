@@ -12,9 +12,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from ferry.adapters.memory.clock import ManualClock
+from ferry.adapters.memory.workflow_run_log import InMemoryRunLog
 from ferry.adapters.step_functions_driver import StepFunctionsDriver
 from ferry.domain.envelope import Envelope
 from ferry.domain.workflow_driver import STEP_FAILED_ERROR, execution_input, run_driver_definition_json
+from ferry.domain.workflow_protocol import MessageKind, Run, RunMessage, RunState, StepInfo, WaitInfo
+from ferry.usecases.workflow_waits import WorkflowWaits
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -121,3 +125,55 @@ def test_starting_a_run_twice_is_one_execution(moto):
     first = driver.start("wfr_e", execution_input("wfr_e", "msg_0"))
     assert driver.start("wfr_e", execution_input("wfr_e", "msg_0")) == first
     assert json.loads(json.dumps(execution_input("wfr_e", "m")))["next"]["action"] == "deliver"
+
+
+def test_a_run_cancelled_before_the_dispatcher_keeps_its_wait_token_still_aborts(moto):
+    """The dispatcher saw the run running and arms its WaitForEvent task; before the token is
+    kept, a cancel marks the run cancelled, stops the execution and finds no token to answer.
+    moto holds a stopped execution in its callback task until the task is answered (the wait's
+    timeout here is an hour), so keeping the token must answer it."""
+    sqs, queue, driver = moto
+    clock, log = ManualClock(), InMemoryRunLog()
+    waits = WorkflowWaits(log=log, driver=driver, clock=clock)
+    now_ms = int(clock.now() * 1000)
+    log.create_run(
+        Run(
+            run_id="wfr_f",
+            url="http://127.0.0.1:9/wf",
+            state=RunState.RUNNING,
+            created_at=now_ms,
+            updated_at=now_ms,
+        )
+    )
+    envelope = Envelope(
+        id="w1",
+        destination="http://127.0.0.1:9/wf",
+        body="{}",
+        created_at=now_ms,
+        not_before=now_ms,
+        max_retries=0,
+        timeout=30,
+    )
+    wait = log.append(
+        "wfr_f",
+        RunMessage(
+            seq=-1,
+            message_id="w1",
+            kind=MessageKind.WAIT,
+            envelope=envelope,
+            dedup_key="W2",
+            step=StepInfo(2, "wait-paid", "Wait"),
+            wait=WaitInfo(event_id="paid", deadline_ms=now_ms + 3_600_000),
+        ),
+    )
+    execution = driver.start(
+        "wfr_f", {"runId": "wfr_f", "next": {"action": "wait", "messageId": "w1", "timeoutSeconds": 3600}}
+    )
+    token = _task(sqs, queue).workflow.task_token
+
+    assert log.set_state("wfr_f", RunState.CANCELED, now_ms, only_if_running=True)  # cancel() ...
+    driver.stop(execution, cause="cancelled through the API")
+    waits.cancelled("wfr_f")  # ... finds no token yet
+    waits.armed("wfr_f", wait, token)  # the dispatcher, a moment late
+
+    assert _ended(driver, execution) == "ABORTED"
