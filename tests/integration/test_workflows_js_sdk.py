@@ -191,7 +191,11 @@ def test_cancelling_a_run_that_waits_for_an_event_stops_it_and_removes_its_waite
     assert js.post("/control/cancel", {"ids": [run_id]}) == {"cancelled": 1}
 
     run = services.run_log.get_run(run_id)
-    wait_until(lambda: services.run_driver.status(run.execution) == "ABORTED", what="the execution to stop")
+    wait_until(
+        lambda: services.run_driver.status(run.execution) == "ABORTED",
+        what="the execution to stop",
+        explain=lambda: _execution_story(run.execution),
+    )
     assert js.post("/control/waiters", {"eventId": event_id}) == []
     assert js.post("/control/notify", {"eventId": event_id, "eventData": 1}) == []
     assert js.counts().get(f"js-wait/{event_id}/after") is None
@@ -205,6 +209,20 @@ def test_an_invoked_workflow_that_fails_returns_is_failed_to_the_invoking_run(se
     assert (result["isFailed"], result["isCanceled"]) == (True, False)
     counts = js.counts()
     assert (counts["js-invoke-failing-child/refuses"], counts["js-invoke-failing-parent/after"]) == (1, 1)
+
+
+def _execution_story(execution: str) -> str:
+    """The execution's status and its last history events, for a failure message."""
+    import boto3
+
+    sfn = boto3.client("stepfunctions")
+    described = sfn.describe_execution(executionArn=execution)
+    events = sfn.get_execution_history(executionArn=execution)["events"][-12:]
+    lines = [f"execution {described['status']} {described.get('error', '')} {described.get('cause', '')}"]
+    for event in events:
+        details = {k: v for k, v in event.items() if k.endswith("Details")}
+        lines.append(f"  {event['type']} {json.dumps(details, default=str)[:300]}")
+    return "\n".join(lines)
 
 
 def _get(js: JsApp, path: str):

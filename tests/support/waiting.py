@@ -10,13 +10,23 @@ T = TypeVar("T")
 
 
 def wait_until(
-    probe: Callable[[], T], *, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"
+    probe: Callable[[], T],
+    *,
+    timeout: float = 20.0,
+    interval: float = 0.1,
+    what: str = "condition",
+    explain: Callable[[], str] | None = None,
 ) -> T:
+    """`explain`, if given, is called once on timeout: what the failure message should also show
+    (an execution's history, say), read at the moment the wait gave up."""
     deadline = time.time() + timeout
     while True:
         value = probe()
         if value:
             return value
         if time.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {value!r}")
+            context = f"\n{explain()}" if explain is not None else ""
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what}; last value: {value!r}{context}"
+            )
         time.sleep(interval)
