@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from ferry.dev.emulator_item_size import size_items_once
+from ferry.dev.emulator_serializer import write_attribute_values_directly
 
 DEV_REGION = "us-east-1"
 DEV_ACCESS_KEY = "ferry-dev"
@@ -65,7 +66,9 @@ def speed_up_moto() -> None:
       one that becomes visible meanwhile (a visibility timeout or delay ending, a retry's
       ChangeMessageVisibility): wake it at that instant as well, as SQS does, instead of adding
       up to a second to every retry, delay and hold.
-    - each item is sized once, not once per attribute (`ferry.dev.emulator_item_size`).
+    - each item is sized once, not once per attribute (`ferry.dev.emulator_item_size`);
+    - each attribute value of a response is written as stored, not walked as a ten-member
+      structure (`ferry.dev.emulator_serializer`).
     And one race: moto's SQS delete rebuilds the queue's message list without the lock its sends
     append under, so a message sent during a delete (an API publish beside a dispatcher's batch
     delete) could vanish: accepted, never delivered. Deletes take that lock too.
@@ -127,6 +130,7 @@ def speed_up_moto() -> None:
     sqs_models.Queue.wait_for_messages = wait_for_messages
     _query_only_the_partition()
     size_items_once()
+    write_attribute_values_directly()
 
 
 def _query_only_the_partition() -> None:
