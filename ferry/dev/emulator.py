@@ -231,13 +231,24 @@ def serialize_dynamodb() -> None:
     DynamoHandler._ferry_serialized = True
 
 
+class EmulatorAlreadyRunning(RuntimeError):
+    """moto's backends are process-wide: a second emulator would reset the first one's state."""
+
+
 class Emulator:
+    # The one started in this process, if any (tests in parallel workers each have their own).
+    _running: Emulator | None = None
+
     def __init__(self) -> None:
         self._mock: Any = None
 
     def start(self) -> None:
         from moto import mock_aws
 
+        if Emulator._running is not None:
+            raise EmulatorAlreadyRunning(
+                "an emulator already runs in this process (moto's state is process-wide): stop it first"
+            )
         speed_up_moto()
         serialize_dynamodb()
 
@@ -246,11 +257,14 @@ class Emulator:
         self._mock = mock_aws(config=MOTO_CONFIG)
         # reset: an empty account even when an earlier emulator ran in this process (tests).
         self._mock.start(reset=True)
+        Emulator._running = self
 
     def stop(self) -> None:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        if Emulator._running is self:
+            Emulator._running = None
 
     def environ(self) -> dict[str, str]:
         """Variables for boto3 (and so every adapter): fixed dev credentials and region."""

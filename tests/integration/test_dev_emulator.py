@@ -168,3 +168,16 @@ def test_a_delete_waits_for_a_send_appending_to_the_same_queue(stack, path):
         threading.Thread(target=delete, daemon=True).start()
         assert not deleted.wait(0.5), "the delete rebuilt the list while a send was appending"
     assert deleted.wait(10)
+
+
+def test_a_second_emulator_in_the_same_process_is_refused_while_one_runs(stack):
+    """moto's backends are process-wide: a second emulator starting (reset=True) would empty the
+    running stack's queues and tables under it. Refused instead, and the running one is intact."""
+    from ferry.dev.emulator import Emulator, EmulatorAlreadyRunning
+
+    with pytest.raises(EmulatorAlreadyRunning):
+        Emulator().start()
+    assert stack.emulator is not None and Emulator._running is stack.emulator
+    import boto3
+
+    assert boto3.client("dynamodb").describe_table(TableName=stack.environ["FERRY_TABLE_NAME"])
