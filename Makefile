@@ -17,10 +17,17 @@ $(STAMP): pyproject.toml
 dev: install
 	$(BIN)/ferry dev $(ARGS)
 
+# Two pytest workers: each test process runs `ferry dev`'s emulator and handlers in-process, bound
+# to one core by the GIL, so one process leaves the second core mostly idle. Each worker starts
+# its own stacks; xdist's load scheduling hands every worker its tests in collection order, so a
+# worker's package-scoped stacks (browser, contract) end before its integration stack starts.
+# PYTEST_WORKERS=0 runs the suite in this process.
+PYTEST_WORKERS ?= 2
+
 test: install node_modules
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # `ferry dev` stops within 5 s on SIGINT/SIGTERM, 20 times in a row with a delivery in flight.
 test-dev-stop: install
