@@ -17,6 +17,7 @@ from ferry.domain.history import (
 )
 from ferry.domain.queries import Query
 from ferry.usecases.ports import History
+from tests.support.bodies import order_event_json, random_text, repeated_text
 
 T0 = 1_800_000_000_000
 
@@ -65,6 +66,17 @@ def test_a_created_message_is_read_back_whole_with_its_created_event(history, ur
     assert event.state is State.CREATED and event.time_ms == T0 and event.next_delivery_ms == T0
     assert event.url == url and event.flow_control_key == "k1"
     assert history.state(message.id) == "CREATED"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [order_event_json(1024), random_text(1024), repeated_text(5000)],
+    ids=["1KB-json", "1KB-random", "5KB-repeated"],
+)
+def test_a_message_of_any_body_is_read_back_byte_for_byte(history, url, body):
+    message = envelope(url, body=body, headers={"Content-Type": "application/json"})
+    created(history, message)
+    assert history.get_envelope(message.id) == message
 
 
 def test_an_unknown_message_has_no_envelope_no_events_and_no_state(history):
