@@ -54,7 +54,7 @@ class Bill:
 
     level: str
     scenario: str
-    body_bytes: int
+    body: str  # "1024 B json": size and kind (PerMessage.body)
     lines: tuple[Line, ...]
     measured_duration: Line
     estimated_duration: Line
@@ -122,7 +122,7 @@ def bill(run: PerMessage, dispatcher: Run) -> Bill:
     return Bill(
         level=run.level,
         scenario=run.scenario,
-        body_bytes=run.body_bytes,
+        body=run.body,
         lines=lines,
         measured_duration=_duration(
             "measured here (256 MB)", run.api_billed_ms, dispatcher.billed_ms_per_message, run
@@ -139,7 +139,7 @@ def bill(run: PerMessage, dispatcher: Run) -> Bill:
 def report(bills: list[Bill]) -> None:
     for b in bills:
         print(
-            f"\n[{b.level}] {b.scenario}, {b.body_bytes} B body: ${b.total:.2f} per million "
+            f"\n[{b.level}] {b.scenario}, {b.body} body: ${b.total:.2f} per million "
             f"(${b.total_at_256_mb_cpu_share:.2f} at 256 MB's CPU share; goal ≤ ${GOAL_PER_MILLION:.2f})"
         )
         for line in (*b.lines, b.measured_duration, b.estimated_duration):

@@ -57,7 +57,7 @@ def main() -> None:
     default = dispatch[-1]
     for run in runs:
         b = cost_model.bill(run, default)
-        label = f"[{run.level}] {run.scenario}, {run.body_bytes} B"
+        label = f"[{run.level}] {run.scenario}, {run.body}"
         rows.append((f"{label}: AWS requests / message", f"{run.aws_requests:.2f}", ""))
         rows.append(
             (
