@@ -19,6 +19,7 @@ from typing import Any
 
 from ferry.dev.emulator_item_size import size_items_once
 from ferry.dev.emulator_serializer import write_attribute_values_directly
+from ferry.dev.emulator_stop import keep_stops_over_later_errors
 
 DEV_REGION = "us-east-1"
 DEV_ACCESS_KEY = "ferry-dev"
@@ -251,6 +252,7 @@ class Emulator:
             )
         speed_up_moto()
         serialize_dynamodb()
+        keep_stops_over_later_errors()
 
         for name in _redirecting_variables():
             del os.environ[name]

@@ -177,3 +177,37 @@ def test_a_run_cancelled_before_the_dispatcher_keeps_its_wait_token_still_aborts
     waits.armed("wfr_f", wait, token)  # the dispatcher, a moment late
 
     assert _ended(driver, execution) == "ABORTED"
+
+
+def test_a_stop_landing_as_the_wait_for_event_state_starts_still_aborts(moto, monkeypatch):
+    """A cancel's StopExecution at the instant the run enters WaitForEvent: moto skipped the
+    state's timeout then and failed the execution (States.Runtime, "'>' not supported between
+    instances of 'dict' and 'int'") instead of aborting it."""
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+
+    sqs, queue, driver = moto
+    evaluate = ExecutionState._evaluate_with_timeout
+
+    def stopped_as_it_starts(self, env):
+        if self.name == "WaitForEvent":
+            env.set_stop(
+                stop_date=datetime.datetime.now(datetime.UTC), cause="cancelled", error="Ferry.Canceled"
+            )
+        return evaluate(self, env)
+
+    monkeypatch.setattr(ExecutionState, "_evaluate_with_timeout", stopped_as_it_starts)
+    execution = driver.start(
+        "wfr_g", {"runId": "wfr_g", "next": {"action": "wait", "messageId": "w1", "timeoutSeconds": 3600}}
+    )
+
+    def ended_answering_tasks() -> str | bool:
+        # As the dispatcher does for a run that has ended (WorkflowDelivery._ignore), if a task
+        # message was sent at all.
+        for message in sqs.receive_message(QueueUrl=queue).get("Messages") or []:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+            task = Envelope.from_json(message["Body"])
+            driver.succeed(task.workflow.task_token, {"action": "canceled"})
+        status = driver.status(execution)
+        return status != "RUNNING" and status
+
+    assert wait_until(ended_answering_tasks, what="the execution to end") == "ABORTED"
