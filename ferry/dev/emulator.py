@@ -70,9 +70,12 @@ def speed_up_moto() -> None:
     - each item is sized once, not once per attribute (`ferry.dev.emulator_item_size`);
     - each attribute value of a response is written as stored, not walked as a ten-member
       structure (`ferry.dev.emulator_serializer`).
-    And one race: moto's SQS delete rebuilds the queue's message list without the lock its sends
+    And two races: moto's SQS delete rebuilds the queue's message list without the lock its sends
     append under, so a message sent during a delete (an API publish beside a dispatcher's batch
-    delete) could vanish: accepted, never delivered. Deletes take that lock too.
+    delete) could vanish: accepted, never delivered. Deletes take that lock too. And a receive
+    reads the queue's set of in-flight messages while another receive or a delete changes it
+    ("Set changed size during iteration": the receive fails, and messages it had already marked
+    received come back only after their visibility timeout). Receives take the lock as well.
     Idempotent; applied when the emulator starts."""
     import moto.core.responses as moto_responses
     import moto.sqs.models as sqs_models
@@ -110,6 +113,15 @@ def speed_up_moto() -> None:
             delete(self, receipt_handle)
 
     sqs_models.Queue.delete_message = delete_under_lock
+    receive = sqs_models.SQSBackend.receive_message
+
+    @functools.wraps(receive)
+    def receive_under_lock(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        # The lock is a Condition's RLock: a long poll's wait inside releases it.
+        with self.get_queue(queue_name)._messages_lock:
+            return receive(self, queue_name, *args, **kwargs)
+
+    sqs_models.SQSBackend.receive_message = receive_under_lock
 
     def retention_allows(self: Any, queue_name: str, message: Any) -> bool:
         retention_period = int(self.get_queue(queue_name).message_retention_period)
