@@ -55,6 +55,15 @@ class DevStack:
         return self.gateway.url
 
     def start(self) -> DevStack:
+        """Start everything, or, if any part fails, stop what had started (the emulator among
+        them: one per process) before the error goes on."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop(timeout=5)
+            raise
+
+    def _start(self) -> DevStack:
         import boto3
 
         from ferry import wiring
