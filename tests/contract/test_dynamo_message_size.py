@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 
 from benchmarks.aws_meter import item_size
-from ferry.adapters.dynamo_history import DynamoHistory
 from ferry.adapters.dynamo_messages import envelope_text
-from ferry.adapters.memory.clock import ManualClock
 from ferry.domain.envelope import Envelope
 from ferry.domain.history import LogEvent, State
+from tests.contract.test_history_levels import history
 from tests.support.bodies import order_event_json, random_text
 
 pytestmark = pytest.mark.adapter
@@ -21,14 +20,7 @@ T0 = 1_800_000_000_000
 
 
 def _stored_item(aws: Any, table_name: str, body: str, level: str) -> dict[str, Any]:
-    history = DynamoHistory(
-        aws.dynamodb,
-        table_name=table_name,
-        retention_days=7,
-        dlq_retention_days=14,
-        clock=ManualClock(),
-        level=level,
-    )
+    stored = history(aws, table_name, level)
     message = Envelope(
         id="msg_" + uuid.uuid4().hex,
         destination="https://orders.example/hook",
@@ -39,7 +31,7 @@ def _stored_item(aws: Any, table_name: str, body: str, level: str) -> dict[str, 
         body=body,
         headers={"Content-Type": "application/json"},
     )
-    history.message_created(message, LogEvent.of(message, State.CREATED, T0, next_delivery_ms=T0))
+    stored.message_created(message, LogEvent.of(message, State.CREATED, T0, next_delivery_ms=T0))
     key = {"pk": {"S": f"MSG#{message.id}"}, "sk": {"S": "MSG"}}
     return aws.dynamodb.get_item(TableName=table_name, Key=key, ConsistentRead=True)["Item"]
 
