@@ -17,6 +17,7 @@ import json
 import statistics
 import time
 import urllib.request
+from typing import Any
 
 QUERIES = {
     "first page, no filter": "/v2/events?count=50",
@@ -34,40 +35,42 @@ def measure(messages: int, repeat: int, *, moto_walk: bool = False) -> dict[str,
         direct = BaseJSONSerializer._serialize_type_structure
         if moto_walk:
             BaseJSONSerializer._serialize_type_structure = BaseJSONSerializer._ferry_walk_structure
+        try:
+            return _timed_queries(stack, messages, repeat)
+        finally:
+            BaseJSONSerializer._serialize_type_structure = direct
 
-        def call(method: str, path: str, body: bytes | None = None) -> bytes:
-            request = urllib.request.Request(
-                stack.url + path,
-                data=body,
-                method=method,
-                headers={
-                    "Authorization": f"Bearer {stack.secrets.api_token}",
-                    "Content-Type": "application/json",
-                },
-            )
-            with urllib.request.urlopen(request, timeout=120) as response:
-                return response.read()
 
-        batch = [
-            {
-                "destination": "http://127.0.0.1:9/listed",
-                "headers": {"Upstash-Delay": "1h", "Upstash-Label": "listed"},
-            }
-            | {"body": str(i)}
-            for i in range(messages)
-        ]
-        for start in range(0, messages, 100):
-            call("POST", "/v2/batch", json.dumps(batch[start : start + 100]).encode())
-        medians = {}
-        for name, path in QUERIES.items():
-            times = []
-            for _ in range(repeat):
-                started = time.perf_counter()
-                call("GET", path)
-                times.append((time.perf_counter() - started) * 1000)
-            medians[name] = statistics.median(times)
-        BaseJSONSerializer._serialize_type_structure = direct
-        return medians
+def _timed_queries(stack: Any, messages: int, repeat: int) -> dict[str, float]:
+    def call(method: str, path: str, body: bytes | None = None) -> bytes:
+        request = urllib.request.Request(
+            stack.url + path,
+            data=body,
+            method=method,
+            headers={
+                "Authorization": f"Bearer {stack.secrets.api_token}",
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.read()
+
+    headers = {"Upstash-Delay": "1h", "Upstash-Label": "listed"}
+    batch = [
+        {"destination": "http://127.0.0.1:9/listed", "headers": headers, "body": str(i)}
+        for i in range(messages)
+    ]
+    for start in range(0, messages, 100):
+        call("POST", "/v2/batch", json.dumps(batch[start : start + 100]).encode())
+    medians = {}
+    for name, path in QUERIES.items():
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            call("GET", path)
+            times.append((time.perf_counter() - started) * 1000)
+        medians[name] = statistics.median(times)
+    return medians
 
 
 def main() -> None:

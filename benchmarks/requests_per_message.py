@@ -55,7 +55,7 @@ class PerMessage:
     dispatcher_invocations: float
     dispatcher_records: float
     # How the body compresses (tests/support/bodies.py): "repeated", "json" or "random".
-    body_kind: str = "repeated"
+    body_kind: str
 
     @property
     def body(self) -> str:

@@ -1,6 +1,6 @@
 """DynamoMessages: the stored message (its envelope), written once at publish.
 
-message      pk=MSG#<id>     sk=MSG        envelope JSON (large bodies left out), createdAt
+message      pk=MSG#<id>     sk=MSG        envelope JSON or its zlib bytes (large bodies left out), createdAt
 
 Why the envelope may be stored compressed: DynamoDB bills a write per started kilobyte of the
 item, and a 1 KB JSON body makes the message item 1.4-1.7 KB (the envelope escapes the body and

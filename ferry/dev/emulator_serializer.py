@@ -18,9 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 _ATTRIBUTE_VALUE = "AttributeValue"
-_TEXT = ("S", "N")
+_SCALARS = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
 _TEXT_SETS = ("SS", "NS")
-_FLAGS = ("BOOL", "NULL")
 
 
 class _NotPlain(Exception):
@@ -33,12 +32,8 @@ def _written(serializer: Any, value: Any) -> dict[str, Any]:
     ((name, part),) = value.items()
     if part is None:
         raise _NotPlain
-    if name in _TEXT:
-        if type(part) is not str:
-            raise _NotPlain
-        return {name: part}
-    if name in _FLAGS:
-        if type(part) is not bool:
+    if name in _SCALARS:
+        if type(part) is not _SCALARS[name]:
             raise _NotPlain
         return {name: part}
     if name in _TEXT_SETS:

@@ -168,7 +168,7 @@ class WorkflowWaits:
             # before it was kept, so nobody else answers it; moto would hold the stopped execution
             # in WaitForEvent until its timeout. cancel() writes the state and then reads tokens,
             # this keeps the token and then reads the state: one of the two sees the other.
-            self._driver.succeed(token, {"action": Action.CANCELED.value})
+            self._release(token)
             return
         resolution = self.resolution_of(run_id, wait)
         if resolution is not None:
@@ -187,8 +187,12 @@ class WorkflowWaits:
                 self._log.remove_waiter(wait.wait.event_id, run_id, wait.message_id)
             token = self._log.wait_token(run_id, wait.message_id)
             if token is not None:
-                # An answer, not a failure: moto then sees the stop at the next state (ABORTED).
-                self._driver.succeed(token, {"action": Action.CANCELED.value})
+                self._release(token)
+
+    def _release(self, token: str) -> None:
+        # An answer, not a failure: moto then sees the stop at the next state (ABORTED); an
+        # execution that was not stopped ends in the Canceled state.
+        self._driver.succeed(token, {"action": Action.CANCELED.value})
 
     def resolution_of(self, run_id: str, wait: RunMessage) -> RunMessage | None:
         return next((m for m in self._log.messages(run_id) if m.resolves == wait.message_id), None)
