@@ -5,25 +5,30 @@
    destination on 127.0.0.1 that answers 200 (`--same-process`: both in this process, as before).
 2. Records the AWS calls (operation and parameters) that a few messages make, published one by
    one and delivered: the API handler's (a publish) and the dispatcher's and pollers'.
-3. For `seconds`, 16 client threads publish with plain HTTP (keep-alive, as the SDKs do):
-   publishes/s, p50 and p99 latency; then waits until every message is delivered: deliveries/s
-   from the first publish to the last delivery (end to end). Every AWS call of ferry dev in this
-   phase is counted by operation (the dev ticker's Scheduler polling aside).
-4. Stops the pollers and, for `seconds` each, 16 threads replay straight on boto3 clients
-   against the same emulator:
-   - the calls of one publish: raw publish-equivalents/s (beside publishes/s: the cost of the
-     gateway and the API handler, and of the deliveries sharing the process);
-   - the calls of one message end to end, each operation as often per message as step 3 counted
-     it (receives and batch deletes about one per 10 messages, as the pollers batch them; a
-     replayed receive takes real messages and its delete removes them): raw
-     message-equivalents/s, beside deliveries/s: the goal's "emulator's raw rate for the same
-     calls" (what `ferry dev` adds is the gateway, the API handler, the dispatcher, the HTTP
-     deliveries).
-5. Before each phase, a fixed pure-Python loop is timed: the machine's speed then (it changes by
-   up to 2x within minutes here), shown beside the figures.
+3. Runs rounds (6; 3 with `--short`) of three slices of `SLICE_SECONDS`, ferry dev's then the
+   raw ones in even rounds, the raw ones first in odd rounds (ABBA: the machine's speed drifts
+   by up to 1.5x between two 10 s phases here, and a round's slices are seconds apart):
+   - ferry dev: 16 client threads publish with plain HTTP (keep-alive, as the SDKs do):
+     publishes/s, p50 and p99 latency; then it waits until every message is delivered:
+     deliveries/s from the slice's first publish to its last delivery (end to end). Every AWS
+     call of ferry dev in the slice is counted by operation (the dev ticker's Scheduler polling
+     aside). Then the pollers stop, until the next ferry dev slice.
+   - raw: 16 threads replay straight on boto3 clients against the same emulator:
+     - the calls of one publish: raw publish-equivalents/s (beside publishes/s: the cost of the
+       gateway and the API handler, and of the deliveries sharing the process);
+     - the calls of one message end to end, each operation as often per message as the ferry
+       dev slices so far counted it (receives and batch deletes about one per few messages, as
+       the pollers batch them; a replayed receive takes real messages and its delete removes
+       them): raw message-equivalents/s, beside deliveries/s: the goal's "emulator's raw rate for
+       the same calls" (what `ferry dev` adds is the gateway, the API handler, the dispatcher,
+       the HTTP deliveries).
+     What a raw slice sent and did not take is removed after it (no slice inherits a longer
+     queue). Rates are totals over the rounds; each round's ratio is shown too.
+4. Before each slice, a fixed pure-Python loop is timed: the machine's speed then, shown as a
+   range beside the figures.
 
-Run: `.venv/bin/python -m benchmarks.dev_throughput [--short] [--publish-only]` (short: 10 s
-phases, about 60 s in all). `make bench` calls `bench_rows(quick=True)`; `measure(short=True)`
+Run: `.venv/bin/python -m benchmarks.dev_throughput [--short] [--rounds N] [--publish-only]`
+(short: 3 rounds, about 70 s in all). `make bench` calls `bench_rows(quick=True)`; `measure(short=True)`
 returns the figures. Results go to stdout; docs/benchmarks.md records them with the machine.
 """
 
@@ -46,6 +51,9 @@ from ferry.dev.stack import DevStack
 _NOT_API_THREADS = ("poller-", "dispatcher-", "deliver", "scheduler-ticker")
 # Not a message's work: the dev ticker's polling of Scheduler (in AWS: the Scheduler service).
 _NOT_MESSAGE_THREADS = ("scheduler-ticker",)
+# Each ferry dev and raw slice: long enough that the last deliveries' latency is a small part of
+# a slice's end-to-end time, short enough that the machine's speed holds across a round.
+SLICE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -62,11 +70,13 @@ class Figures:
     aws_calls_per_message: float = 0.0
     raw_message_equivalents_per_second: float = 0.0
     calls_by_operation: dict[str, float] = field(default_factory=dict)
-    # The machine's speed just before each phase (ms of a fixed pure-Python loop): this shared
-    # machine's speed changes by up to 2x within minutes, which moves the ratios more than
-    # anything measured; a run whose phases differ by much is shown as such.
-    loop_ms_before_ferry_dev: float = 0.0
-    loop_ms_before_raw: float = 0.0
+    # Each round's deliveries/s beside its raw message-equivalents/s (slices seconds apart).
+    round_ratios: list[float] = field(default_factory=list)
+    # The machine's speed (ms of a fixed pure-Python loop) before the slices, least and most:
+    # this shared machine's speed changes by up to 2x within minutes.
+    loop_ms_range: tuple[float, float] = (0.0, 0.0)
+    # Each round's deliveries/s, raw message-equivalents/s and loop ms before its slices.
+    rounds: list[tuple[Any, ...]] = field(default_factory=list)
 
     @property
     def ratio_to_raw(self) -> float:
@@ -82,7 +92,8 @@ class Figures:
 
     def table(self) -> str:
         lines = [
-            f"ferry dev, {self.client_threads} client threads, {self.seconds:.0f} s:",
+            f"ferry dev, {self.client_threads} client threads, {self.seconds:.0f} s "
+            f"({len(self.round_ratios) or '-'} rounds of {SLICE_SECONDS:.0f} s beside raw slices):",
             f"  publishes/s            {self.publishes_per_second:8.1f}  ({self.publishes} published)",
             f"  publish p50 / p99      {self.p50_ms:8.1f} / {self.p99_ms:.1f} ms",
             f"  deliveries/s           {self.deliveries_per_second:8.1f}  (end to end)",
@@ -90,17 +101,17 @@ class Figures:
             f"({self.aws_calls_per_publish} AWS calls each)",
             f"  publishes / raw        {self.ratio_to_raw:8.2f}",
         ]
-        if self.loop_ms_before_raw:
-            lines.append(
-                f"  machine speed          {self.loop_ms_before_ferry_dev:.0f} ms / "
-                f"{self.loop_ms_before_raw:.0f} ms per calibration loop before the ferry dev / raw phase"
-            )
+        lines.append(
+            f"  machine speed          {self.loop_ms_range[0]:.0f}-{self.loop_ms_range[1]:.0f} ms per "
+            "calibration loop before the slices"
+        )
         if self.raw_message_equivalents_per_second:
             lines += [
                 f"  raw emulator           {self.raw_message_equivalents_per_second:8.1f}  "
                 f"message-equivalents/s ({self.aws_calls_per_message:.2f} AWS calls each: "
                 f"{', '.join(f'{op} {rate:.2f}' for op, rate in self.calls_by_operation.items())})",
-                f"  deliveries / raw       {self.end_to_end_ratio_to_raw:8.2f}  (same calls)",
+                f"  deliveries / raw       {self.end_to_end_ratio_to_raw:8.2f}  (same calls; by round: "
+                f"{', '.join(f'{r:.2f}' for r in self.round_ratios)})",
             ]
         return "\n".join(lines)
 
@@ -203,18 +214,46 @@ class MessageReplay:
             getattr(client, _snake(operation))(**params)
 
 
-def measure(short: bool = False, publish_only: bool = False, same_process: bool = False) -> Figures:
+@dataclass
+class _Round:
+    """One round: a ferry dev slice and the raw slices beside it, at one moment of the machine."""
+
+    published: int = 0
+    delivered: int = 0
+    delivery_seconds: float = 0.0  # from the slice's first publish to its last delivery
+    raw_publishes: int = 0
+    raw_messages: int = 0
+    loop_ms: list[float] = field(default_factory=list)
+    # CPU seconds of this process (ferry dev, or the raw replay) in the slice.
+    dev_cpu: float = 0.0
+    raw_cpu: float = 0.0
+
+    def delivery_ratio(self, seconds: float) -> float:
+        if not self.raw_messages:
+            return 0.0
+        return (self.delivered / self.delivery_seconds) / (self.raw_messages / seconds)
+
+
+def measure(
+    short: bool = False, publish_only: bool = False, same_process: bool = False, rounds: int | None = None
+) -> Figures:
     """The figures; `publish_only` runs without pollers (the gateway and API handler alone);
-    `same_process` runs the client threads and the destination in this process (benchmarks.client_load.py)."""
+    `same_process` runs the client threads and the destination in this process (benchmarks.client_load.py).
+
+    The phases are interleaved in `rounds` of `SLICE_SECONDS` each (ferry dev, then raw; the next
+    round raw, then ferry dev: ABBA), because this machine's speed moves by up to 1.5x between
+    two 10 s phases: each round's ratio compares slices a few seconds apart."""
     from ferry.wiring import services
 
-    seconds = 10.0 if short else 30.0
+    rounds = rounds or (3 if short else 6)
+    seconds = SLICE_SECONDS
     with DevStack(port=0, poller_concurrency=0 if publish_only else None) as stack:
         load = (InProcessLoad if same_process else ChildLoad)(stack.url, stack.secrets.api_token)
         try:
             svc = services()
             clients = [svc.sqs, svc.dynamodb, svc.secretsmanager, *(p._sqs for p in stack.pollers)]
             recorder = CallRecorder(clients)
+            by_service = {client.meta.service_model.service_name: client for client in clients}
             load.publish(20, b"warm-up")
             if not publish_only:
                 load.delivered(20, timeout=60)
@@ -232,59 +271,115 @@ def measure(short: bool = False, publish_only: bool = False, same_process: bool 
             ]
             per_publish = round(len(publish_calls) / samples)
             one_publish = publish_calls[-per_publish:]
-
-            load.clear()
-            loop_before_dev = calibration_loop_ms()
-            recorder.counting = True
-            first_publish = time.time()
-            published, latencies = load.run(seconds, b"x" * 100)
-            delivered = [] if publish_only else load.delivered(published, timeout=300)
-            last_delivery = max(delivered, default=first_publish + 1)
-            for poller in stack.pollers:
-                poller.stop()
-            recorder.counting = False
-        finally:
-            load.close()
-
-        by_service = {client.meta.service_model.service_name: client for client in clients}
-        loop_before_raw = calibration_loop_ms()
-
-        def replay(_: None) -> None:
-            for service, operation, params in one_publish:
-                getattr(by_service[service], _snake(operation))(**params)
-
-        raw, _ = _in_threads(seconds, replay, lambda _: None)
-
-        raw_messages, calls_per_message, rates = 0, 0.0, {}
-        if not publish_only:
             examples: dict[str, list[tuple[str, dict[str, Any]]]] = {}
             for _, service, operation, params in calls:
                 examples.setdefault(operation, []).append((service, params))
-            rates = {op: n / published for op, n in sorted(recorder.counts.items()) if op in examples}
-            calls_per_message = sum(rates.values())
-            raw_messages, _ = _in_threads(
-                seconds, lambda state: state(), lambda _: MessageReplay(by_service, examples, rates)
-            )
+            queues = {p["QueueUrl"] for s, o, p in one_publish if o == "SendMessage"}
+            for poller in stack.pollers:
+                poller.stop()  # each ferry dev slice starts them, each raw slice runs without
+
+            latencies: list[float] = []
+            done: list[_Round] = []
+
+            def dev_slice(now: _Round) -> None:
+                for poller in stack.pollers:
+                    poller.start()
+                load.clear()
+                now.loop_ms.append(calibration_loop_ms())
+                recorder.counting = True
+                cpu = time.process_time()
+                first_publish = time.time()
+                now.published, slice_latencies = load.run(seconds, b"x" * 100)
+                latencies.extend(slice_latencies)
+                delivered = [] if publish_only else load.delivered(now.published, timeout=300)
+                now.delivered = len(delivered)
+                now.dev_cpu = time.process_time() - cpu
+                now.delivery_seconds = max(delivered, default=first_publish + 1) - first_publish
+                for poller in stack.pollers:
+                    poller.stop()
+                recorder.counting = False
+
+            def replay(_: None) -> None:
+                for service, operation, params in one_publish:
+                    getattr(by_service[service], _snake(operation))(**params)
+
+            def raw_slices(now: _Round) -> None:
+                now.loop_ms.append(calibration_loop_ms())
+                now.raw_publishes, _ = _in_threads(seconds, replay, lambda _: None)
+                _drain(svc.sqs, queues)
+                if publish_only:
+                    return
+                rates = _rates(recorder.counts, sum(r.published for r in done) + now.published, examples)
+                cpu = time.process_time()
+                now.raw_messages, _ = _in_threads(
+                    seconds, lambda state: state(), lambda _: MessageReplay(by_service, examples, rates)
+                )
+                now.raw_cpu = time.process_time() - cpu
+                _drain(svc.sqs, queues)
+
+            for index in range(rounds):
+                now = _Round()
+                # ABBA: a drift of the machine's speed within a run favours neither side. The
+                # first round measures ferry dev first: the raw replay needs its counts.
+                for part in (dev_slice, raw_slices) if index % 2 == 0 else (raw_slices, dev_slice):
+                    part(now)
+                done.append(now)
+        finally:
+            load.close()
+
+    published = sum(r.published for r in done)
+    rates = _rates(recorder.counts, published, examples) if not publish_only else {}
+    loops = [ms for r in done for ms in r.loop_ms]
     return Figures(
         client_threads=CLIENT_THREADS,
-        seconds=seconds,
+        seconds=seconds * rounds,
         publishes=published,
-        publishes_per_second=published / seconds,
+        publishes_per_second=published / (seconds * rounds),
         p50_ms=statistics.median(latencies) * 1000,
         p99_ms=_percentile(latencies, 0.99) * 1000,
-        deliveries_per_second=len(delivered) / (last_delivery - first_publish),
+        deliveries_per_second=sum(r.delivered for r in done) / sum(r.delivery_seconds for r in done),
         aws_calls_per_publish=per_publish,
-        raw_publish_equivalents_per_second=raw / seconds,
-        aws_calls_per_message=calls_per_message,
-        raw_message_equivalents_per_second=raw_messages / seconds,
+        raw_publish_equivalents_per_second=sum(r.raw_publishes for r in done) / (seconds * rounds),
+        aws_calls_per_message=sum(rates.values()),
+        raw_message_equivalents_per_second=sum(r.raw_messages for r in done) / (seconds * rounds),
         calls_by_operation=rates,
-        loop_ms_before_ferry_dev=loop_before_dev,
-        loop_ms_before_raw=loop_before_raw,
+        round_ratios=[round(r.delivery_ratio(seconds), 3) for r in done],
+        rounds=[
+            (
+                round(r.delivered / r.delivery_seconds, 1),
+                round(r.raw_messages / seconds, 1),
+                r.loop_ms,
+                round(1000 * r.dev_cpu / max(1, r.delivered), 2),
+                round(1000 * r.raw_cpu / max(1, r.raw_messages), 2),
+                round(r.dev_cpu / r.delivery_seconds, 2),
+                round(r.raw_cpu / seconds, 2),
+            )
+            for r in done
+        ],
+        loop_ms_range=(min(loops), max(loops)),
     )
 
 
+def _rates(
+    counts: Counter[str], published: int, examples: dict[str, list[tuple[str, dict[str, Any]]]]
+) -> dict[str, float]:
+    """Each operation's calls per message so far (those a message makes: recorded ones)."""
+    return {op: n / published for op, n in sorted(counts.items()) if op in examples}
+
+
+def _drain(sqs: Any, queue_urls: set[str]) -> None:
+    """Remove what a raw slice sent and did not take, so that no slice inherits a longer queue
+    (and the pollers do not deliver replayed messages)."""
+    for url in queue_urls:
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+
+
 def bench_rows(quick: bool = True) -> list[tuple[str, str]]:
-    """`make bench`'s rows (short phases)."""
+    """`make bench`'s rows (3 rounds)."""
     f = measure(short=quick)
     return [
         (
@@ -299,11 +394,11 @@ def bench_rows(quick: bool = True) -> list[tuple[str, str]]:
         (
             "raw emulator, a message's calls (publish + delivery): rate; deliveries / raw",
             f"{f.raw_message_equivalents_per_second:.1f}/s ({f.aws_calls_per_message:.2f} calls); "
-            f"{f.end_to_end_ratio_to_raw:.2f}",
+            f"{f.end_to_end_ratio_to_raw:.2f} (rounds {' / '.join(f'{r:.2f}' for r in f.round_ratios)})",
         ),
         (
-            "machine speed before the ferry dev / raw phase (calibration loop)",
-            f"{f.loop_ms_before_ferry_dev:.0f} / {f.loop_ms_before_raw:.0f} ms",
+            "machine speed before the slices (calibration loop)",
+            f"{f.loop_ms_range[0]:.0f}-{f.loop_ms_range[1]:.0f} ms",
         ),
     ]
 
@@ -314,13 +409,16 @@ def _snake(operation: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--short", "--quick", action="store_true", help="10 s phases (about 60 s in all)")
+    parser.add_argument("--short", "--quick", action="store_true", help="3 rounds, not 6 (about 60 s in all)")
+    parser.add_argument("--rounds", type=int, help="rounds of slices (default 6, 3 with --short)")
     parser.add_argument("--publish-only", action="store_true", help="pollers off: no deliveries beside")
     parser.add_argument(
         "--same-process", action="store_true", help="client threads and destination in the measuring process"
     )
     args = parser.parse_args()
-    figures = measure(short=args.short, publish_only=args.publish_only, same_process=args.same_process)
+    figures = measure(
+        short=args.short, publish_only=args.publish_only, same_process=args.same_process, rounds=args.rounds
+    )
     print(figures.table())
     print({**asdict(figures), "ratio_to_raw": round(figures.ratio_to_raw, 3)})
 

@@ -10,7 +10,6 @@ everything else is done and gets deleted by the event source mapping.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -20,10 +19,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
-    AsyncBatchProcessor,
+    BatchProcessor,
     EventType,
     SqsFifoPartialProcessor,
-    async_process_partial_response,
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -38,6 +36,23 @@ logger = Logger(service="ferry")
 # several `ferry dev` stacks one after another, and a pool sized for the first must not cap the next.
 _executors: dict[int, ThreadPoolExecutor] = {}
 _executor_lock = threading.Lock()
+
+
+class ThreadedBatchProcessor(BatchProcessor):
+    """powertools' BatchProcessor (its per-record success and failure handling, its partial
+    response) with the records run at once on a thread pool. Its AsyncBatchProcessor does the
+    same through an asyncio loop built per invocation and woken once per record from the pool:
+    about 1.5 ms of CPU per message under load in `ferry dev`, more than the rest of an
+    invocation's own work."""
+
+    def __init__(self, pool: ThreadPoolExecutor, event_type: EventType) -> None:
+        super().__init__(event_type=event_type, raise_on_entire_batch_failure=False)
+        self._pool = pool
+
+    def process(self) -> list[tuple]:
+        # `_process_record` catches what the handler raises; the lists it appends to are safe
+        # to append to from many threads.
+        return list(self._pool.map(self._process_record, self.records))
 
 
 class RetryScheduled(Exception):
@@ -159,12 +174,9 @@ def _process(
             event=event, record_handler=record_handler, processor=fifo, context=context
         )
 
-    async def record_handler_async(record: SQSRecord) -> DeliveryReport:
-        return await asyncio.get_running_loop().run_in_executor(pool, record_handler, record)
-
-    return async_process_partial_response(
+    return process_partial_response(
         event=event,
-        record_handler=record_handler_async,
-        processor=AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+        record_handler=record_handler,
+        processor=ThreadedBatchProcessor(pool, EventType.SQS),
         context=context,
     )

@@ -28,10 +28,13 @@ SendBatch = Callable[[list[dict[str, Any]]], None]
 
 @dataclass(eq=False)
 class _Write:
-    """One caller's items: done when every one of them is written or the write failed."""
+    """One caller's items: done when every one of them is written or the write failed. The caller
+    sleeps on `wake` (a condition of the group's lock) until it is done or `turn` (its turn to send)."""
 
     remaining: int
+    wake: threading.Condition = field(repr=False)
     error: BaseException | None = None
+    turn: bool = False
 
     @property
     def done(self) -> bool:
@@ -47,16 +50,21 @@ class _Put:
 
 
 class GroupCommit:
+    """Callers wait each on a condition of its own: when a request comes back, its callers are
+    woken, and the owner of the oldest item still queued is told to send the next one. (One
+    condition for all, woken with notify_all, woke every waiting delivery per request to find
+    most of them still queued: about 1.5 ms of CPU per message under load in `ferry dev`.)"""
+
     def __init__(self, send: SendBatch) -> None:
         self._send = send
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: list[_Put] = []
         self._sending = False
 
     @property
     def queued(self) -> int:
         """Put requests waiting for the next BatchWriteItem (what the next sender will take)."""
-        with self._changed:
+        with self._lock:
             return len(self._queue)
 
     def write(self, requests: list[dict[str, Any]]) -> None:
@@ -64,22 +72,23 @@ class GroupCommit:
         callers) before this returns; raises the error of a request that could not be written."""
         if not requests:
             return
-        mine = _Write(remaining=len(requests))
-        with self._changed:
+        mine = _Write(remaining=len(requests), wake=threading.Condition(self._lock))
+        with self._lock:
             self._queue.extend(_Put(r, _key_of(r), mine) for r in requests)
             while True:
                 if mine.done:
                     break
-                if self._sending:
-                    self._changed.wait()
+                if self._sending and not mine.turn:
+                    mine.wake.wait()
                     continue
+                mine.turn = False
                 batch = self._take()
                 self._sending = True
-                self._changed.release()
+                self._lock.release()
                 try:
                     self._send_group(batch)
                 finally:
-                    self._changed.acquire()
+                    self._lock.acquire()
                     # Interrupted mid-request (only a BaseException gets here unfinished): the
                     # other callers of this batch must not wait for it forever.
                     for put in batch:
@@ -87,9 +96,22 @@ class GroupCommit:
                             put.finished = True
                             put.write.error = put.write.error or RuntimeError("history write interrupted")
                     self._sending = False
-                    self._changed.notify_all()
+                    self._wake_after(batch, mine)
         if mine.error is not None:
             raise mine.error
+
+    def _wake_after(self, batch: list[_Put], sender: _Write) -> None:
+        """Under the lock, after a request: wake its finished callers, and hand the next request
+        to the owner of the oldest queued item (the sender itself keeps it if that is its own)."""
+        for write in dict.fromkeys(p.write for p in batch):
+            if write is not sender and write.done:
+                write.wake.notify()
+        if self._queue:
+            following = self._queue[0].write
+            if following is not sender:
+                self._sending = True  # held for `following` until it wakes and sends
+                following.turn = True
+                following.wake.notify()
 
     def _take(self) -> list[_Put]:
         """Up to BATCH_SIZE queued puts, oldest first, no two with the same key (BatchWriteItem
@@ -128,7 +150,7 @@ class GroupCommit:
         self._finish(batch, None)
 
     def _finish(self, puts: list[_Put], error: BaseException | None) -> None:
-        with self._changed:
+        with self._lock:
             for put in puts:
                 put.finished = True
                 if error is not None:

@@ -94,9 +94,19 @@ class SqsPoller:
             "QueueArn"
         ]
         self._name = queue_url.rsplit("/", 1)[-1]
-        self._receiver = threading.Thread(target=self._run, name=f"poller-{self._name}", daemon=True)
+        self._receiver = self._new_receiver()
+
+    def _new_receiver(self) -> threading.Thread:
+        return threading.Thread(target=self._run, name=f"poller-{self._name}", daemon=True)
 
     def start(self) -> None:
+        """Start receiving; after `stop`, start again (a mapping disabled, then enabled: what
+        arrived meanwhile is received then)."""
+        if self._receiver.is_alive():
+            raise RuntimeError(f"the poller of {self._name} is already receiving")
+        if self._receiver.ident is not None:
+            self._stop.clear()
+            self._receiver = self._new_receiver()
         self._receiver.start()
 
     def stop(self, timeout: float | None = None) -> bool:

@@ -94,3 +94,23 @@ def test_stop_gives_up_on_an_invocation_that_outlives_its_timeout(sqs, url):
     assert poller.stop(timeout=0.1) is False, "still running: stop says so instead of waiting"
     handler.release.set()
     assert poller.stop(timeout=10) is True
+
+
+def test_a_stopped_poller_started_again_receives_what_arrived_meanwhile(sqs, url):
+    handler = HeldDispatcher()
+    handler.release.set()
+    poller = SqsPoller(sqs, queue_url=url, handler=handler, batch_size=10, concurrency=1, wait_seconds=0)
+    poller.start()
+    sqs.send_message(QueueUrl=url, MessageBody="before")
+    wait_until(lambda: handler.bodies == ["before"], what="the first message handled")
+    assert poller.stop(timeout=10)
+    sqs.send_message(QueueUrl=url, MessageBody="while stopped")
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1", "nothing received while stopped"
+    poller.start()
+    try:
+        with pytest.raises(RuntimeError, match="already receiving"):
+            poller.start()
+        wait_until(lambda: handler.bodies == ["before", "while stopped"], what="the second message handled")
+    finally:
+        assert poller.stop(timeout=10)
