@@ -12,7 +12,7 @@ services the instance was built with from the resolver context, never a global l
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, get_type_hints
 
 from aws_lambda_powertools.event_handler import Request
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -22,7 +22,20 @@ from ferry.wiring import Services
 
 SERVICES_KEY = "ferry_services"
 
+F = TypeVar("F", bound=Callable[..., Any])
 
+
+def resolved_annotations(func: F) -> F:
+    """`func` with its annotations evaluated once, here. powertools builds a route's dependency
+    tree on every request (`get_type_hints` of the route and of each dependency), and the string
+    annotations of a module with `from __future__ import annotations` are compiled and evaluated
+    again each time (build_dependency_tree of publish: 107 µs, 13 µs evaluated, idle). Evaluated
+    annotations give the same hints."""
+    func.__annotations__ = get_type_hints(func, include_extras=True)
+    return func
+
+
+@resolved_annotations
 def services_of(request: Request) -> Services:
     """The services of the API instance serving `request` (see `build_api`)."""
     return request.context[SERVICES_KEY]
@@ -41,7 +54,7 @@ class Routes:
         self, rule: str, method: str | list[str], **options: Any
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def declare(func: Callable[..., Any]) -> Callable[..., Any]:
-            self._declared.append((rule, method, options, func))
+            self._declared.append((rule, method, options, resolved_annotations(func)))
             return func
 
         return declare

@@ -85,3 +85,20 @@ def test_an_api_built_with_its_own_services_uses_them():
     assert json.loads(ok["body"]) == {"owner": "mine"}
     refused = api.handle(http_event("GET", "/v2/topics/a", headers=TOKEN), None)
     assert refused["statusCode"] == 401
+
+
+def test_route_annotations_are_evaluated_once_when_declared_not_on_every_request():
+    # powertools reads a route's and its dependencies' type hints on every request; string
+    # annotations (`from __future__ import annotations`) would be compiled again each time.
+    from ferry.api.app import ROUTES
+    from ferry.api.routing import services_of
+
+    handlers = [func for routes in ROUTES for *_, func in routes._declared] + [services_of]
+    unevaluated = {
+        f"{func.__module__}.{func.__qualname__}": name
+        for func in handlers
+        for name, annotation in func.__annotations__.items()
+        if isinstance(annotation, str)
+    }
+    assert len(handlers) > 20
+    assert unevaluated == {}
