@@ -19,7 +19,9 @@
      - the calls of one message end to end, each operation as often per message as the ferry
        dev slices so far counted it (receives and batch deletes about one per few messages, as
        the pollers batch them; a replayed receive takes real messages and its delete removes
-       them): raw message-equivalents/s, beside deliveries/s: the goal's "emulator's raw rate for
+       them; BatchWriteItem as many items per message, in calls as full, as ferry dev's group
+       commit wrote under load, not the one or two items a call recorded alone carries): raw
+       message-equivalents/s, beside deliveries/s: the goal's "emulator's raw rate for
        the same calls" (what `ferry dev` adds is the gateway, the API handler, the dispatcher,
        the HTTP deliveries).
      What a raw slice sent and did not take is removed after it (no slice inherits a longer
@@ -54,6 +56,9 @@ _NOT_MESSAGE_THREADS = ("scheduler-ticker",)
 # Each ferry dev and raw slice: long enough that the last deliveries' latency is a small part of
 # a slice's end-to-end time, short enough that the machine's speed holds across a round.
 SLICE_SECONDS = 5.0
+# Every message's body: the recorded calls (which the raw slices replay) carry the same items and
+# messages as the load's.
+BODY = b"x" * 100
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,9 @@ class Figures:
     aws_calls_per_message: float = 0.0
     raw_message_equivalents_per_second: float = 0.0
     calls_by_operation: dict[str, float] = field(default_factory=dict)
+    # BatchWriteItem items per message and per call under load (the raw replay writes as many).
+    batch_items_per_message: float = 0.0
+    batch_items_per_call: int = 0
     # Each round's deliveries/s beside its raw message-equivalents/s (slices seconds apart).
     round_ratios: list[float] = field(default_factory=list)
     # The machine's speed (ms of a fixed pure-Python loop) before the slices, least and most:
@@ -110,6 +118,8 @@ class Figures:
                 f"  raw emulator           {self.raw_message_equivalents_per_second:8.1f}  "
                 f"message-equivalents/s ({self.aws_calls_per_message:.2f} AWS calls each: "
                 f"{', '.join(f'{op} {rate:.2f}' for op, rate in self.calls_by_operation.items())})",
+                f"                         BatchWriteItem: {self.batch_items_per_message:.2f} items per "
+                f"message, {self.batch_items_per_call} per call, as ferry dev wrote them",
                 f"  deliveries / raw       {self.end_to_end_ratio_to_raw:8.2f}  (same calls; by round: "
                 f"{', '.join(f'{r:.2f}' for r in self.round_ratios)})",
             ]
@@ -123,6 +133,9 @@ class CallRecorder:
     def __init__(self, clients: list[Any]) -> None:
         self.calls: list[tuple[str, str, str, dict[str, Any]]] = []
         self.counts: Counter[str] = Counter()
+        # Items written by the counted BatchWriteItem calls (ferry dev groups writes of
+        # concurrent deliveries: a call under load carries many more than one recorded alone).
+        self.batch_items = 0
         self.recording = False
         self.counting = False
         self._lock = threading.Lock()
@@ -138,10 +151,28 @@ class CallRecorder:
         with self._lock:
             if self.counting:
                 self.counts[model.name] += 1
+                if model.name == "BatchWriteItem":
+                    self.batch_items += _batch_items(params)
             if self.recording:
                 self.calls.append(
                     (thread, model.service_model.service_name, model.name, copy.deepcopy(params))
                 )
+
+
+def _batch_items(params: dict[str, Any]) -> int:
+    return sum(len(requests) for requests in params["RequestItems"].values())
+
+
+def _write_requests(examples: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """The recorded BatchWriteItem requests as (table, request), one per item key (a call may not
+    name a key twice)."""
+    pool: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    for _, params in examples:
+        for table, requests in params["RequestItems"].items():
+            for request in requests:
+                item = request.get("PutRequest", {}).get("Item") or request["DeleteRequest"]["Key"]
+                pool[(table, repr((item.get("pk"), item.get("sk"))))] = (table, request)
+    return list(pool.values())
 
 
 def calibration_loop_ms() -> float:
@@ -169,19 +200,42 @@ class MessageReplay:
         clients: dict[str, Any],
         examples: dict[str, list[tuple[str, dict[str, Any]]]],
         rates: dict[str, float],
+        batch: tuple[float, int] = (0.0, 0),
     ) -> None:
         self._clients = clients
         self._examples = examples
         self._rates = rates
         self._due: Counter[str] = Counter()
         self._turn: Counter[str] = Counter()
+        # BatchWriteItem: items per message and per call as ferry dev wrote them under load.
+        self._items_per_message, self._items_per_call = batch
+        self._items_due = 0.0
+        self._requests = _write_requests(examples.get("BatchWriteItem", []))
 
     def __call__(self) -> None:
         for operation, rate in self._rates.items():
+            if operation == "BatchWriteItem":
+                self._write_items()
+                continue
             self._due[operation] += rate
             while self._due[operation] >= 1:
                 self._due[operation] -= 1
                 self._call(operation)
+
+    def _write_items(self) -> None:
+        """As many items per message as ferry dev wrote, in calls as full as its calls were (at
+        most as many as the recording holds distinct keys)."""
+        per_call = max(1, min(self._items_per_call, len(self._requests)))
+        self._items_due += self._items_per_message
+        while self._items_due >= per_call:
+            self._items_due -= per_call
+            start = self._turn["BatchWriteItem"]
+            self._turn["BatchWriteItem"] += per_call
+            items: dict[str, list[dict[str, Any]]] = {}
+            for i in range(start, start + per_call):
+                table, request = self._requests[i % len(self._requests)]
+                items.setdefault(table, []).append(request)
+            self._clients["dynamodb"].batch_write_item(RequestItems=items)
 
     def _call(self, operation: str) -> None:
         options = self._examples[operation]
@@ -254,13 +308,14 @@ def measure(
             clients = [svc.sqs, svc.dynamodb, svc.secretsmanager, *(p._sqs for p in stack.pollers)]
             recorder = CallRecorder(clients)
             by_service = {client.meta.service_model.service_name: client for client in clients}
-            load.publish(20, b"warm-up")
+            load.publish(20, BODY)
             if not publish_only:
                 load.delivered(20, timeout=60)
             time.sleep(0.5)  # the warm-up's last deletes
             recorder.recording = True
-            samples = 10
-            load.publish(samples, b"recorded")
+            # Enough messages that the recording holds a full BatchWriteItem's distinct keys.
+            samples = 16
+            load.publish(samples, BODY)
             if not publish_only:
                 load.delivered(20 + samples, timeout=60)
                 time.sleep(0.5)
@@ -289,7 +344,7 @@ def measure(
                 recorder.counting = True
                 cpu = time.process_time()
                 first_publish = time.time()
-                now.published, slice_latencies = load.run(seconds, b"x" * 100)
+                now.published, slice_latencies = load.run(seconds, BODY)
                 latencies.extend(slice_latencies)
                 delivered = [] if publish_only else load.delivered(now.published, timeout=300)
                 now.delivered = len(delivered)
@@ -309,10 +364,14 @@ def measure(
                 _drain(svc.sqs, queues)
                 if publish_only:
                     return
-                rates = _rates(recorder.counts, sum(r.published for r in done) + now.published, examples)
+                so_far = sum(r.published for r in done) + now.published
+                rates = _rates(recorder.counts, so_far, examples)
+                batch = _batching(recorder, so_far)
                 cpu = time.process_time()
                 now.raw_messages, _ = _in_threads(
-                    seconds, lambda state: state(), lambda _: MessageReplay(by_service, examples, rates)
+                    seconds,
+                    lambda state: state(),
+                    lambda _: MessageReplay(by_service, examples, rates, batch),
                 )
                 now.raw_cpu = time.process_time() - cpu
                 _drain(svc.sqs, queues)
@@ -329,6 +388,7 @@ def measure(
 
     published = sum(r.published for r in done)
     rates = _rates(recorder.counts, published, examples) if not publish_only else {}
+    items_per_message, items_per_call = _batching(recorder, published)
     loops = [ms for r in done for ms in r.loop_ms]
     return Figures(
         client_threads=CLIENT_THREADS,
@@ -343,6 +403,8 @@ def measure(
         aws_calls_per_message=sum(rates.values()),
         raw_message_equivalents_per_second=sum(r.raw_messages for r in done) / (seconds * rounds),
         calls_by_operation=rates,
+        batch_items_per_message=items_per_message,
+        batch_items_per_call=items_per_call,
         round_ratios=[round(r.delivery_ratio(seconds), 3) for r in done],
         rounds=[
             (
@@ -365,6 +427,14 @@ def _rates(
 ) -> dict[str, float]:
     """Each operation's calls per message so far (those a message makes: recorded ones)."""
     return {op: n / published for op, n in sorted(counts.items()) if op in examples}
+
+
+def _batching(recorder: CallRecorder, published: int) -> tuple[float, int]:
+    """BatchWriteItem items per message, and per call, counted so far."""
+    calls = recorder.counts["BatchWriteItem"]
+    if not calls or not published:
+        return (0.0, 0)
+    return (recorder.batch_items / published, round(recorder.batch_items / calls))
 
 
 def _drain(sqs: Any, queue_urls: set[str]) -> None:
