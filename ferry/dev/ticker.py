@@ -14,6 +14,7 @@ the others) in the target input with the values of the invocation.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import secrets
@@ -45,6 +46,7 @@ def with_context(target: dict[str, Any], *, arn: str, scheduled: dt.datetime) ->
     return {**target, "Input": text}
 
 
+@functools.lru_cache(maxsize=4096)  # each tick reads every one-time schedule's instant again
 def parse_at(expression: str) -> dt.datetime | None:
     if not expression.startswith("at(") or not expression.endswith(")"):
         return None
@@ -69,6 +71,12 @@ class SchedulerTicker:
         self._cron_fire_times = cron_fire_times
         self._now = now
         self._last_tick = dt.datetime.fromtimestamp(now(), tz=dt.UTC)
+        # Each schedule as GetSchedule last answered, with the LastModificationDate it had then:
+        # ListSchedules names the schedules but not their expressions and targets, and a
+        # GetSchedule for each of them every second (a thousand delayed messages are a thousand
+        # one-time schedules) kept an idle `ferry dev` at 64 % of a core. A schedule is read
+        # again when it was changed (UpdateSchedule sets a new LastModificationDate).
+        self._read: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler-ticker", daemon=True)
 
@@ -90,17 +98,30 @@ class SchedulerTicker:
         now = dt.datetime.fromtimestamp(self._now(), tz=dt.UTC)
         since, self._last_tick = self._last_tick, now
         fired = 0
+        listed: set[tuple[str, str]] = set()
         for group in self._groups:
             for summary in self._list(group):
+                listed.add((group, summary["Name"]))
                 if summary.get("State") != "ENABLED":
                     continue
-                schedule = self._scheduler.get_schedule(GroupName=group, Name=summary["Name"])
-                fired += self._maybe_fire(group, schedule, since, now)
+                fired += self._maybe_fire(group, self._schedule(group, summary), since, now)
+        for gone in self._read.keys() - listed:
+            del self._read[gone]
         return fired
+
+    def _schedule(self, group: str, summary: dict[str, Any]) -> dict[str, Any]:
+        key, modified = (group, summary["Name"]), summary.get("LastModificationDate")
+        read = self._read.get(key)
+        if read is not None and modified is not None and read[0] == modified:
+            return read[1]
+        schedule = self._scheduler.get_schedule(GroupName=group, Name=summary["Name"])
+        self._read[key] = (modified, schedule)
+        return schedule
 
     def _list(self, group: str) -> list[dict[str, Any]]:
         schedules: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"GroupName": group}
+        # Scheduler's largest page: moto finds each page's start by listing the group again.
+        kwargs: dict[str, Any] = {"GroupName": group, "MaxResults": 100}
         while True:
             response = self._scheduler.list_schedules(**kwargs)
             schedules.extend(response.get("Schedules", []))
