@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from ferry.dev.emulator_item_size import size_items_once
+from ferry.dev.emulator_query import count_call, query_only_the_partition
 from ferry.dev.emulator_serializer import write_attribute_values_directly
 from ferry.dev.emulator_stop import keep_stops_over_later_errors
 
@@ -61,8 +62,9 @@ def speed_up_moto() -> None:
     - a DynamoDB Query on the table's own key sorts *every item of the table* and then keeps the
       partition's: a pk Query took 0.47 s at 30,000 items (one test session's table), so each
       workflow step (a few run-log Queries) got slower the longer `ferry dev` ran. Read only
-      the queried partition (the same items; the query sorts and filters them as before); an
-      index Query still reads every item, but no longer sorts the whole table first;
+      the queried partition (the same items; the query sorts and filters them as before), and
+      for an index Query the items of its index partition, kept until the next write
+      (`ferry.dev.emulator_query`);
     - a long-polling receive sleeps until a *new* message arrives or a second passes, and misses
       one that becomes visible meanwhile (a visibility timeout or delay ending, a retry's
       ChangeMessageVisibility): wake it at that instant as well, as SQS does, instead of adding
@@ -149,48 +151,9 @@ def speed_up_moto() -> None:
             queue._messages_lock.wait_for(lambda: queue.messages, timeout=timeout)
 
     sqs_models.Queue.wait_for_messages = wait_for_messages
-    _query_only_the_partition()
+    query_only_the_partition()
     size_items_once()
     write_attribute_values_directly()
-
-
-def _query_only_the_partition() -> None:
-    import moto.dynamodb.models.table as dynamo_tables
-
-    table_class = dynamo_tables.Table
-    all_items, query = table_class.all_items, table_class.query
-    # Per thread: what the running Query reads: (table, hash key) for a Query on the table's key,
-    # (table, None) for an index Query (every item, unsorted: the query sorts its matches by
-    # the index and table keys itself). Other callers (Scan pages by the sorted order) and other
-    # threads still get the sorted whole table.
-    partition = threading.local()
-
-    def items_of_the_queried_partition(self: Any) -> list[Any]:
-        wanted = getattr(partition, "key", None)
-        if wanted is None or wanted[0] is not self:
-            return all_items(self)
-        if wanted[1] is None:
-            if not self.range_key_attr:
-                return list(self.items.values())
-            return [item for hash_set in self.items.values() for item in hash_set.values()]
-        hash_set = self.items.get(wanted[1])  # dict.get: the defaultdict gains no empty partition
-        if hash_set is None:
-            return []
-        return list(hash_set.values()) if self.range_key_attr else [hash_set]
-
-    def query_one_partition(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-        if not index_name and hash_key is None:
-            return query(self, hash_key, *args, **kwargs)
-        previous = getattr(partition, "key", None)
-        partition.key = (self, None if index_name else hash_key)
-        try:
-            return query(self, hash_key, *args, **kwargs)
-        finally:
-            partition.key = previous
-
-    table_class.all_items = items_of_the_queried_partition
-    table_class.query = query_one_partition
 
 
 _sending = threading.local()
@@ -246,6 +209,7 @@ def serialize_dynamodb() -> None:
 
     def serialized_call_action(self: Any) -> Any:
         with lock:
+            count_call(self._get_action())
             return call_action(self)
 
     DynamoHandler.call_action = serialized_call_action
