@@ -1,0 +1,58 @@
+"""Benchmark: the CPU an idle `ferry dev` uses while messages wait for their delay.
+
+Publishes N messages delayed by an hour through `/v2/batch` (beyond SQS's 15 minutes each is a
+one-time Scheduler schedule, which the dev ticker reads every second), waits 2 s, then measures
+the process's CPU over `--seconds` with nothing else to do: the share of one core.
+
+    .venv/bin/python -m benchmarks.dev_idle [--messages 1000] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import urllib.request
+
+
+def measure(messages: int, seconds: float) -> float:
+    from ferry.dev.stack import DevStack
+
+    with DevStack(port=0) as stack:
+
+        def post(path: str, body: bytes) -> None:
+            request = urllib.request.Request(
+                stack.url + path,
+                data=body,
+                method="POST",
+                headers={
+                    "Authorization": f"Bearer {stack.secrets.api_token}",
+                    "Content-Type": "application/json",
+                },
+            )
+            with urllib.request.urlopen(request, timeout=300) as response:
+                response.read()
+
+        batch = [
+            {"destination": "http://127.0.0.1:9/later", "headers": {"Upstash-Delay": "1h"}, "body": str(i)}
+            for i in range(messages)
+        ]
+        for start in range(0, messages, 100):
+            post("/v2/batch", json.dumps(batch[start : start + 100]).encode())
+        time.sleep(2)
+        cpu = time.process_time()
+        time.sleep(seconds)
+        return (time.process_time() - cpu) / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    share = measure(args.messages, args.seconds)
+    print(f"idle ferry dev, {args.messages} delayed messages: {share:.2f} of a core over {args.seconds:g} s")
+
+
+if __name__ == "__main__":
+    main()
