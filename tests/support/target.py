@@ -70,6 +70,21 @@ class Target:
                 try:
                     if reply.delay:
                         time.sleep(reply.delay)
+                    # Recorded before the answer leaves: a client that has its answer (a
+                    # dispatcher invocation that returned) finds its request recorded.
+                    with target._lock:
+                        target.received.append(
+                            Received(
+                                self.command,
+                                self.path,
+                                dict(self.headers.items()),
+                                body,
+                                time.time(),
+                                started,
+                                reply.status,
+                            )
+                        )
+                        target._lock.notify_all()
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
@@ -82,17 +97,6 @@ class Target:
                     with target._lock:
                         target.in_flight -= 1
                         target._in_flight_by_path[path] -= 1
-                        target.received.append(
-                            Received(
-                                self.command,
-                                self.path,
-                                dict(self.headers.items()),
-                                body,
-                                time.time(),
-                                started,
-                                reply.status,
-                            )
-                        )
                         target._lock.notify_all()
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
