@@ -12,35 +12,21 @@ the process's CPU over `--seconds` with nothing else to do: the share of one cor
 from __future__ import annotations
 
 import argparse
-import json
 import time
-import urllib.request
 
 
 def measure(messages: int, seconds: float) -> float:
     from ferry.dev.stack import DevStack
+    from tests.support.stack_api import api
 
     with DevStack(port=0) as stack:
-
-        def post(path: str, body: bytes) -> None:
-            request = urllib.request.Request(
-                stack.url + path,
-                data=body,
-                method="POST",
-                headers={
-                    "Authorization": f"Bearer {stack.secrets.api_token}",
-                    "Content-Type": "application/json",
-                },
-            )
-            with urllib.request.urlopen(request, timeout=300) as response:
-                response.read()
-
         batch = [
             {"destination": "http://127.0.0.1:9/later", "headers": {"Upstash-Delay": "1h"}, "body": str(i)}
             for i in range(messages)
         ]
         for start in range(0, messages, 100):
-            post("/v2/batch", json.dumps(batch[start : start + 100]).encode())
+            status, answer = api(stack, "POST", "/v2/batch", batch[start : start + 100])
+            assert status == 200, answer
         time.sleep(2)
         cpu = time.process_time()
         time.sleep(seconds)

@@ -42,8 +42,8 @@ def measure(
         if moto_walk:
             BaseJSONSerializer._serialize_type_structure = BaseJSONSerializer._ferry_walk_structure
         if every_item:
-            emulator_query.index_partition = lambda table, conditions, items: [
-                item for item in items if emulator_query._matches(item, conditions)
+            emulator_query.index_partition = lambda table, conditions, every_item: [
+                item for item in every_item() if emulator_query._matches(item, conditions)
             ]
         try:
             return _timed_queries(stack, messages, repeat)

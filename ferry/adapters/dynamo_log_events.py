@@ -57,22 +57,20 @@ def time_bounds(query: Query) -> tuple[str, dict[str, Any]]:
     return "", {}
 
 
-def label_values(query: Query) -> dict[str, str]:
-    return {f":label{i}": label for i, label in enumerate(sorted(query.filters.get("labels", ())))}
-
-
-def label_filter(query: Query) -> dict[str, Any]:
-    """A FilterExpression keeping only the items with one of the wanted labels (a string set), as
-    `Query.matches` does after: pages are read as before (Limit counts items before the filter,
-    and the reads cost the same), but only the matches come back to be parsed, not every item
-    of every page (a label that nothing has returned whole shards)."""
-    names = label_values(query)
-    if not names:
-        return {}
-    return {
-        "FilterExpression": " OR ".join(f"contains(#labels, {name})" for name in names),
+def label_filter(query: Query) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(Query parameters, expression values) of a FilterExpression keeping only the items with
+    one of the wanted labels (a string set), as `Query.matches` does after: pages are read as
+    before (Limit counts items before the filter, and the reads cost the same), but only the
+    matches come back to be parsed, not every item of every page (a label that nothing has
+    returned whole shards)."""
+    values = {f":label{i}": {"S": label} for i, label in enumerate(sorted(query.filters.get("labels", ())))}
+    if not values:
+        return {}, {}
+    parameters = {
+        "FilterExpression": " OR ".join(f"contains(#labels, {name})" for name in values),
         "ExpressionAttributeNames": {"#labels": "labels"},
     }
+    return parameters, values
 
 
 # The message's fields a log event repeats: (stored attribute, LogEvent attribute).
@@ -280,6 +278,7 @@ class DynamoLogEvents:
 
     def _query_shard(self, shard: int, query: Query, max_pages: int) -> list[dict[str, Any]]:
         bounds, values = time_bounds(query)
+        by_label, label_values = label_filter(query)
         matched: list[dict[str, Any]] = []
         pages = self._table.pages(
             IndexName="gsi1",
@@ -287,11 +286,11 @@ class DynamoLogEvents:
             ExpressionAttributeValues={
                 ":p": {"S": f"LOG#{shard}"},
                 **{k: {"S": v} for k, v in values.items()},
-                **{k: {"S": v} for k, v in label_values(query).items()},
+                **label_values,
             },
             ScanIndexForward=False,
             Limit=max(query.count + 1, 50),
-            **label_filter(query),
+            **by_label,
         )
         for _, page in zip(range(max_pages), pages, strict=False):
             matched.extend(v for v in page if any(query.matches(e.filter_fields()) for _, e in _expanded(v)))

@@ -17,6 +17,7 @@ count is unchanged, and only when calls are serialized (else the partitions are 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 # DynamoDB actions that change no item. Every other action (PutItem, UpdateItem, DeleteItem,
@@ -60,9 +61,12 @@ def count_call(action: str) -> None:
         _kept.writes += 1
 
 
-def index_partition(table: Any, conditions: list[tuple[str, Any]], every_item: list[Any]) -> list[Any]:
-    """The items of `every_item` whose attributes equal each (name, value) of `conditions`, by
-    moto's own test (a missing or empty value never matches), kept until the next write."""
+def index_partition(
+    table: Any, conditions: list[tuple[str, Any]], every_item: Callable[[], Iterable[Any]]
+) -> list[Any]:
+    """The items of `every_item()` whose attributes equal each (name, value) of `conditions`, by
+    moto's own test (a missing or empty value never matches), kept until the next write: the
+    table's items are gone through only when nothing is kept."""
     key = (id(table), tuple((name, value.type, repr(value.value)) for name, value in conditions))
     if _kept.active:
         if _kept.kept_at != _kept.writes:
@@ -71,7 +75,7 @@ def index_partition(table: Any, conditions: list[tuple[str, Any]], every_item: l
         kept = _kept.partitions.get(key)
         if kept is not None:
             return list(kept[1])
-    found = [item for item in every_item if _matches(item, conditions)]
+    found = [item for item in every_item() if _matches(item, conditions)]
     if _kept.active:
         _kept.partitions[key] = (table, found)
     return list(found)
@@ -105,12 +109,13 @@ def query_only_the_partition() -> None:
             return all_items(self)
         _, hash_key, conditions = wanted
         if hash_key is None:
-            every_item = (
-                [item for hash_set in self.items.values() for item in hash_set.values()]
-                if self.range_key_attr
-                else list(self.items.values())
-            )
-            return index_partition(self, conditions, every_item) if conditions else every_item
+
+            def every_item() -> list[Any]:
+                if not self.range_key_attr:
+                    return list(self.items.values())
+                return [item for hash_set in self.items.values() for item in hash_set.values()]
+
+            return index_partition(self, conditions, every_item) if conditions else every_item()
         hash_set = self.items.get(hash_key)  # dict.get: the defaultdict gains no empty partition
         if hash_set is None:
             return []
