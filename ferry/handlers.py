@@ -35,7 +35,7 @@ def _traced(handler: Handler) -> Handler:
         return handler
     from aws_lambda_powertools import Tracer
 
-    # Only AWS calls are traced: patching urllib3/httplib too would add X-Amzn-Trace-Id to every
+    # Only AWS calls are traced: patching httplib (the deliveries) too would add X-Amzn-Trace-Id to every
     # delivery and record users' destinations in X-Ray.
     tracer = Tracer(service="ferry", patch_modules=["botocore"])
     return tracer.capture_lambda_handler(capture_response=False)(handler)

@@ -97,9 +97,9 @@ class Services:
 
     @cached_property
     def target(self):
-        from ferry.adapters.http_target import UrllibTarget
+        from ferry.adapters.http_target import HttpClientTarget
 
-        return UrllibTarget(
+        return HttpClientTarget(
             allow_private=self.settings.allow_private_destinations,
             # A batch's deliveries to one host reuse their connections instead of discarding them.
             connections_per_host=self.settings.dispatcher_concurrency,

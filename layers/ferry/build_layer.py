@@ -19,11 +19,10 @@ measured by benchmarks/cold_start.py). When a CPython 3.12 interpreter is on thi
 with it, `unchecked-hash` so the zip's timestamps never invalidate them; without one the layer
 is built as before, without byte code, and the build says so.
 
-boto3, botocore and s3transfer are removed after the install: the Lambda runtime ships a matching
-set, and a second botocore on `/opt/python` would shadow the runtime's and no longer match its
-boto3. urllib3 stays: the dispatcher needs urllib3 >= 2.3 (`HTTPResponse.read1`, one deadline per
-attempt), and the layer's copy, first on `sys.path`, is one the runtime's botocore accepts
-(botocore allows any urllib3 below 3 except 2.2.0 on Python 3.10+).
+boto3, botocore, s3transfer and urllib3 are removed after the install: the Lambda runtime ships
+a matching set, and a second botocore (or urllib3) on `/opt/python` would shadow the runtime's
+and no longer match its boto3. Ferry's own HTTP deliveries use the standard library's
+http.client (ferry/adapters/http_target.py), not urllib3.
 
 Used by the CDK stack's local bundling (stacks/constructs/layer.py) during `cdk synth`, and
 runnable by hand to look at the result:
@@ -48,7 +47,7 @@ REQUIREMENTS = HERE / "requirements.txt"
 PYTHON_VERSION = "3.12"
 PLATFORMS = ("manylinux2014_aarch64",)
 # Provided by the Lambda runtime; removed from the layer (see the module docstring).
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "urllib3")
 
 
 def pip_command(target: Path, requirements: Path = REQUIREMENTS, python: str = sys.executable) -> list[str]:

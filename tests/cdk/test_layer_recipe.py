@@ -59,7 +59,7 @@ def test_the_ferry_package_is_copied_without_bytecode_caches(tmp_path: Path):
     assert files == ["__init__.py", "api/openapi.json", "py.typed"]
 
 
-def test_what_the_lambda_runtime_provides_is_removed_from_the_layer_except_urllib3(tmp_path: Path):
+def test_what_the_lambda_runtime_provides_is_removed_from_the_layer(tmp_path: Path):
     for name in (
         "boto3",
         "boto3-1.40.0.dist-info",
@@ -81,9 +81,6 @@ def test_what_the_lambda_runtime_provides_is_removed_from_the_layer_except_urlli
         "pydantic",
         "pydantic-2.11.0.dist-info",
         "typing_extensions.py",
-        # Kept: the dispatcher needs a newer urllib3 than the runtime may have.
-        "urllib3",
-        "urllib3-2.5.0.dist-info",
     ]
 
 

@@ -1,4 +1,4 @@
-"""The HttpTarget port's contract: InMemoryTarget and UrllibTarget (against a real HTTP server on
+"""The HttpTarget port's contract: InMemoryTarget and HttpClientTarget (against a real HTTP server on
 127.0.0.1) answer the same requests the same way."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(params=["memory", pytest.param("urllib", marks=pytest.mark.adapter)])
+@pytest.fixture(params=["memory", pytest.param("http.client", marks=pytest.mark.adapter)])
 def driver(request: pytest.FixtureRequest) -> Driver:
     if request.param == "memory":
         from ferry.adapters.memory.target import InMemoryTarget, answers
@@ -53,7 +53,7 @@ def driver(request: pytest.FixtureRequest) -> Driver:
             return url
 
         return Driver(twin, serve, "http://127.0.0.1:2/none", lambda: len(twin.requests))
-    from ferry.adapters.http_target import UrllibTarget
+    from ferry.adapters.http_target import HttpClientTarget
 
     server = request.getfixturevalue("server")
 
@@ -62,7 +62,7 @@ def driver(request: pytest.FixtureRequest) -> Driver:
         return server.url(path)
 
     return Driver(
-        UrllibTarget(allow_private=True),
+        HttpClientTarget(allow_private=True),
         serve_real,
         f"http://127.0.0.1:{_closed_port()}/none",
         lambda: len(server.received),

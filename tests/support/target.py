@@ -3,6 +3,7 @@ answers from a per-path script (status, delay, headers), 200 once the script run
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections import defaultdict
@@ -27,6 +28,7 @@ class Received:
     at: float  # when the answer had been sent
     started: float = 0.0  # when the request had been read and its handling began
     answered: int = 0  # the status the target answered with
+    client_port: int = 0  # the connection it came on (keep-alive reuse shows as one port)
 
     def header(self, name: str) -> str | None:
         lowered = {k.lower(): v for k, v in self.headers.items()}
@@ -40,7 +42,9 @@ class _BackloggedServer(ThreadingHTTPServer):
 
 
 class Target:
-    def __init__(self) -> None:
+    """`tls`: serve HTTPS with this server-side context instead of HTTP."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self._lock = threading.Condition()
         self._scripts: dict[str, list[Reply]] = defaultdict(list)
         self._always: dict[str, Reply] = {}
@@ -82,6 +86,7 @@ class Target:
                                 time.time(),
                                 started,
                                 reply.status,
+                                self.client_address[1],
                             )
                         )
                         target._lock.notify_all()
@@ -106,6 +111,13 @@ class Target:
 
         self._server = _BackloggedServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
+        self._scheme = "http"
+        if tls is not None:
+            # The handshake happens on the connection's first read, in its own thread.
+            self._server.socket = tls.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self._scheme = "https"
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
@@ -113,7 +125,7 @@ class Target:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self._scheme}://{host}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -83,10 +83,10 @@ def test_a_public_ipv4_translated_address_is_not_refused_for_its_prefix():
 @pytest.mark.parametrize("resolved", [["::ffff:0:7f00:1"], ["93.184.216.34", "::ffff:0:a9fe:a9fe"]])
 def test_delivery_refuses_a_name_resolving_to_an_ipv4_translated_internal_address(resolved):
     # A fake resolver: the adapter must refuse before it opens any connection.
-    from ferry.adapters.http_target import UrllibTarget
+    from ferry.adapters.http_target import HttpClientTarget
     from ferry.domain.delivery import DeliveryRequest
 
-    target = UrllibTarget(allow_private=False, resolver=lambda host, port: resolved)
+    target = HttpClientTarget(allow_private=False, resolver=lambda host, port: resolved)
     request = DeliveryRequest(
         method="POST", url="https://looks-public.example/", headers={}, body=b"", timeout_seconds=5
     )

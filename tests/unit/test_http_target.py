@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ferry.adapters.http_target import UrllibTarget
+from ferry.adapters.http_target import HttpClientTarget
 from ferry.domain.delivery import DeliveryRequest
 from ferry.domain.destination import forbidden_address
 
@@ -19,7 +19,7 @@ def request(url: str, timeout: float = 5) -> DeliveryRequest:
 
 @pytest.mark.parametrize("resolved", [["10.0.0.7"], ["8.8.8.8", "169.254.169.254"], []])
 def test_a_name_resolving_to_any_private_address_is_refused_without_connecting(resolved):
-    target = UrllibTarget(allow_private=False, resolver=lambda host, port: resolved)
+    target = HttpClientTarget(allow_private=False, resolver=lambda host, port: resolved)
     result = target.send(request("https://looks-public.example/hook"))
     assert result.status is None
     assert "SSRF protection" in result.error
@@ -69,7 +69,7 @@ def test_a_destination_that_trickles_its_body_times_out_at_the_attempt_deadline(
         conn.close()
 
     threading.Thread(target=trickle, daemon=True).start()
-    result = UrllibTarget(allow_private=True).send(request(f"http://127.0.0.1:{port}/slow", timeout=1))
+    result = HttpClientTarget(allow_private=True).send(request(f"http://127.0.0.1:{port}/slow", timeout=1))
     sent_when_done = sent[0]
     stop.set()
     server.close()
@@ -98,7 +98,7 @@ def test_a_refused_address_falls_back_to_the_next_checked_one_keeping_the_host_n
         server.always("/hook", Reply(200, body=b"ok"))
         port = int(server.url("/hook").rsplit(":", 1)[1].split("/")[0])
         # 127.0.0.2 is loopback too, but nothing listens there: the connection is refused.
-        target = UrllibTarget(
+        target = HttpClientTarget(
             allow_private=False,
             resolver=lambda host, port: ["127.0.0.2", "127.0.0.1"],
             forbidden=lambda address: False,
@@ -122,9 +122,175 @@ def test_more_concurrent_deliveries_to_one_host_than_pooled_connections_all_succ
     target = Target()
     try:
         target.always("/slow", Reply(200, delay=0.3))
-        sender = UrllibTarget(allow_private=True, connections_per_host=2)
+        sender = HttpClientTarget(allow_private=True, connections_per_host=2)
         with ThreadPoolExecutor(max_workers=12) as pool:
             results = list(pool.map(lambda _: sender.send(request(target.url("/slow"))), range(12)))
     finally:
         target.stop()
     assert [(r.status, r.error) for r in results] == [(200, None)] * 12
+
+
+def _serve_raw(answer) -> tuple[int, threading.Event]:
+    """A one-connection server on 127.0.0.1 that hands its accepted socket to `answer`."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    done = threading.Event()
+
+    def run() -> None:
+        with server:
+            conn, _ = server.accept()
+            with conn:
+                answer(conn)
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    return server.getsockname()[1], done
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    fields = dict(line.lower().split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    length = int(fields.get(b"content-length", 0))
+    while len(rest) < length:
+        rest += conn.recv(65536)
+    return head
+
+
+def test_deliveries_one_after_another_to_one_host_share_one_connection():
+    from tests.support.target import Reply, Target
+
+    server = Target()
+    try:
+        server.always("/hook", Reply(200, body=b"ok"))
+        sender = HttpClientTarget(allow_private=True)
+        results = [sender.send(request(server.url("/hook"))) for _ in range(5)]
+        ports = {got.client_port for got in server.wait_for("/hook", 5)}
+    finally:
+        server.stop()
+    assert [(r.status, r.body, r.error) for r in results] == [(200, b"ok", None)] * 5
+    assert len(ports) == 1, "each delivery opened a connection of its own"
+
+
+def test_a_connection_the_destination_asked_to_close_is_not_reused():
+    from tests.support.target import Reply, Target
+
+    server = Target()
+    try:
+        server.always("/hook", Reply(200, headers={"Connection": "close"}, body=b"bye"))
+        sender = HttpClientTarget(allow_private=True)
+        results = [sender.send(request(server.url("/hook"))) for _ in range(3)]
+        ports = [got.client_port for got in server.wait_for("/hook", 3)]
+    finally:
+        server.stop()
+    assert [(r.status, r.body) for r in results] == [(200, b"bye")] * 3
+    assert len(set(ports)) == 3
+
+
+def test_an_idle_connection_the_destination_closed_is_replaced_not_used():
+    """A keep-alive timeout on the destination's side: the next delivery opens a new connection
+    instead of failing on the closed one."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    served = []
+
+    def run() -> None:
+        with server:
+            for _ in range(2):
+                conn, address = server.accept()
+                with conn:
+                    _read_request(conn)
+                    served.append(address[1])
+                    # Answers keep-alive, then closes the idle connection at once.
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    sender = HttpClientTarget(allow_private=True)
+    first = sender.send(request(f"http://127.0.0.1:{port}/hook"))
+    time.sleep(0.2)  # the server's close reaches the pooled connection
+    second = sender.send(request(f"http://127.0.0.1:{port}/hook"))
+    thread.join(5)
+    assert [(r.status, r.error) for r in (first, second)] == [(200, None), (200, None)]
+    assert len(set(served)) == 2
+
+
+def test_a_body_cut_short_of_its_content_length_is_a_failed_attempt():
+    def answer(conn: socket.socket) -> None:
+        _read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+
+    port, done = _serve_raw(answer)
+    result = HttpClientTarget(allow_private=True).send(request(f"http://127.0.0.1:{port}/hook"))
+    done.wait(5)
+    assert result.status is None
+    assert result.error.startswith("connection error: IncompleteRead")
+
+
+def test_a_chunked_body_is_read_whole_and_its_connection_kept():
+    requests_seen = []
+
+    def answer(conn: socket.socket) -> None:
+        for _ in range(2):
+            requests_seen.append(_read_request(conn))
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+            )
+
+    port, done = _serve_raw(answer)
+    sender = HttpClientTarget(allow_private=True)
+    results = [sender.send(request(f"http://127.0.0.1:{port}/hook")) for _ in range(2)]
+    done.wait(5)
+    assert [(r.status, r.body) for r in results] == [(200, b"hello world")] * 2
+    assert len(requests_seen) == 2, "the second delivery came on the same connection"
+
+
+@pytest.fixture(scope="module")
+def authority():
+    from tests.support.tls import Authority
+
+    return Authority()
+
+
+def _https_target(authority, *names: str):
+    from tests.support.target import Reply, Target
+
+    server = Target(tls=authority.server_context(*names))
+    server.always("/hook", Reply(200, body=b"secure"))
+    port = int(server.url("/hook").rsplit(":", 1)[1].split("/")[0])
+    sender = HttpClientTarget(
+        allow_private=False,
+        # The name "resolves" to the checked loopback address, as a public name would to its own.
+        resolver=lambda host, port: ["127.0.0.1"],
+        forbidden=lambda address: False,
+        tls=authority.client_context,
+    )
+    return server, port, sender
+
+
+def test_https_goes_to_the_checked_address_verified_for_the_host_name(authority):
+    server, port, sender = _https_target(authority, "looks-public.example")
+    try:
+        results = [sender.send(request(f"https://looks-public.example:{port}/hook")) for _ in range(2)]
+        received = server.wait_for("/hook", 2)
+    finally:
+        server.stop()
+    assert [(r.status, r.body) for r in results] == [(200, b"secure")] * 2
+    assert {got.header("Host") for got in received} == {f"looks-public.example:{port}"}
+    assert len({got.client_port for got in received}) == 1
+
+
+def test_https_to_a_server_whose_certificate_names_another_host_is_refused(authority):
+    server, port, sender = _https_target(authority, "someone-else.example")
+    try:
+        result = sender.send(request(f"https://looks-public.example:{port}/hook"))
+    finally:
+        server.stop()
+    assert result.status is None
+    assert "certificate verify failed" in result.error
+    assert server.requests_to("/hook") == []
