@@ -57,6 +57,10 @@ def _dropped(connection: PinnedConnection) -> bool:
     if sock is None:
         return True
     try:
+        if hasattr(select, "poll"):  # select() cannot watch descriptors past 1023
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
         readable, _, _ = select.select([sock], [], [], 0)
     except (OSError, ValueError):
         return True

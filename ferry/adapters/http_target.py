@@ -187,16 +187,19 @@ class HttpClientTarget:
                 raise _Deadline
             if connection.sock is not None:
                 connection.sock.settimeout(remaining)
-            connection.request(request.method, path, body=body, headers=headers)
+            try:
+                connection.request(request.method, path, body=body, headers=headers)
+            except (ValueError, http.client.InvalidURL) as exc:
+                # http.client refuses the request before writing it (a header name or value it
+                # cannot carry, a control character in the path): trying again cannot help.
+                return failed(f"the HTTP client refused the request: {exc}", unsendable=True)
             response = connection.getresponse()
             data, complete = _read_until(response, connection, deadline)
-        except (ValueError, http.client.InvalidURL) as exc:
-            # http.client refuses the request before writing it (a header name or value it
-            # cannot carry, a control character in the path): trying again cannot help.
-            return failed(f"the HTTP client refused the request: {exc}", unsendable=True)
         except (TimeoutError, _Deadline):
             return failed(f"timed out after {request.timeout_seconds:g}s")
-        except (http.client.HTTPException, OSError) as exc:
+        except (http.client.HTTPException, OSError, ValueError) as exc:
+            # (http.client raises ValueError for a malformed chunk size: the destination's
+            # answer was broken, which a later attempt may not be.)
             return failed(f"connection error: {exc.__class__.__name__}: {exc}")
         if complete and not response.will_close and connection.sock is not None:
             self._pool.give(key, connection)

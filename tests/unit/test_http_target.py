@@ -294,3 +294,46 @@ def test_https_to_a_server_whose_certificate_names_another_host_is_refused(autho
     assert result.status is None
     assert "certificate verify failed" in result.error
     assert server.requests_to("/hook") == []
+
+
+def test_a_malformed_chunked_answer_is_a_failed_attempt_that_may_be_retried():
+    """The destination's answer was broken, not the request: the message is not dead-lettered as
+    unsendable, and no part of the body counts as an answer."""
+
+    def answer(conn: socket.socket) -> None:
+        _read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+
+    port, done = _serve_raw(answer)
+    result = HttpClientTarget(allow_private=True).send(request(f"http://127.0.0.1:{port}/hook"))
+    done.wait(5)
+    assert result.status is None and not result.unsendable
+    assert result.error.startswith("connection error: IncompleteRead")
+
+
+def test_idle_connections_on_descriptors_past_1023_are_reused():
+    """select() refuses descriptors past 1023; a long-running ferry dev can have that many open."""
+    import resource
+
+    from tests.support.target import Reply, Target
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1100:
+        pytest.skip("this machine allows fewer than 1,100 open files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1100), hard))
+    held = []
+    server = Target()
+    try:
+        while not held or held[-1].fileno() < 1030:
+            held.append(socket.socket())
+        server.always("/hook", Reply(200, body=b"ok"))
+        sender = HttpClientTarget(allow_private=True)
+        results = [sender.send(request(server.url("/hook"))) for _ in range(3)]
+        ports = {got.client_port for got in server.wait_for("/hook", 3)}
+    finally:
+        server.stop()
+        for sock in held:
+            sock.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert [(r.status, r.error) for r in results] == [(200, None)] * 3
+    assert len(ports) == 1
