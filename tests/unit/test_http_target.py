@@ -160,17 +160,22 @@ def _read_request(conn: socket.socket) -> bytes:
     return head
 
 
-def test_deliveries_one_after_another_to_one_host_share_one_connection():
+def _one_after_another(count: int):
+    """`count` deliveries in a row to one host; their results and the client ports it saw."""
     from tests.support.target import Reply, Target
 
     server = Target()
     try:
         server.always("/hook", Reply(200, body=b"ok"))
         sender = HttpClientTarget(allow_private=True)
-        results = [sender.send(request(server.url("/hook"))) for _ in range(5)]
-        ports = {got.client_port for got in server.wait_for("/hook", 5)}
+        results = [sender.send(request(server.url("/hook"))) for _ in range(count)]
+        return results, {got.client_port for got in server.wait_for("/hook", count)}
     finally:
         server.stop()
+
+
+def test_deliveries_one_after_another_to_one_host_share_one_connection():
+    results, ports = _one_after_another(5)
     assert [(r.status, r.body, r.error) for r in results] == [(200, b"ok", None)] * 5
     assert len(ports) == 1, "each delivery opened a connection of its own"
 
@@ -220,14 +225,21 @@ def test_an_idle_connection_the_destination_closed_is_replaced_not_used():
     assert len(set(served)) == 2
 
 
-def test_a_body_cut_short_of_its_content_length_is_a_failed_attempt():
+def _answered_once_with(raw: bytes):
+    """One delivery to a server that reads the request and writes `raw` back, then closes."""
+
     def answer(conn: socket.socket) -> None:
         _read_request(conn)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        conn.sendall(raw)
 
     port, done = _serve_raw(answer)
     result = HttpClientTarget(allow_private=True).send(request(f"http://127.0.0.1:{port}/hook"))
     done.wait(5)
+    return result
+
+
+def test_a_body_cut_short_of_its_content_length_is_a_failed_attempt():
+    result = _answered_once_with(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
     assert result.status is None
     assert result.error.startswith("connection error: IncompleteRead")
 
@@ -300,13 +312,9 @@ def test_a_malformed_chunked_answer_is_a_failed_attempt_that_may_be_retried():
     """The destination's answer was broken, not the request: the message is not dead-lettered as
     unsendable, and no part of the body counts as an answer."""
 
-    def answer(conn: socket.socket) -> None:
-        _read_request(conn)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
-
-    port, done = _serve_raw(answer)
-    result = HttpClientTarget(allow_private=True).send(request(f"http://127.0.0.1:{port}/hook"))
-    done.wait(5)
+    result = _answered_once_with(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
+    )
     assert result.status is None and not result.unsendable
     assert result.error.startswith("connection error: IncompleteRead")
 
@@ -315,23 +323,16 @@ def test_idle_connections_on_descriptors_past_1023_are_reused():
     """select() refuses descriptors past 1023; a long-running ferry dev can have that many open."""
     import resource
 
-    from tests.support.target import Reply, Target
-
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < 1100:
         pytest.skip("this machine allows fewer than 1,100 open files")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1100), hard))
     held = []
-    server = Target()
     try:
         while not held or held[-1].fileno() < 1030:
             held.append(socket.socket())
-        server.always("/hook", Reply(200, body=b"ok"))
-        sender = HttpClientTarget(allow_private=True)
-        results = [sender.send(request(server.url("/hook"))) for _ in range(3)]
-        ports = {got.client_port for got in server.wait_for("/hook", 3)}
+        results, ports = _one_after_another(3)
     finally:
-        server.stop()
         for sock in held:
             sock.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
