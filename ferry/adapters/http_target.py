@@ -36,6 +36,21 @@ class _Deadline(Exception):
     pass
 
 
+def _failed(started: float, error: str, *, unsendable: bool = False) -> AttemptResult:
+    """An attempt that got no answer, begun at `started` (epoch seconds) and ended now."""
+    return AttemptResult(
+        status=None,
+        error=error,
+        started_at_ms=int(started * 1000),
+        finished_at_ms=int(time.time() * 1000),
+        unsendable=unsendable,
+    )
+
+
+def _timed_out(request: DeliveryRequest) -> str:
+    return f"timed out after {request.timeout_seconds:g}s"
+
+
 def _read_until(
     response: http.client.HTTPResponse, connection: PinnedConnection, deadline: float
 ) -> tuple[bytes, bool]:
@@ -87,12 +102,7 @@ class HttpClientTarget:
         started = time.time()
 
         def failed(error: str) -> AttemptResult:
-            return AttemptResult(
-                status=None,
-                error=error,
-                started_at_ms=int(started * 1000),
-                finished_at_ms=int(time.time() * 1000),
-            )
+            return _failed(started, error)
 
         parts = urlsplit(request.url)
         try:
@@ -112,7 +122,6 @@ class HttpClientTarget:
             # DNS cannot swap in an internal address (rebinding). TLS still verifies the host name.
 
         deadline = time.monotonic() + request.timeout_seconds
-        timed_out = f"timed out after {request.timeout_seconds:g}s"
         headers = {
             **request.headers,
             "Host": (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else ""),
@@ -127,7 +136,7 @@ class HttpClientTarget:
                 try:
                     connection = self._open(key, deadline)
                 except TimeoutError:
-                    error = timed_out
+                    error = _timed_out(request)
                 except ssl.SSLError as exc:
                     # The certificate or the handshake failed: another address of the name is
                     # the same server, and the same refusal.
@@ -173,13 +182,7 @@ class HttpClientTarget:
 
         def failed(error: str, *, unsendable: bool = False) -> AttemptResult:
             connection.close()
-            return AttemptResult(
-                status=None,
-                error=error,
-                started_at_ms=int(started * 1000),
-                finished_at_ms=int(time.time() * 1000),
-                unsendable=unsendable,
-            )
+            return _failed(started, error, unsendable=unsendable)
 
         try:
             remaining = deadline - time.monotonic()
@@ -196,7 +199,7 @@ class HttpClientTarget:
             response = connection.getresponse()
             data, complete = _read_until(response, connection, deadline)
         except (TimeoutError, _Deadline):
-            return failed(f"timed out after {request.timeout_seconds:g}s")
+            return failed(_timed_out(request))
         except (http.client.HTTPException, OSError, ValueError) as exc:
             # (http.client raises ValueError for a malformed chunk size: the destination's
             # answer was broken, which a later attempt may not be.)
