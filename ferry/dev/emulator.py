@@ -19,6 +19,7 @@ from typing import Any
 
 from ferry.dev.emulator_item_size import size_items_once
 from ferry.dev.emulator_query import count_call, query_only_the_partition
+from ferry.dev.emulator_routing import route_each_endpoint_once
 from ferry.dev.emulator_serializer import write_attribute_values_directly
 from ferry.dev.emulator_stop import keep_stops_over_later_errors
 
@@ -73,7 +74,10 @@ def speed_up_moto() -> None:
     - an action's and a queue attribute's name are turned into a method's name once each, not
       on every call (every SendMessage converted its queue's 14 to 18 attribute names);
     - each attribute value of a response is written as stored, not walked as a ten-member
-      structure (`ferry.dev.emulator_serializer`).
+      structure (`ferry.dev.emulator_serializer`);
+    - each call's service is found once per endpoint, not by trying every service's URL
+      pattern on each call, and request ids and receipt handles are drawn in one call
+      (`ferry.dev.emulator_routing`).
     And two races: moto's SQS delete rebuilds the queue's message list without the lock its sends
     append under, so a message sent during a delete (an API publish beside a dispatcher's batch
     delete) could vanish: accepted, never delivered. Deletes take that lock too. And a receive
@@ -154,6 +158,7 @@ def speed_up_moto() -> None:
     query_only_the_partition()
     size_items_once()
     write_attribute_values_directly()
+    route_each_endpoint_once()
 
 
 _sending = threading.local()
