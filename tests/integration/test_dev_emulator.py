@@ -229,3 +229,16 @@ def test_a_send_converts_none_of_the_attribute_names_its_queue_converted_before(
     assert {n: conversion(n) for n in queue.BASE_ATTRIBUTES + queue.FIFO_ATTRIBUTES} == {
         n: moto_conversion(n) for n in queue.BASE_ATTRIBUTES + queue.FIFO_ATTRIBUTES
     }
+
+
+def test_emulated_calls_go_unsigned_and_are_answered_in_the_default_account(stack):
+    import boto3
+
+    sent: list[dict[str, str]] = []
+    sqs = boto3.client("sqs")
+    sqs.meta.events.register_first("before-send", lambda request, **_: sent.append(dict(request.headers)))
+    url = sqs.create_queue(QueueName="ferry-unsigned")["QueueUrl"]
+    assert "/123456789012/" in url  # moto's default account, as with ferry dev's key signed
+    assert sqs.get_queue_url(QueueName="ferry-unsigned")["QueueUrl"] == url
+    assert sent and not [h for h in sent if "Authorization" in h]
+    sqs.delete_queue(QueueUrl=url)
