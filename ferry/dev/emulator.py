@@ -17,6 +17,7 @@ import threading
 import time
 from typing import Any
 
+from ferry.dev.emulator_deletes import delete_in_one_pass
 from ferry.dev.emulator_item_size import size_items_once
 from ferry.dev.emulator_query import count_call, query_only_the_partition
 from ferry.dev.emulator_routing import route_each_endpoint_once
@@ -75,6 +76,8 @@ def speed_up_moto() -> None:
       on every call (every SendMessage converted its queue's 14 to 18 attribute names);
     - each attribute value of a response is written as stored, not walked as a ten-member
       structure (`ferry.dev.emulator_serializer`);
+    - an SQS delete walks the queue once for all its receipt handles, not twice for each
+      (`ferry.dev.emulator_deletes`): with messages in flight it was most of a batch delete;
     - each call's service is found once per endpoint, not by trying every service's URL
       pattern on each call, and request ids and receipt handles are drawn in one call
       (`ferry.dev.emulator_routing`).
@@ -113,14 +116,7 @@ def speed_up_moto() -> None:
 
     _skip_approximate_counts(sqs_models)
 
-    delete = sqs_models.Queue.delete_message
-
-    @functools.wraps(delete)
-    def delete_under_lock(self: Any, receipt_handle: str) -> None:
-        with self._messages_lock:
-            delete(self, receipt_handle)
-
-    sqs_models.Queue.delete_message = delete_under_lock
+    delete_in_one_pass()  # under the lock the sends append under
     receive = sqs_models.SQSBackend.receive_message
 
     @functools.wraps(receive)
