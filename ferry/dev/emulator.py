@@ -67,6 +67,9 @@ def speed_up_moto() -> None:
       the queried partition (the same items; the query sorts and filters them as before), and
       for an index Query the items of its index partition, kept until the next write
       (`ferry.dev.emulator_query`);
+    - which messages are visible is read with one clock reading per receive, not two per
+      message in the queue (in flight ones included), and a long poll, woken by every send,
+      asks whether any message is visible rather than listing them all;
     - a long-polling receive sleeps until a *new* message arrives or a second passes, and misses
       one that becomes visible meanwhile (a visibility timeout or delay ending, a retry's
       ChangeMessageVisibility): wake it at that instant as well, as SQS does, instead of adding
@@ -140,6 +143,17 @@ def speed_up_moto() -> None:
     sqs_models.camelcase_to_underscores = names
     moto_responses.camelcase_to_underscores = names
 
+    def visible_messages(queue: Any) -> list[Any]:
+        # moto's `visible` and `delayed` properties read the clock twice per message.
+        now_ms = time.time() * 1000
+        return [m for m in queue._messages if m.visible_at < now_ms and m.delayed_until <= now_ms]
+
+    sqs_models.Queue.messages = property(visible_messages)
+
+    def any_visible(queue: Any) -> bool:
+        now_ms = time.time() * 1000
+        return any(m.visible_at < now_ms and m.delayed_until <= now_ms for m in queue._messages)
+
     def wait_for_messages(queue: Any, timeout: float) -> None:
         with queue._messages_lock:
             now_ms = time.time() * 1000
@@ -148,7 +162,8 @@ def speed_up_moto() -> None:
             ]
             if upcoming:
                 timeout = min(timeout, (min(upcoming) - now_ms) / 1000 + 0.001)
-            queue._messages_lock.wait_for(lambda: queue.messages, timeout=timeout)
+            # Woken by every send: asks whether one message is visible, not for the list of all.
+            queue._messages_lock.wait_for(lambda: any_visible(queue), timeout=timeout)
 
     sqs_models.Queue.wait_for_messages = wait_for_messages
     query_only_the_partition()
