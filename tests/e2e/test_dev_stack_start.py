@@ -1,9 +1,11 @@
-"""A `ferry dev` stack that fails to start leaves nothing running in the process. (Here, not in
-tests/integration: that package keeps a stack running for its whole session, and only one
-emulator may run in a process.)"""
+"""A `ferry dev` stack that fails to start leaves nothing running in the process, and a running
+one keeps its startup heap out of full collections. (Here, not in tests/integration: that
+package keeps a stack running for its whole session, and only one emulator may run in a
+process.)"""
 
 from __future__ import annotations
 
+import gc
 import socket
 
 import pytest
@@ -24,3 +26,13 @@ def test_a_stack_whose_gateway_cannot_listen_stops_its_emulator_so_the_next_stac
     assert Emulator._running is None
     with DevStack(port=0, poller_concurrency=0) as stack:
         assert stack.url.startswith("http://127.0.0.1:")
+
+
+def test_the_startup_heap_is_kept_out_of_full_collections_while_the_stack_runs():
+    if Emulator._running is not None:
+        pytest.skip("a stack of another package runs in this process (pytest given tests/integration first)")
+    assert gc.get_freeze_count() == 0
+    with DevStack(port=0, poller_concurrency=0):
+        # botocore's and moto's models alone are hundreds of thousands of objects.
+        assert gc.get_freeze_count() > 100_000
+    assert gc.get_freeze_count() == 0  # handed back to the collector when the stack stops
