@@ -94,10 +94,15 @@ class DevStack:
         from ferry.handlers import api_handler, dispatcher_handler
 
         assert ferry.api.app.handle and ferry.sqs_batch.handle
-        # What is alive now (botocore's and moto's models, the handlers' modules: about 400,000
-        # objects) lives as long as the stack: kept out of the collector's full passes, which
-        # otherwise walked all of it about every 250 messages under load, 0.74-0.78 ms of CPU
-        # per message (0.06-0.10 frozen; docs/benchmarks.md). Released when the stack stops.
+        # The handlers' AWS clients as well: their service models are most of what a first
+        # request would build (135,000 objects).
+        handler_services = wiring.services()
+        for client in ("sqs", "dynamodb", "secretsmanager", "scheduler", "stepfunctions"):
+            getattr(handler_services, client)
+        # What is alive now (botocore's and moto's models, the handlers' modules and clients:
+        # about 400,000 objects) lives as long as the stack: kept out of the collector's full
+        # passes, which otherwise walked all of it about every 250 messages under load, 0.74-0.78
+        # ms of CPU per message (0.06-0.10 frozen; docs/benchmarks.md). Released at stop.
         gc.collect()
         gc.freeze()
 
