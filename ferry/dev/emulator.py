@@ -244,8 +244,10 @@ def sign_no_emulated_call() -> None:
     canonical request, a SHA-256 of the body, four HMACs) was about a sixth of each call's CPU
     here (PutItem and SendMessage, 500 of each: 4.0-4.9 ms signed, 3.2-3.8 unsigned). moto reads
     the account from the access key in the Authorization header; ferry dev's key is no known
-    account's, so either way every call lands in moto's default account. Clients made after the
-    emulator first starts take it (as moto's own `before-send` hook); idempotent."""
+    account's, so either way every call lands in moto's default account. S3 stays signed (its
+    endpoint rules name a signer, which botocore's own handler answers first), presigned URLs
+    too. Sessions made after the emulator first starts take it (as moto's own `before-send`
+    hook; moto drops boto3's default session when it starts); idempotent."""
     from botocore.handlers import BUILTIN_HANDLERS
 
     if ("choose-signer", _unsigned_while_emulating) not in BUILTIN_HANDLERS:

@@ -13,13 +13,15 @@ start) still sees every pattern.
 
 Also: moto draws each request id (52 characters) and each SQS receipt handle (185) one
 `random.choice` at a time, 16 µs and 75 µs; here with one `choices` call on the same random
-source (the same alphabet and length).
+source (the same alphabet and length; from a seeded source, other values than moto's: ferry dev
+never seeds it, and serves no moto API that could).
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import os
 import string
 import threading
 from collections.abc import Iterator
@@ -27,6 +29,7 @@ from typing import Any
 
 _start = threading.local()
 RECEIPT_HANDLE_LENGTH = 185  # moto's, after SQS's documented receipt handles
+S3_ENDPOINTS = "MOTO_S3_CUSTOM_ENDPOINTS"  # moto maps these hosts to S3's before matching
 
 
 class _Patterns(list):
@@ -54,8 +57,9 @@ def route_each_endpoint_once() -> None:
     backend_index.backend_url_patterns = patterns
 
     @functools.lru_cache(maxsize=4096)  # endpoints are few; S3 object URLs are not, hence bounded
-    def first_match(url: str) -> int:
-        # The URL moto matches: its host in the standard AWS domain, without the query.
+    def first_match(url: str, s3_endpoints: str | None) -> int:
+        # The URL moto matches: its host in the standard AWS domain (custom S3 endpoints, read
+        # from the environment on each call, hence part of the key), without the query.
         parsed, _ = get_equivalent_url_in_aws_domain(url)
         clean = f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
         every = list(list.__iter__(patterns))
@@ -66,7 +70,7 @@ def route_each_endpoint_once() -> None:
     @functools.wraps(process_request)
     def routed(self: Any, request: Any) -> Any:
         outer = getattr(_start, "index", 0)
-        _start.index = first_match(request.url.partition("?")[0])
+        _start.index = first_match(request.url.partition("?")[0], os.environ.get(S3_ENDPOINTS))
         try:
             return process_request(self, request)
         finally:

@@ -49,6 +49,9 @@ class DevStack:
     # stop(): a second stack in the same process (a test session) must not inherit this one's.
     _saved_environ: dict[str, str | None] = field(default_factory=dict, repr=False)
     clock: Clock = field(default_factory=SystemClock)
+    # Whether start() froze the process's heap (only then does stop() hand it back: a stack
+    # refused because another runs must not unfreeze the running one's).
+    _froze_heap: bool = field(default=False, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -102,9 +105,11 @@ class DevStack:
         # What is alive now (botocore's and moto's models, the handlers' modules and clients:
         # about 400,000 objects) lives as long as the stack: kept out of the collector's full
         # passes, which otherwise walked all of it about every 250 messages under load, 0.74-0.78
-        # ms of CPU per message (0.06-0.10 frozen; docs/benchmarks.md). Released at stop.
+        # ms of CPU per message (0.06-0.10 frozen; docs/benchmarks.md). Handed back once the
+        # emulator stops (reference cycles among these objects wait until then to be freed).
         gc.collect()
         gc.freeze()
+        self._froze_heap = True
 
         self.gateway = Gateway(
             api_handler, host=self.host, port=self.port, max_concurrency=self.api_concurrency
@@ -159,7 +164,9 @@ class DevStack:
             self.emulator.stop()
             self.emulator = None
             self._restore_environ()
-            gc.unfreeze()
+            if self._froze_heap:
+                gc.unfreeze()
+                self._froze_heap = False
         return stopped
 
     def _set_environ(self, env: dict[str, str]) -> None:

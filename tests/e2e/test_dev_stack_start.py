@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from ferry.dev.emulator import Emulator
+from ferry.dev.emulator import Emulator, EmulatorAlreadyRunning
 from ferry.dev.stack import DevStack
 
 
@@ -36,3 +36,13 @@ def test_the_startup_heap_is_kept_out_of_full_collections_while_the_stack_runs()
         # botocore's and moto's models alone are hundreds of thousands of objects.
         assert gc.get_freeze_count() > 100_000
     assert gc.get_freeze_count() == 0  # handed back to the collector when the stack stops
+
+
+def test_a_stack_refused_beside_a_running_one_leaves_the_running_ones_heap_frozen():
+    if Emulator._running is not None:
+        pytest.skip("a stack of another package runs in this process (pytest given tests/integration first)")
+    with DevStack(port=0, poller_concurrency=0):
+        frozen = gc.get_freeze_count()
+        with pytest.raises(EmulatorAlreadyRunning):
+            DevStack(port=0, poller_concurrency=0).start()
+        assert gc.get_freeze_count() == frozen
