@@ -18,8 +18,11 @@
        gateway and the API handler, and of the deliveries sharing the process);
      - the calls of one message end to end, each operation as often per message as the ferry
        dev slices so far counted it (receives and batch deletes about one per few messages, as
-       the pollers batch them; a replayed receive takes real messages and its delete removes
-       them; BatchWriteItem as many items per message, in calls as full, as ferry dev's group
+       the pollers batch them; a replayed receive takes real messages, as many as the replay
+       sent and has not received yet (at most 10), and the deletes remove every message the
+       replay received, up to 10 a call: each message received and deleted once, as ferry
+       dev's pollers do;
+       BatchWriteItem as many items per message, in calls as full, as ferry dev's group
        commit wrote under load, not the one or two items a call recorded alone carries): raw
        message-equivalents/s, beside deliveries/s: the goal's "emulator's raw rate for
        the same calls" (what `ferry dev` adds is the gateway, the API handler, the dispatcher,
@@ -211,8 +214,12 @@ class MessageReplay:
         self._items_per_message, self._items_per_call = batch
         self._items_due = 0.0
         self._requests = _write_requests(examples.get("BatchWriteItem", []))
+        # (queue URL, receipt handle) of each message received and not yet deleted.
+        self._received: list[tuple[str, str]] = []
+        self._owed = 0
 
     def __call__(self) -> None:
+        self._owed += 1  # this message-equivalent's message, to be received once
         for operation, rate in self._rates.items():
             if operation == "BatchWriteItem":
                 self._write_items()
@@ -245,8 +252,11 @@ class MessageReplay:
         if operation == "ReceiveMessage":
             # One receiver at a time, as ferry dev has one per queue (moto's receive is not
             # safe across concurrent callers).
-            # As many per receive as ferry dev's pollers got (each message is received once).
-            batch = max(1, min(10, round(1 / self._rates[operation])))
+            # The messages this replay sent and has not received yet (at most 10, at least 1):
+            # ferry dev receives each message once. (Asking round(1 / receives per message)
+            # left the idle FIFO queue's receives out of the sum: 0.8 messages received per
+            # message.)
+            batch = max(1, min(10, self._owed))
             with self.receiving:
                 received = (
                     client.receive_message(
@@ -254,15 +264,20 @@ class MessageReplay:
                     ).get("Messages")
                     or []
                 )
-            self._received = received
+            # Kept until deletes take them: ferry dev deletes every message it receives (a
+            # second receive before the next delete used to drop the first one's messages, and
+            # the replay deleted 0.39 messages per message to ferry dev's 1.0).
+            self._received.extend((params["QueueUrl"], m["ReceiptHandle"]) for m in received)
+            self._owed -= len(received)
         elif operation == "DeleteMessageBatch":
-            received, self._received = getattr(self, "_received", []), []
-            if received:
+            url = params["QueueUrl"]
+            mine = [handle for queue, handle in self._received if queue == url][:10]
+            if mine:
+                taken = set(mine)
+                self._received = [(q, h) for q, h in self._received if h not in taken]
                 client.delete_message_batch(
-                    QueueUrl=params["QueueUrl"],
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)
-                    ],
+                    QueueUrl=url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(mine)],
                 )
         else:
             getattr(client, _snake(operation))(**params)
