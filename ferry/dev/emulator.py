@@ -15,6 +15,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from ferry.dev.emulator_deletes import delete_in_one_pass
@@ -143,16 +144,15 @@ def speed_up_moto() -> None:
     sqs_models.camelcase_to_underscores = names
     moto_responses.camelcase_to_underscores = names
 
-    def visible_messages(queue: Any) -> list[Any]:
+    def visible_now(queue: Any) -> Iterator[Any]:
         # moto's `visible` and `delayed` properties read the clock twice per message.
         now_ms = time.time() * 1000
-        return [m for m in queue._messages if m.visible_at < now_ms and m.delayed_until <= now_ms]
+        return (m for m in queue._messages if m.visible_at < now_ms and m.delayed_until <= now_ms)
 
-    sqs_models.Queue.messages = property(visible_messages)
+    sqs_models.Queue.messages = property(lambda queue: list(visible_now(queue)))
 
     def any_visible(queue: Any) -> bool:
-        now_ms = time.time() * 1000
-        return any(m.visible_at < now_ms and m.delayed_until <= now_ms for m in queue._messages)
+        return next(visible_now(queue), None) is not None
 
     def wait_for_messages(queue: Any, timeout: float) -> None:
         with queue._messages_lock:

@@ -64,9 +64,14 @@ def delete_in_one_pass() -> None:
         queue = self.get_queue(queue_name)
         with queue._messages_lock:
             _delete_matching(queue, {r["ReceiptHandle"] for r in receipts} - queue.deleted_messages)
-            done = [r["Id"] for r in receipts if r["ReceiptHandle"] in queue.deleted_messages]
-            # No message had these: moto's delete refuses each in its own words.
-            refused = [r for r in receipts if r["ReceiptHandle"] not in queue.deleted_messages]
+            done: list[str] = []
+            refused: list[dict[str, Any]] = []  # no message had these handles
+            for receipt in receipts:
+                if receipt["ReceiptHandle"] in queue.deleted_messages:
+                    done.append(receipt["Id"])
+                else:
+                    refused.append(receipt)
+            # moto's own delete refuses each in its own words.
             success, errors = batch(self, queue_name, refused) if refused else ([], [])
         return done + success, errors
 

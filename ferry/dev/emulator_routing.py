@@ -62,8 +62,8 @@ def route_each_endpoint_once() -> None:
         # from the environment on each call, hence part of the key), without the query.
         parsed, _ = get_equivalent_url_in_aws_domain(url)
         clean = f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
-        every = list(list.__iter__(patterns))
-        return next((i for i, (_, pattern) in enumerate(every) if pattern.match(clean)), len(every))
+        walk = enumerate(list.__iter__(patterns))  # the whole list, not a routed call's part
+        return next((i for i, (_, pattern) in walk if pattern.match(clean)), len(patterns))
 
     process_request = BotocoreStubber.process_request
 
