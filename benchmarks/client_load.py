@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import multiprocessing
+import os
 import threading
 import time
 from typing import Any
@@ -99,6 +100,10 @@ class InProcessLoad:
 
 
 def _serve(connection: Any, url: str, token: str) -> None:
+    if hasattr(os, "sched_setaffinity"):
+        # A user's app may run on any CPU: not on the one ferry dev's threads are pinned to,
+        # which this process would otherwise inherit from the thread that started it.
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
     load = InProcessLoad(url, token)
     connection.send(load.destination)
     try:

@@ -32,7 +32,7 @@
 4. Before each slice, a fixed pure-Python loop is timed: the machine's speed then, shown as a
    range beside the figures.
 
-Run: `.venv/bin/python -m benchmarks.dev_throughput [--short] [--rounds N] [--publish-only]`
+Run: `.venv/bin/python -m benchmarks.dev_throughput [--short] [--rounds N] [--publish-only] [--cpu off]`
 (short: 3 rounds, about 70 s in all). `make bench` calls `bench_rows(quick=True)`; `measure(short=True)`
 returns the figures. Results go to stdout; docs/benchmarks.md records them with the machine.
 """
@@ -50,6 +50,7 @@ from typing import Any
 
 from benchmarks.client_load import CLIENT_THREADS, ChildLoad, InProcessLoad
 from benchmarks.client_load import in_threads as _in_threads
+from ferry.dev.cpu_affinity import CpuChoice, parse_cpu_choice
 from ferry.dev.stack import DevStack
 
 # Threads of ferry dev that are not the API: their AWS calls are not part of a publish.
@@ -304,10 +305,16 @@ class _Round:
 
 
 def measure(
-    short: bool = False, publish_only: bool = False, same_process: bool = False, rounds: int | None = None
+    short: bool = False,
+    publish_only: bool = False,
+    same_process: bool = False,
+    rounds: int | None = None,
+    cpu: CpuChoice = "auto",
 ) -> Figures:
     """The figures; `publish_only` runs without pollers (the gateway and API handler alone);
-    `same_process` runs the client threads and the destination in this process (benchmarks.client_load.py).
+    `same_process` runs the client threads and the destination in this process (benchmarks.client_load.py);
+    `cpu` is ferry dev's `--cpu` (its default: `auto`). The raw slices run in this process, so on
+    the same CPU as ferry dev's threads: the emulator's rate as fast as it goes.
 
     The phases are interleaved in `rounds` of `SLICE_SECONDS` each (ferry dev, then raw; the next
     round raw, then ferry dev: ABBA), because this machine's speed moves by up to 1.5x between
@@ -316,7 +323,7 @@ def measure(
 
     rounds = rounds or (3 if short else 6)
     seconds = SLICE_SECONDS
-    with DevStack(port=0, poller_concurrency=0 if publish_only else None) as stack:
+    with DevStack(port=0, poller_concurrency=0 if publish_only else None, cpu=cpu) as stack:
         load = (InProcessLoad if same_process else ChildLoad)(stack.url, stack.secrets.api_token)
         try:
             svc = services()
@@ -500,9 +507,16 @@ def main() -> None:
     parser.add_argument(
         "--same-process", action="store_true", help="client threads and destination in the measuring process"
     )
+    parser.add_argument(
+        "--cpu", type=parse_cpu_choice, default="auto", help="ferry dev's --cpu: auto (default), off, N"
+    )
     args = parser.parse_args()
     figures = measure(
-        short=args.short, publish_only=args.publish_only, same_process=args.same_process, rounds=args.rounds
+        short=args.short,
+        publish_only=args.publish_only,
+        same_process=args.same_process,
+        rounds=args.rounds,
+        cpu=args.cpu,
     )
     print(figures.table())
     print({**asdict(figures), "ratio_to_raw": round(figures.ratio_to_raw, 3)})

@@ -25,6 +25,7 @@ from ferry.cli_messages import add_message_commands
 from ferry.cli_runs import add_runs_commands
 from ferry.cli_schedules import add_schedule_commands
 from ferry.client import DEFAULT_TOKEN, DEFAULT_URL
+from ferry.dev.cpu_affinity import CpuChoice, CpuChoiceRefused, parse_cpu_choice
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -41,7 +42,11 @@ def _dev(args: argparse.Namespace) -> int:
         or DevSecrets.next_signing_key,
     )
     stack = DevStack(
-        port=args.port, host=args.host, secrets=secrets, log_level="INFO" if args.verbose else "WARNING"
+        port=args.port,
+        host=args.host,
+        secrets=secrets,
+        log_level="INFO" if args.verbose else "WARNING",
+        cpu=args.cpu,
     )
     # SIGINT and SIGTERM are blocked in every thread (the ones started below inherit the mask)
     # and taken by `sigwait` here: no Python-level handler that could run while a lock is held,
@@ -50,6 +55,10 @@ def _dev(args: argparse.Namespace) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:
         stack.start()
+    except CpuChoiceRefused as exc:
+        print(f"ferry dev: cannot start: {exc} (try --cpu auto)", file=sys.stderr)
+        stack.stop(timeout=DEV_STOP_SECONDS)
+        return 1
     except OSError as exc:
         print(f"ferry dev: cannot start: {exc} (is port {args.port} in use? try --port)", file=sys.stderr)
         stack.stop(timeout=DEV_STOP_SECONDS)
@@ -77,10 +86,21 @@ def _dev(args: argparse.Namespace) -> int:
 DEV_STOP_SECONDS = 2.0
 
 
+def _cpu_choice(text: str) -> CpuChoice:
+    try:
+        return parse_cpu_choice(text)
+    except CpuChoiceRefused as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def dev_banner_lines(stack: object) -> list[str]:
     """Extra `Name: value` lines of `ferry dev`'s start-up banner (e.g. `Dashboard: <url>`):
     a feature adds its line here."""
-    return [f"Dashboard: {stack.dashboard_url()}"]  # type: ignore[attr-defined]
+    lines = [f"Dashboard: {stack.dashboard_url()}"]  # type: ignore[attr-defined]
+    pinned = getattr(stack, "pinned", None)
+    if pinned is not None:
+        lines.append(f"CPU: {pinned.cpu} (every thread of ferry dev runs there; --cpu off to let them move)")
+    return lines
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--current-signing-key", help="signing key (default: a fixed documented dev key)")
     dev.add_argument("--next-signing-key", help="next signing key (default: a fixed documented dev key)")
     dev.add_argument("--verbose", action="store_true", help="log every request and delivery")
+    dev.add_argument(
+        "--cpu",
+        type=_cpu_choice,
+        default=os.environ.get("FERRY_DEV_CPU", "auto"),
+        help="run every thread on one CPU: auto (the idlest; default, or $FERRY_DEV_CPU), off, or a "
+        "CPU number. One Python process uses about one core; kept on one, it spends less per message",
+    )
     dev.set_defaults(func=_dev)
 
     add_message_commands(commands)

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from ferry.config import DEFAULT_CONFIG, Env, FerryConfig
+from ferry.dev.cpu_affinity import CpuChoice, PinnedCpu, pin_process
 from ferry.dev.emulator import Emulator
 from ferry.dev.gateway import Gateway
 from ferry.dev.poller import SqsPoller
@@ -40,6 +41,10 @@ class DevStack:
     poller_concurrency: int | None = None
     # Concurrent API invocations at most (the API function's concurrency limit in AWS).
     api_concurrency: int = 64
+    # The process's threads on one CPU while the stack runs (ferry.dev.cpu_affinity): `ferry
+    # dev` says `auto`; off by default here, where the process (a test session, a benchmark) may
+    # hold threads of its own that this stack has no business scheduling.
+    cpu: CpuChoice = "off"
     emulator: Emulator | None = None
     gateway: Gateway | None = None
     pollers: list[SqsPoller] = field(default_factory=list)
@@ -52,6 +57,8 @@ class DevStack:
     # Whether start() froze the process's heap (only then does stop() hand it back: a stack
     # refused because another runs must not unfreeze the running one's).
     _froze_heap: bool = field(default=False, init=False, repr=False)
+    # The CPU start() pinned the process to, and what to put back at stop (None: not pinned).
+    pinned: PinnedCpu | None = field(default=None, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -74,6 +81,9 @@ class DevStack:
 
         self.emulator = Emulator()
         self.emulator.start()
+        # Before any thread of the stack starts: each inherits the pin from its creator. After
+        # the emulator: a stack refused beside a running one leaves the running one's pin be.
+        self.pinned = pin_process(self.cpu)
         env = {**self.emulator.environ(), **_POWERTOOLS_DEV_ENV, "POWERTOOLS_LOG_LEVEL": self.log_level}
         self._set_environ(env)
         settings = self.config.dispatcher
@@ -167,6 +177,9 @@ class DevStack:
             if self._froze_heap:
                 gc.unfreeze()
                 self._froze_heap = False
+            if self.pinned is not None:
+                self.pinned.release()
+                self.pinned = None
         return stopped
 
     def _set_environ(self, env: dict[str, str]) -> None:

@@ -112,6 +112,36 @@ def test_ferry_dev_delivers_a_curl_style_publish_and_stops_cleanly(stop_signal):
     assert took < STOP_WITHIN_SECONDS
 
 
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="CPU affinity is Linux's, and this process may use one CPU only",
+)
+def test_ferry_dev_runs_every_thread_on_the_one_cpu_its_banner_names():
+    process, _ = start_ferry_dev(free_port())
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline() for _ in range(2)]  # Dashboard:, then CPU:
+        [cpu] = [line.split()[1] for line in banner if line.startswith("CPU: ")]
+        allowed = {
+            re.search(r"^Cpus_allowed_list:\s*(\S+)$", status.read_text(), re.M).group(1)
+            for status in pathlib.Path(f"/proc/{process.pid}/task").glob("*/status")
+        }
+        assert allowed == {cpu}
+    finally:
+        stop_and_time(process, signal.SIGTERM)
+
+
+def test_ferry_dev_refuses_a_cpu_it_may_not_run_on_and_says_which_it_may():
+    result = subprocess.run(
+        [str(FERRY), "dev", "--port", str(free_port()), "--cpu", "4096"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "cannot pin to CPU 4096" in result.stderr and "try --cpu auto" in result.stderr
+
+
 def test_ferry_dev_listens_on_its_gateway_port_and_nothing_else():
     port = free_port()
     process, _ = start_ferry_dev(port)
