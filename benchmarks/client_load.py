@@ -102,7 +102,8 @@ class InProcessLoad:
 def _serve(connection: Any, url: str, token: str) -> None:
     if hasattr(os, "sched_setaffinity"):
         # A user's app may run on any CPU: not on the one ferry dev's threads are pinned to,
-        # which this process would otherwise inherit from the thread that started it.
+        # which this process would otherwise inherit from the thread that started it (the
+        # kernel keeps, of these, the CPUs this process may use).
         os.sched_setaffinity(0, range(os.cpu_count() or 1))
     load = InProcessLoad(url, token)
     connection.send(load.destination)

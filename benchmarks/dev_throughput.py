@@ -314,7 +314,8 @@ def measure(
     """The figures; `publish_only` runs without pollers (the gateway and API handler alone);
     `same_process` runs the client threads and the destination in this process (benchmarks.client_load.py);
     `cpu` is ferry dev's `--cpu` (its default: `auto`). The raw slices run in this process, so on
-    the same CPU as ferry dev's threads: the emulator's rate as fast as it goes.
+    the same CPU as ferry dev's threads: the emulator's rate as fast as it goes (with
+    `same_process`, the client threads and the destination share that CPU too).
 
     The phases are interleaved in `rounds` of `SLICE_SECONDS` each (ferry dev, then raw; the next
     round raw, then ferry dev: ABBA), because this machine's speed moves by up to 1.5x between

@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--cpu",
         type=_cpu_choice,
-        default=os.environ.get("FERRY_DEV_CPU", "auto"),
+        default=os.environ.get("FERRY_DEV_CPU") or "auto",
         help="run every thread on one CPU: auto (the idlest; default, or $FERRY_DEV_CPU), off, or a "
         "CPU number. One Python process uses about one core; kept on one, it spends less per message",
     )

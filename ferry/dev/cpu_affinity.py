@@ -8,7 +8,7 @@ per message unpinned and 9.5-11.5 ms with every thread of the process on one CPU
 (docs/benchmarks.md, 2026-12-07 16:30). The other cores stay free for the user's app and
 destinations, which the scheduler moves away from the busy one.
 
-`auto` picks the idlest of the CPUs the process may use (over a short sample of /proc/stat) and
+`auto` picks the idlest of the CPUs the process may use (over 100 ms of /proc/stat, roughly) and
 pins every thread of the process to it; threads started later inherit it from their creator.
 `off` leaves scheduling alone; a number pins to that CPU. Where the process may use one CPU
 only, or the platform has no `sched_setaffinity` (macOS, Windows), `auto` does nothing.
@@ -19,13 +19,14 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 CpuChoice = int | Literal["auto", "off"]
-# Long enough to see which CPU other processes keep busy, short enough not to slow start-up.
-SAMPLE_SECONDS = 0.05
+# Long enough to see which CPU other processes keep busy (10 ticks at 100 per second: the
+# choice is coarse, and a tie goes to the highest number), short enough not to slow start-up.
+SAMPLE_SECONDS = 0.1
 
 
 class CpuChoiceRefused(ValueError):
@@ -62,7 +63,8 @@ def idlest_cpu(before: dict[int, CpuTimes], after: dict[int, CpuTimes], allowed:
         first, second = before.get(cpu), after.get(cpu)
         if first is None or second is None or second.total <= first.total:
             return 0.0
-        return (second.idle - first.idle) / (second.total - first.total)
+        # Per-CPU iowait can go down between two readings (proc(5)).
+        return max(0, second.idle - first.idle) / (second.total - first.total)
 
     return max(sorted(allowed), key=lambda cpu: (idle_share(cpu), cpu))
 
@@ -89,14 +91,20 @@ class PinnedCpu:
 
     def release(self) -> None:
         """Every thread of the process back to its affinity before (threads started since: the
-        process's affinity before)."""
-        for thread in _threads():
-            _set_affinity(thread, self.before.get(thread, self.default))
+        process's affinity before). Best effort: a thread that ended or is not ours to move
+        keeps what it has."""
+        for thread in _every_thread():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.sched_setaffinity(thread, self.before.get(thread, self.default))
 
 
-def _set_affinity(thread: int, cpus: set[int]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # a thread that ended meanwhile
-        os.sched_setaffinity(thread, cpus)
+def _every_thread() -> Iterator[int]:
+    """Each thread of the process once, listing again until a listing shows none not yet
+    given: a thread started by one not yet pinned (or released) is not missed."""
+    given: set[int] = set()
+    while fresh := [thread for thread in _threads() if thread not in given]:
+        given.update(fresh)
+        yield from fresh
 
 
 def pin_process(
@@ -105,7 +113,9 @@ def pin_process(
     read_stat: Callable[[], dict[int, CpuTimes]] = _read_proc_stat,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PinnedCpu | None:
-    """Pin every thread of this process to one CPU as `choice` says; None when nothing changed."""
+    """Pin every thread of this process to one CPU as `choice` says; None when nothing changed.
+    If a thread cannot be pinned (a sandbox refusing `sched_setaffinity`, say), the threads
+    already pinned are released: `auto` then does nothing, a CPU number is refused."""
     if choice == "off":
         return None
     if not hasattr(os, "sched_setaffinity"):
@@ -116,12 +126,7 @@ def pin_process(
     if choice == "auto":
         if len(allowed) < 2:
             return None
-        try:
-            before = read_stat()
-            sleep(SAMPLE_SECONDS)
-            cpu = idlest_cpu(before, read_stat(), allowed)
-        except OSError:  # no /proc/stat: any allowed CPU does
-            cpu = max(allowed)
+        cpu = _idlest_now(allowed, read_stat, sleep)
     elif choice in allowed:
         cpu = choice
     else:
@@ -129,13 +134,35 @@ def pin_process(
             f"cannot pin to CPU {choice}: this process may run on CPUs {', '.join(map(str, sorted(allowed)))}"
         )
     pinned = PinnedCpu(cpu=cpu, before={}, default=set(allowed))
-    for thread in _threads():
-        try:
-            pinned.before[thread] = os.sched_getaffinity(thread)
-        except (ProcessLookupError, PermissionError):
-            continue
-        _set_affinity(thread, {cpu})
+    try:
+        for thread in _every_thread():
+            try:
+                pinned.before[thread] = os.sched_getaffinity(thread)
+                os.sched_setaffinity(thread, {cpu})
+            except ProcessLookupError:
+                continue  # ended meanwhile
+    except OSError as error:
+        pinned.release()
+        if choice == "auto":
+            return None
+        raise CpuChoiceRefused(f"cannot pin to CPU {cpu}: {error.strerror or error}") from None
     return pinned
+
+
+def _idlest_now(
+    allowed: set[int], read_stat: Callable[[], dict[int, CpuTimes]], sleep: Callable[[float], None]
+) -> int:
+    try:
+        before = read_stat()
+        sleep(SAMPLE_SECONDS)
+        after = read_stat()
+    except OSError:  # no /proc/stat: any allowed CPU does
+        return max(allowed)
+    if not allowed <= before.keys() & after.keys():
+        # /proc/stat numbers other CPUs than the affinity mask (a container's lxcfs renumbers
+        # them): the sample says nothing about ours.
+        return max(allowed)
+    return idlest_cpu(before, after, allowed)
 
 
 def parse_cpu_choice(text: str) -> CpuChoice:
@@ -143,6 +170,6 @@ def parse_cpu_choice(text: str) -> CpuChoice:
     value = text.strip().lower()
     if value in ("auto", "off"):
         return value  # type: ignore[return-value]
-    if value.isdigit():
+    if value.isascii() and value.isdecimal():
         return int(value)
-    raise CpuChoiceRefused(f"--cpu must be auto, off or a CPU number, not {text!r}")
+    raise CpuChoiceRefused(f"--cpu (or FERRY_DEV_CPU) must be auto, off or a CPU number, not {text!r}")

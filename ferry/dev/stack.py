@@ -177,9 +177,10 @@ class DevStack:
             if self._froze_heap:
                 gc.unfreeze()
                 self._froze_heap = False
-            if self.pinned is not None:
-                self.pinned.release()
-                self.pinned = None
+        if self.pinned is not None:
+            # Even with deliveries still in flight: the host process must not stay on one CPU.
+            self.pinned.release()
+            self.pinned = None
         return stopped
 
     def _set_environ(self, env: dict[str, str]) -> None:

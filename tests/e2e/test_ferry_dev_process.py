@@ -35,7 +35,7 @@ def start_ferry_dev(port: int) -> tuple[subprocess.Popen, dict[str, str]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "FERRY_DEV_CPU": "auto"},  # as a user runs it
     )
     printed: dict[str, str] = {}
     deadline = time.time() + 60

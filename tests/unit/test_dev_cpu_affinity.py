@@ -42,12 +42,30 @@ def test_equally_idle_cpus_go_to_the_highest_numbered_and_a_cpu_missing_from_a_s
     assert idlest_cpu(same, {0: CpuTimes(idle=10, total=100)}, allowed={0, 1}) == 0
 
 
+def test_idle_ticks_that_went_down_between_samples_count_as_none():
+    before = {0: CpuTimes(idle=500, total=1000), 1: CpuTimes(idle=100, total=1000)}
+    after = {0: CpuTimes(idle=490, total=1100), 1: CpuTimes(idle=110, total=1100)}  # iowait fell on 0
+    assert idlest_cpu(before, after, allowed={0, 1}) == 1
+
+
 @pytest.mark.parametrize(("text", "choice"), [("auto", "auto"), ("OFF", "off"), (" 3 ", 3), ("0", 0)])
 def test_cpu_choice_is_auto_off_or_a_cpu_number(text, choice):
     assert parse_cpu_choice(text) == choice
 
 
-@pytest.mark.parametrize("text", ["", "-1", "one", "1,2", "0x1"])
+@pytest.mark.parametrize("text", ["", "-1", "one", "1,2", "0x1", "\u00b2", "\u0661"])
 def test_any_other_cpu_choice_is_refused_naming_what_is_taken(text):
     with pytest.raises(CpuChoiceRefused, match="auto, off or a CPU number"):
         parse_cpu_choice(text)
+
+
+@pytest.mark.parametrize(("environ", "choice"), [(None, "auto"), ("", "auto"), ("off", "off"), ("1", 1)])
+def test_ferry_dev_cpu_defaults_to_auto_and_takes_FERRY_DEV_CPU(monkeypatch, environ, choice):
+    from ferry.cli import build_parser
+
+    if environ is None:
+        monkeypatch.delenv("FERRY_DEV_CPU", raising=False)
+    else:
+        monkeypatch.setenv("FERRY_DEV_CPU", environ)
+    assert build_parser().parse_args(["dev"]).cpu == choice
+    assert build_parser().parse_args(["dev", "--cpu", "off"]).cpu == "off"  # the flag wins
