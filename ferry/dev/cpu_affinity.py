@@ -5,7 +5,7 @@ are threads that take turns holding the GIL, so together they use about one core
 scheduler, a thread woken to take the GIL often runs on the other core, and every hand-over
 then starts on cold caches: on the 2-core development machine the same load cost 12-14 ms of CPU
 per message unpinned and 9.5-11.5 ms with every thread of the process on one CPU
-(docs/benchmarks.md, 2026-12-07 16:30). The other cores stay free for the user's app and
+(docs/benchmarks.md, 2026-12-07 16:15). The other cores stay free for the user's app and
 destinations, which the scheduler moves away from the busy one.
 
 `auto` picks the idlest of the CPUs the process may use (over 100 ms of /proc/stat, roughly) and
@@ -134,10 +134,14 @@ def pin_process(
             f"cannot pin to CPU {choice}: this process may run on CPUs {', '.join(map(str, sorted(allowed)))}"
         )
     pinned = PinnedCpu(cpu=cpu, before={}, default=set(allowed))
+    # Threads found in later listings were started meanwhile by pinned ones and inherited the
+    # pin: theirs to go back to is the process's affinity, not the pin.
+    first = set(_threads())
     try:
         for thread in _every_thread():
             try:
-                pinned.before[thread] = os.sched_getaffinity(thread)
+                if thread in first:
+                    pinned.before[thread] = os.sched_getaffinity(thread)
                 os.sched_setaffinity(thread, {cpu})
             except ProcessLookupError:
                 continue  # ended meanwhile
