@@ -1,0 +1,264 @@
+"""Benchmark: `ferry dev`'s own CPU per message beside its AWS calls, one request at a time, beside
+dev_throughput's "deliveries / raw" ratio.
+
+dev_throughput compares ferry dev under load with a replay of its AWS calls; both move with this
+shared machine's speed (1.5-2x within minutes), so a change worth 5% is lost in its rounds. Here
+nothing runs concurrently (no client threads, no pollers) and each figure is the *least* CPU
+(`time.process_time`, this process) over many repetitions, interleaved: interference only adds
+CPU, so the least is what the work costs, and repeated runs agree within a few percent.
+
+Measured, per message, in this process (the destination and the HTTP client run in a child
+process, benchmarks.client_load.ChildLoad):
+- publish over HTTP: a keep-alive client publishes one message after another through the
+  gateway (the dev stand-in for API Gateway, then the API handler);
+- publish handler: the same request as an event straight to the gateway's invoke (the API
+  handler, its powertools resolver and middlewares, the publish use case, its AWS calls);
+- publish calls: the AWS calls that publish made (recorded), replayed on the same clients;
+- dispatcher: a batch of `BATCH` received messages through the poller's invocation (the
+  dispatcher handler delivering them concurrently to the destination, then the batch delete);
+- dispatcher calls: the calls that same invocation made, replayed (the delete on fresh receipts).
+
+The ratio one at a time is (publish calls + dispatcher calls) / (publish over HTTP +
+dispatcher). It is not a bound on the loaded ratio: under load the calls batch differently
+(fuller BatchWriteItem calls, smaller dispatcher batches) and both sides pay for interleaved
+threads. What it gives is ferry dev's own code per message, part by part, measured steadily
+enough (a few percent between runs) to tell whether a change to that code helped.
+
+Run: `.venv/bin/python -m benchmarks.dev_handler_overhead [--reps 30]` (`make bench`: 12 reps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.client_load import ChildLoad
+from benchmarks.dev_throughput import BODY, calibration_loop_ms
+from ferry.config import Env
+from ferry.dev.gateway import to_event
+from ferry.dev.poller import SqsPoller
+from ferry.dev.stack import DevStack
+
+# Messages per repetition of a publish figure, and per dispatcher batch (the default batch size).
+PUBLISHES = 10
+BATCH = 10
+
+
+@dataclass(frozen=True)
+class Overhead:
+    """Least CPU milliseconds per message of each part."""
+
+    publish_http: float
+    publish_handler: float
+    publish_calls: float
+    dispatcher: float
+    dispatcher_calls: float
+    loop_ms_range: tuple[float, float]
+
+    @property
+    def gateway(self) -> float:
+        return self.publish_http - self.publish_handler
+
+    @property
+    def publish_own(self) -> float:
+        return self.publish_handler - self.publish_calls
+
+    @property
+    def dispatcher_own(self) -> float:
+        return self.dispatcher - self.dispatcher_calls
+
+    @property
+    def ratio_one_at_a_time(self) -> float:
+        return (self.publish_calls + self.dispatcher_calls) / (self.publish_http + self.dispatcher)
+
+    def table(self) -> str:
+        return "\n".join(
+            [
+                "ferry dev, one request at a time, least CPU per message:",
+                f"  publish over HTTP      {self.publish_http:6.2f} ms  (gateway {self.gateway:.2f})",
+                f"  publish handler        {self.publish_handler:6.2f} ms  (own code {self.publish_own:.2f}, "
+                f"its AWS calls {self.publish_calls:.2f})",
+                f"  dispatcher, batch {BATCH:<3}  {self.dispatcher:6.2f} ms  "
+                f"(own code {self.dispatcher_own:.2f}, its AWS calls {self.dispatcher_calls:.2f})",
+                f"  calls / all, one at a time   {self.ratio_one_at_a_time:.2f}  "
+                "(not a bound on the loaded ratio)",
+                f"  machine speed          {self.loop_ms_range[0]:.0f}-{self.loop_ms_range[1]:.0f} ms per "
+                "calibration loop",
+            ]
+        )
+
+
+class _Calls:
+    """The AWS calls (client, operation, parameters) made while `on`, to replay them."""
+
+    def __init__(self, clients: list[Any]) -> None:
+        self.on = False
+        self.made: list[tuple[Any, str, dict[str, Any]]] = []
+        self._clients = {client.meta.service_model.service_name: client for client in clients}
+        for client in clients:
+            client.meta.events.register("provide-client-params.*.*", self._record)
+
+    def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if self.on:
+            # A shallow copy: the call does not change what the caller passed.
+            client = self._clients[model.service_model.service_name]
+            self.made.append((client, _snake(model.name), dict(params)))
+
+    def take(self) -> list[tuple[Any, str, dict[str, Any]]]:
+        made, self.made = self.made, []
+        return made
+
+
+def _cpu_ms(count: int, work: Callable[..., object], *args: Any) -> float:
+    """CPU milliseconds of this process per message for `work(*args)` over `count` messages."""
+    started = time.process_time()
+    work(*args)
+    return (time.process_time() - started) * 1000 / count
+
+
+def measure(reps: int = 30) -> Overhead:
+    from ferry.wiring import services
+
+    with DevStack(port=0, poller_concurrency=0) as stack:
+        # Imported once the stack has set the environment (its log level among it), as ferry
+        # dev's own pollers do.
+        from ferry.handlers import dispatcher_handler
+
+        assert stack.gateway is not None
+        gateway = stack.gateway
+        load = ChildLoad(stack.url, stack.secrets.api_token)
+        try:
+            svc = services()
+            queue_url = stack.environ[Env.QUEUE_URL]
+            poller = SqsPoller(
+                svc.sqs, queue_url=queue_url, handler=dispatcher_handler, batch_size=BATCH, concurrency=1
+            )
+            calls = _Calls([svc.sqs, svc.dynamodb])
+            headers = [
+                ("Host", stack.url.removeprefix("http://")),
+                ("Authorization", f"Bearer {stack.secrets.api_token}"),
+                ("Content-Type", "text/plain"),
+                ("Content-Length", str(len(BODY))),
+            ]
+
+            def event() -> dict[str, Any]:
+                return to_event(
+                    method="POST",
+                    target=f"/v2/publish/{load.destination}",
+                    headers=headers,
+                    body=BODY,
+                    source_ip="127.0.0.1",
+                )
+
+            def publish_one() -> None:
+                response = gateway.invoke(event())
+                if response["statusCode"] != 200:
+                    raise RuntimeError(f"publish answered {response['statusCode']}: {response.get('body')}")
+
+            def publish_many() -> None:
+                for _ in range(PUBLISHES):
+                    publish_one()
+
+            def received(count: int) -> list[dict[str, Any]]:
+                messages: list[dict[str, Any]] = []
+                while len(messages) < count:
+                    messages += poller._receive_some(0)
+                return messages
+
+            def drain() -> None:
+                while messages := poller._receive_some(0):
+                    _delete(svc.sqs, queue_url, messages)
+
+            def replay(made: list[tuple[Any, str, dict[str, Any]]], fresh: list[dict[str, Any]]) -> None:
+                for client, operation, params in made:
+                    if operation == "delete_message_batch":
+                        _delete(client, queue_url, fresh)
+                    else:
+                        getattr(client, operation)(**params)
+
+            # Warm-up: first calls build models, connections, the delivery pool.
+            load.publish(PUBLISHES, BODY)
+            drain()
+            for _ in range(3):
+                for _ in range(BATCH):
+                    publish_one()
+                poller.process(received(BATCH))
+
+            best: dict[str, float] = {}
+            loops: list[float] = []
+
+            def keep(name: str, ms: float) -> None:
+                best[name] = min(best.get(name, ms), ms)
+
+            for _ in range(reps):
+                loops.append(calibration_loop_ms())
+                keep("publish_http", _cpu_ms(PUBLISHES, load.publish, PUBLISHES, BODY))
+                drain()
+                calls.on = True
+                keep("publish_handler", _cpu_ms(PUBLISHES, publish_many))
+                calls.on = False
+                made = calls.take()
+                drain()
+                keep("publish_calls", _cpu_ms(PUBLISHES, replay, made, []))
+                drain()
+
+                for _ in range(BATCH):
+                    publish_one()
+                batch = received(BATCH)
+                calls.on = True
+                keep("dispatcher", _cpu_ms(BATCH, poller.process, batch))
+                calls.on = False
+                made = calls.take()
+                for _ in range(BATCH):
+                    publish_one()
+                fresh = received(BATCH)
+                keep("dispatcher_calls", _cpu_ms(BATCH, replay, made, fresh))
+                drain()
+        finally:
+            load.close()
+    return Overhead(**best, loop_ms_range=(min(loops), max(loops)))
+
+
+def _delete(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
+    for start in range(0, len(messages), 10):
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(messages[start : start + 10])
+            ],
+        )
+
+
+def _snake(operation: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
+
+
+def bench_rows(quick: bool = True) -> list[tuple[str, str]]:
+    """`make bench`'s rows."""
+    o = measure(reps=12 if quick else 30)
+    return [
+        (
+            "one at a time, least CPU / message: publish over HTTP (gateway; handler's own code; its calls)",
+            f"{o.publish_http:.2f} ms ({o.gateway:.2f}; {o.publish_own:.2f}; {o.publish_calls:.2f})",
+        ),
+        (
+            f"one at a time: dispatcher, batch of {BATCH} (own code; its calls)",
+            f"{o.dispatcher:.2f} ms ({o.dispatcher_own:.2f}; {o.dispatcher_calls:.2f})",
+        ),
+        ("one at a time: AWS calls / all CPU per message", f"{o.ratio_one_at_a_time:.2f}"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=30, help="repetitions (default 30)")
+    args = parser.parse_args()
+    print(measure(reps=args.reps).table())
+
+
+if __name__ == "__main__":
+    main()
