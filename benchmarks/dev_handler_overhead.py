@@ -36,7 +36,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.client_load import ChildLoad
-from benchmarks.dev_throughput import BODY, calibration_loop_ms
+from benchmarks.dev_throughput import (
+    BODY,
+    CallRecorder,
+    calibration_loop_ms,
+    delete_received,
+    drain_queues,
+    snake_case,
+)
 from ferry.config import Env
 from ferry.dev.gateway import to_event
 from ferry.dev.poller import SqsPoller
@@ -91,27 +98,6 @@ class Overhead:
         )
 
 
-class _Calls:
-    """The AWS calls (client, operation, parameters) made while `on`, to replay them."""
-
-    def __init__(self, clients: list[Any]) -> None:
-        self.on = False
-        self.made: list[tuple[Any, str, dict[str, Any]]] = []
-        self._clients = {client.meta.service_model.service_name: client for client in clients}
-        for client in clients:
-            client.meta.events.register("provide-client-params.*.*", self._record)
-
-    def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        if self.on:
-            # A shallow copy: the call does not change what the caller passed.
-            client = self._clients[model.service_model.service_name]
-            self.made.append((client, _snake(model.name), dict(params)))
-
-    def take(self) -> list[tuple[Any, str, dict[str, Any]]]:
-        made, self.made = self.made, []
-        return made
-
-
 def _cpu_ms(count: int, work: Callable[..., object], *args: Any) -> float:
     """CPU milliseconds of this process per message for `work(*args)` over `count` messages."""
     started = time.process_time()
@@ -136,7 +122,8 @@ def measure(reps: int = 30) -> Overhead:
             poller = SqsPoller(
                 svc.sqs, queue_url=queue_url, handler=dispatcher_handler, batch_size=BATCH, concurrency=1
             )
-            calls = _Calls([svc.sqs, svc.dynamodb])
+            calls = CallRecorder([svc.sqs, svc.dynamodb], deep=False)
+            clients = {"sqs": svc.sqs, "dynamodb": svc.dynamodb}
             headers = [
                 ("Host", stack.url.removeprefix("http://")),
                 ("Authorization", f"Bearer {stack.secrets.api_token}"),
@@ -165,19 +152,19 @@ def measure(reps: int = 30) -> Overhead:
             def received(count: int) -> list[dict[str, Any]]:
                 messages: list[dict[str, Any]] = []
                 while len(messages) < count:
-                    messages += poller._receive_some(0)
+                    messages += poller.receive(0)
                 return messages
 
             def drain() -> None:
-                while messages := poller._receive_some(0):
-                    _delete(svc.sqs, queue_url, messages)
+                drain_queues(svc.sqs, {queue_url})
 
-            def replay(made: list[tuple[Any, str, dict[str, Any]]], fresh: list[dict[str, Any]]) -> None:
-                for client, operation, params in made:
-                    if operation == "delete_message_batch":
-                        _delete(client, queue_url, fresh)
+            def replay(made: list[tuple[str, str, str, dict[str, Any]]], fresh: list[dict[str, Any]]) -> None:
+                for _, service, operation, params in made:
+                    if operation == "DeleteMessageBatch":
+                        # The recorded receipts are spent: delete the fresh batch's instead.
+                        delete_received(clients[service], queue_url, fresh)
                     else:
-                        getattr(client, operation)(**params)
+                        getattr(clients[service], snake_case(operation))(**params)
 
             # Warm-up: first calls build models, connections, the delivery pool.
             load.publish(PUBLISHES, BODY)
@@ -197,9 +184,9 @@ def measure(reps: int = 30) -> Overhead:
                 loops.append(calibration_loop_ms())
                 keep("publish_http", _cpu_ms(PUBLISHES, load.publish, PUBLISHES, BODY))
                 drain()
-                calls.on = True
+                calls.recording = True
                 keep("publish_handler", _cpu_ms(PUBLISHES, publish_many))
-                calls.on = False
+                calls.recording = False
                 made = calls.take()
                 drain()
                 keep("publish_calls", _cpu_ms(PUBLISHES, replay, made, []))
@@ -208,9 +195,9 @@ def measure(reps: int = 30) -> Overhead:
                 for _ in range(BATCH):
                     publish_one()
                 batch = received(BATCH)
-                calls.on = True
+                calls.recording = True
                 keep("dispatcher", _cpu_ms(BATCH, poller.process, batch))
-                calls.on = False
+                calls.recording = False
                 made = calls.take()
                 for _ in range(BATCH):
                     publish_one()
@@ -220,21 +207,6 @@ def measure(reps: int = 30) -> Overhead:
         finally:
             load.close()
     return Overhead(**best, loop_ms_range=(min(loops), max(loops)))
-
-
-def _delete(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
-    for start in range(0, len(messages), 10):
-        sqs.delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                for i, m in enumerate(messages[start : start + 10])
-            ],
-        )
-
-
-def _snake(operation: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
 
 
 def bench_rows(quick: bool = True) -> list[tuple[str, str]]:

@@ -45,6 +45,7 @@ import statistics
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -132,10 +133,14 @@ class Figures:
 
 class CallRecorder:
     """Records (thread, service, operation, parameters) of ferry dev's AWS calls while
-    `recording`, and counts operations (not the ticker's) while `counting`."""
+    `recording`, and counts operations (not the ticker's) while `counting`.
 
-    def __init__(self, clients: list[Any]) -> None:
+    `deep=False` keeps a shallow copy of each call's parameters: enough to replay them (a call
+    does not change what its caller passed) and cheap enough to record inside a timed region."""
+
+    def __init__(self, clients: list[Any], deep: bool = True) -> None:
         self.calls: list[tuple[str, str, str, dict[str, Any]]] = []
+        self._copy: Callable[[dict[str, Any]], dict[str, Any]] = copy.deepcopy if deep else dict
         self.counts: Counter[str] = Counter()
         # Items written by the counted BatchWriteItem calls (ferry dev groups writes of
         # concurrent deliveries: a call under load carries many more than one recorded alone).
@@ -158,9 +163,13 @@ class CallRecorder:
                 if model.name == "BatchWriteItem":
                     self.batch_items += _batch_items(params)
             if self.recording:
-                self.calls.append(
-                    (thread, model.service_model.service_name, model.name, copy.deepcopy(params))
-                )
+                self.calls.append((thread, model.service_model.service_name, model.name, self._copy(params)))
+
+    def take(self) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """The calls recorded so far, forgetting them."""
+        with self._lock:
+            calls, self.calls = self.calls, []
+        return calls
 
 
 def _batch_items(params: dict[str, Any]) -> int:
@@ -281,7 +290,7 @@ class MessageReplay:
                     Entries=[{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(mine)],
                 )
         else:
-            getattr(client, _snake(operation))(**params)
+            getattr(client, snake_case(operation))(**params)
 
 
 @dataclass
@@ -379,12 +388,12 @@ def measure(
 
             def replay(_: None) -> None:
                 for service, operation, params in one_publish:
-                    getattr(by_service[service], _snake(operation))(**params)
+                    getattr(by_service[service], snake_case(operation))(**params)
 
             def raw_slices(now: _Round) -> None:
                 now.loop_ms.append(calibration_loop_ms())
                 now.raw_publishes, _ = _in_threads(seconds, replay, lambda _: None)
-                _drain(svc.sqs, queues)
+                drain_queues(svc.sqs, queues)
                 if publish_only:
                     return
                 so_far = sum(r.published for r in done) + now.published
@@ -397,7 +406,7 @@ def measure(
                     lambda _: MessageReplay(by_service, examples, rates, batch),
                 )
                 now.raw_cpu = time.process_time() - cpu
-                _drain(svc.sqs, queues)
+                drain_queues(svc.sqs, queues)
 
             for index in range(rounds):
                 now = _Round()
@@ -460,15 +469,24 @@ def _batching(recorder: CallRecorder, published: int) -> tuple[float, int]:
     return (recorder.batch_items / published, round(recorder.batch_items / calls))
 
 
-def _drain(sqs: Any, queue_urls: set[str]) -> None:
+def drain_queues(sqs: Any, queue_urls: set[str]) -> None:
     """Remove what a raw slice sent and did not take, so that no slice inherits a longer queue
     (and the pollers do not deliver replayed messages)."""
     for url in queue_urls:
         while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-            sqs.delete_message_batch(
-                QueueUrl=url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-            )
+            delete_received(sqs, url, messages)
+
+
+def delete_received(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
+    """Delete received messages, ten to a call."""
+    for start in range(0, len(messages), 10):
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(messages[start : start + 10])
+            ],
+        )
 
 
 def bench_rows(quick: bool = True) -> list[tuple[str, str]]:
@@ -496,7 +514,7 @@ def bench_rows(quick: bool = True) -> list[tuple[str, str]]:
     ]
 
 
-def _snake(operation: str) -> str:
+def snake_case(operation: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
 
 

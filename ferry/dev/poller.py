@@ -167,7 +167,7 @@ class SqsPoller:
         `GATHER_SECONDS` to fill, as the mapping's batching window would (fewer, fuller
         invocations: a receive, a delete and an invocation's set-up per batch, not per message);
         with nothing in flight, what arrives is handed over at once."""
-        messages = self._receive_some(self._wait)
+        messages = self.receive(self._wait)
         gathered = self._fifo  # FIFO: groups already in flight would not come anyway
         while messages and len(messages) < self._batch_size:
             if len(messages) % 10 and not gathered and self._busy():
@@ -176,7 +176,7 @@ class SqsPoller:
                     break
             elif len(messages) % 10:
                 break
-            more = self._receive_some(0)
+            more = self.receive(0)
             if not more:
                 break
             messages.extend(more)
@@ -186,7 +186,8 @@ class SqsPoller:
         with self._lock:
             return bool(self._in_flight)
 
-    def _receive_some(self, wait_seconds: int) -> list[dict[str, Any]]:
+    def receive(self, wait_seconds: int) -> list[dict[str, Any]]:
+        """One ReceiveMessage, asking for what the event source mapping asks for."""
         response = self._sqs.receive_message(
             QueueUrl=self._queue_url,
             # SQS hands out at most 10 per receive.
