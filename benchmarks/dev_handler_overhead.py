@@ -16,7 +16,19 @@ process, benchmarks.client_load.ChildLoad):
 - publish calls: the AWS calls that publish made (recorded), replayed on the same clients;
 - dispatcher: a batch of `BATCH` received messages through the poller's invocation (the
   dispatcher handler delivering them concurrently to the destination, then the batch delete);
-- dispatcher calls: the calls that same invocation made, replayed (the delete on fresh receipts).
+- dispatcher calls: the calls that same invocation made, replayed (the delete on fresh receipts);
+- of the dispatcher's own code, its HTTP exchanges: the CPU of the threads inside the HTTP
+  target's `send` (request written, response read), per message.
+
+And floors, in the same run: what the same work costs at its least in Python here, each alone:
+- a gateway whose handler returns a fixed answer (the HTTP front end, nothing behind it), over
+  HTTP from a keep-alive client in a child process as above;
+- powertools' resolver with validation on, one POST route answering a constant, on the publish
+  event (the framework, none of ferry's middlewares or work);
+- one delivery request (the headers and body the dispatcher sent) with a bare `http.client`
+  keep-alive connection, and written and read on a plain socket.
+Alone, code runs with warm caches: inside ferry dev the same exchange costs about twice as much
+(the HTTP exchanges figure beside the floor shows it).
 
 The ratio one at a time is (publish calls + dispatcher calls) / (publish over HTTP +
 dispatcher). It is not a bound on the loaded ratio: under load the calls batch differently
@@ -30,12 +42,14 @@ Run: `.venv/bin/python -m benchmarks.dev_handler_overhead [--reps 30]` (`make be
 from __future__ import annotations
 
 import argparse
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.client_load import ChildLoad
+from benchmarks.code_floors import Exchanges, constant_resolver, fixed_answer
 from benchmarks.dev_throughput import (
     BODY,
     CallRecorder,
@@ -45,13 +59,16 @@ from benchmarks.dev_throughput import (
     snake_case,
 )
 from ferry.config import Env
-from ferry.dev.gateway import to_event
+from ferry.dev.gateway import Gateway, to_event
+from ferry.dev.lambda_context import DevLambdaContext
 from ferry.dev.poller import SqsPoller
 from ferry.dev.stack import DevStack
 
 # Messages per repetition of a publish figure, and per dispatcher batch (the default batch size).
 PUBLISHES = 10
 BATCH = 10
+# Calls per repetition of a floor measured without HTTP between processes (each well under 1 ms).
+FLOOR_CALLS = 50
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,11 @@ class Overhead:
     publish_calls: float
     dispatcher: float
     dispatcher_calls: float
+    delivery_http: float
+    floor_gateway: float
+    floor_resolver: float
+    floor_http_client: float
+    floor_socket: float
     loop_ms_range: tuple[float, float]
 
     @property
@@ -90,12 +112,51 @@ class Overhead:
                 f"its AWS calls {self.publish_calls:.2f})",
                 f"  dispatcher, batch {BATCH:<3}  {self.dispatcher:6.2f} ms  "
                 f"(own code {self.dispatcher_own:.2f}, its AWS calls {self.dispatcher_calls:.2f})",
+                f"    of its own code, HTTP exchanges {self.delivery_http:.2f}",
                 f"  calls / all, one at a time   {self.ratio_one_at_a_time:.2f}  "
                 "(not a bound on the loaded ratio)",
+                "floors, each alone:",
+                f"  gateway, fixed answer  {self.floor_gateway:6.2f} ms",
+                f"  powertools resolver    {self.floor_resolver:6.2f} ms  (validation on, constant route)",
+                f"  delivery exchange      {self.floor_http_client:6.2f} ms  (http.client; "
+                f"{self.floor_socket:.2f} on a plain socket)",
                 f"  machine speed          {self.loop_ms_range[0]:.0f}-{self.loop_ms_range[1]:.0f} ms per "
                 "calibration loop",
             ]
         )
+
+
+class _SendCpu:
+    """The CPU of the threads inside an HTTP target's `send` (it still sends), and the last
+    request it sent."""
+
+    def __init__(self, target: Any) -> None:
+        self.request: Any = None
+        self._seconds = 0.0
+        self._lock = threading.Lock()
+        send = target.send
+
+        def timed(request: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return send(request)
+            finally:
+                spent = time.thread_time() - started
+                with self._lock:
+                    self._seconds += spent
+                    self.request = request
+
+        target.send = timed
+
+    def take_ms(self) -> float:
+        with self._lock:
+            seconds, self._seconds = self._seconds, 0.0
+        return seconds * 1000
+
+
+def _repeat(count: int, work: Callable[[], object]) -> None:
+    for _ in range(count):
+        work()
 
 
 def _cpu_ms(count: int, work: Callable[..., object], *args: Any) -> float:
@@ -116,8 +177,14 @@ def measure(reps: int = 30) -> Overhead:
         assert stack.gateway is not None
         gateway = stack.gateway
         load = ChildLoad(stack.url, stack.secrets.api_token)
+        fixed = Gateway(fixed_answer)
+        fixed.start()
+        fixed_load = ChildLoad(fixed.url, "floor")
+        resolver = constant_resolver()
+        exchanges: Exchanges | None = None
         try:
             svc = services()
+            send_cpu = _SendCpu(svc.target)
             queue_url = stack.environ[Env.QUEUE_URL]
             poller = SqsPoller(
                 svc.sqs, queue_url=queue_url, handler=dispatcher_handler, batch_size=BATCH, concurrency=1
@@ -173,6 +240,11 @@ def measure(reps: int = 30) -> Overhead:
                 for _ in range(BATCH):
                     publish_one()
                 poller.process(received(BATCH))
+            send_cpu.take_ms()
+            exchanges = Exchanges(send_cpu.request)
+            fixed_load.publish(PUBLISHES, BODY)
+            _repeat(FLOOR_CALLS, exchanges.http_client)
+            _repeat(FLOOR_CALLS, exchanges.plain_socket)
 
             best: dict[str, float] = {}
             loops: list[float] = []
@@ -196,7 +268,9 @@ def measure(reps: int = 30) -> Overhead:
                     publish_one()
                 batch = received(BATCH)
                 calls.recording = True
+                send_cpu.take_ms()
                 keep("dispatcher", _cpu_ms(BATCH, poller.process, batch))
+                keep("delivery_http", send_cpu.take_ms() / BATCH)
                 calls.recording = False
                 made = calls.take()
                 for _ in range(BATCH):
@@ -204,7 +278,24 @@ def measure(reps: int = 30) -> Overhead:
                 fresh = received(BATCH)
                 keep("dispatcher_calls", _cpu_ms(BATCH, replay, made, fresh))
                 drain()
+
+                keep("floor_gateway", _cpu_ms(PUBLISHES, fixed_load.publish, PUBLISHES, BODY))
+                keep(
+                    "floor_resolver",
+                    _cpu_ms(
+                        FLOOR_CALLS,
+                        _repeat,
+                        FLOOR_CALLS,
+                        lambda: resolver.resolve(event(), DevLambdaContext("ferry-api")),
+                    ),
+                )
+                keep("floor_http_client", _cpu_ms(FLOOR_CALLS, _repeat, FLOOR_CALLS, exchanges.http_client))
+                keep("floor_socket", _cpu_ms(FLOOR_CALLS, _repeat, FLOOR_CALLS, exchanges.plain_socket))
         finally:
+            if exchanges is not None:
+                exchanges.close()
+            fixed_load.close()
+            fixed.stop()
             load.close()
     return Overhead(**best, loop_ms_range=(min(loops), max(loops)))
 
@@ -221,7 +312,14 @@ def bench_rows(quick: bool = True) -> list[tuple[str, str]]:
             f"one at a time: dispatcher, batch of {BATCH} (own code; its calls)",
             f"{o.dispatcher:.2f} ms ({o.dispatcher_own:.2f}; {o.dispatcher_calls:.2f})",
         ),
+        ("one at a time: of the dispatcher's own code, HTTP exchanges", f"{o.delivery_http:.2f} ms"),
         ("one at a time: AWS calls / all CPU per message", f"{o.ratio_one_at_a_time:.2f}"),
+        (
+            "floors alone: gateway with a fixed answer; powertools resolver; delivery exchange "
+            "(http.client; plain socket)",
+            f"{o.floor_gateway:.2f}; {o.floor_resolver:.2f}; {o.floor_http_client:.2f} ms "
+            f"({o.floor_socket:.2f})",
+        ),
     ]
 
 
