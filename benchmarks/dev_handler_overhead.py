@@ -5,7 +5,8 @@ dev_throughput compares ferry dev under load with a replay of its AWS calls; bot
 shared machine's speed (1.5-2x within minutes), so a change worth 5% is lost in its rounds. Here
 nothing runs concurrently (no client threads, no pollers) and each figure is the *least* CPU
 (`time.process_time`, this process) over many repetitions, interleaved: interference only adds
-CPU, so the least is what the work costs, and repeated runs agree within a few percent.
+CPU, so the least is what the work costs (on a quiet machine repeated runs agreed within a few
+percent; on a noisy one the differences below did not, hence the figures "inside the runs").
 
 Measured, per message, in this process (the destination and the HTTP client run in a child
 process, benchmarks.client_load.ChildLoad):
@@ -20,6 +21,14 @@ process, benchmarks.client_load.ChildLoad):
 - of the dispatcher's own code, its HTTP exchanges: the CPU of the threads inside the HTTP
   target's `send` (request written, response read), per message.
 
+"Own code" above is a difference of two least figures taken in different repetitions, whose
+calls may differ (how many items the group commit put in each BatchWriteItem): on a noisy
+machine it moves by a millisecond between runs. So each part is also measured inside its run:
+the run's CPU less the CPU of the threads inside botocore's `_make_api_call` (for the gateway:
+less the CPU inside the handler's invoke), least over repetitions. Calls cost more there than
+replayed alone (caches cold from the code between them); the own code "inside the runs" is the
+steadier figure.
+
 And floors, in the same run: what the same work costs at its least in Python here, each alone:
 - a gateway whose handler returns a fixed answer (the HTTP front end, nothing behind it), over
   HTTP from a keep-alive client in a child process as above;
@@ -27,14 +36,14 @@ And floors, in the same run: what the same work costs at its least in Python her
   event (the framework, none of ferry's middlewares or work);
 - one delivery request (the headers and body the dispatcher sent) with a bare `http.client`
   keep-alive connection, and written and read on a plain socket.
-Alone, code runs with warm caches: inside ferry dev the same exchange costs about twice as much
-(the HTTP exchanges figure beside the floor shows it).
+Alone, code runs with warm caches: inside ferry dev the same exchange costs two to three times
+as much (the HTTP exchanges figure beside the floor shows it).
 
 The ratio one at a time is (publish calls + dispatcher calls) / (publish over HTTP +
 dispatcher). It is not a bound on the loaded ratio: under load the calls batch differently
 (fuller BatchWriteItem calls, smaller dispatcher batches) and both sides pay for interleaved
-threads. What it gives is ferry dev's own code per message, part by part, measured steadily
-enough (a few percent between runs) to tell whether a change to that code helped.
+threads. What it gives is ferry dev's own code per message, part by part, to tell whether a
+change to that code helped (judge by the figures inside the runs, over `--reps 60`).
 
 Run: `.venv/bin/python -m benchmarks.dev_handler_overhead [--reps 30]` (`make bench`: 12 reps).
 """
@@ -80,6 +89,11 @@ class Overhead:
     publish_calls: float
     dispatcher: float
     dispatcher_calls: float
+    gateway_inside: float
+    publish_own_inside: float
+    publish_calls_inside: float
+    dispatcher_own_inside: float
+    dispatcher_calls_inside: float
     delivery_http: float
     floor_gateway: float
     floor_resolver: float
@@ -100,6 +114,13 @@ class Overhead:
         return self.dispatcher - self.dispatcher_calls
 
     @property
+    def own_inside(self) -> float:
+        """Ferry dev's own code per message, each part measured inside its run (the least of the
+        run's CPU less the threads' CPU inside the AWS calls, or inside the handler for the
+        gateway): no difference of two least figures from different repetitions."""
+        return self.gateway_inside + self.publish_own_inside + self.dispatcher_own_inside
+
+    @property
     def ratio_one_at_a_time(self) -> float:
         return (self.publish_calls + self.dispatcher_calls) / (self.publish_http + self.dispatcher)
 
@@ -107,12 +128,19 @@ class Overhead:
         return "\n".join(
             [
                 "ferry dev, one request at a time, least CPU per message:",
-                f"  publish over HTTP      {self.publish_http:6.2f} ms  (gateway {self.gateway:.2f})",
+                f"  publish over HTTP      {self.publish_http:6.2f} ms  (gateway {self.gateway:.2f}; "
+                f"{self.gateway_inside:.2f} inside the run)",
                 f"  publish handler        {self.publish_handler:6.2f} ms  (own code {self.publish_own:.2f}, "
-                f"its AWS calls {self.publish_calls:.2f})",
+                f"its AWS calls {self.publish_calls:.2f} replayed alone;",
+                f"                                   own code {self.publish_own_inside:.2f}, "
+                f"its AWS calls {self.publish_calls_inside:.2f} inside the run)",
                 f"  dispatcher, batch {BATCH:<3}  {self.dispatcher:6.2f} ms  "
-                f"(own code {self.dispatcher_own:.2f}, its AWS calls {self.dispatcher_calls:.2f})",
+                f"(own code {self.dispatcher_own:.2f}, its AWS calls {self.dispatcher_calls:.2f} "
+                "replayed alone;",
+                f"                                   own code {self.dispatcher_own_inside:.2f}, "
+                f"its AWS calls {self.dispatcher_calls_inside:.2f} inside the run)",
                 f"    of its own code, HTTP exchanges {self.delivery_http:.2f}",
+                f"  own code per message, inside the runs  {self.own_inside:.2f} ms",
                 f"  calls / all, one at a time   {self.ratio_one_at_a_time:.2f}  "
                 "(not a bound on the loaded ratio)",
                 "floors, each alone:",
@@ -126,32 +154,44 @@ class Overhead:
         )
 
 
-class _SendCpu:
-    """The CPU of the threads inside an HTTP target's `send` (it still sends), and the last
-    request it sent."""
+class _ThreadCpu:
+    """The CPU of the threads inside `owner.name` (still called as before), summed over calls, and
+    the first argument of the last call: an instance attribute in front of the class's method,
+    so only this object is measured."""
 
-    def __init__(self, target: Any) -> None:
-        self.request: Any = None
+    def __init__(self, owner: Any, name: str) -> None:
+        self.argument: Any = None
         self._seconds = 0.0
         self._lock = threading.Lock()
-        send = target.send
+        method = getattr(owner, name)
 
-        def timed(request: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.thread_time()
             try:
-                return send(request)
+                return method(*args, **kwargs)
             finally:
                 spent = time.thread_time() - started
                 with self._lock:
                     self._seconds += spent
-                    self.request = request
+                    self.argument = args[0] if args else None
 
-        target.send = timed
+        setattr(owner, name, timed)
 
     def take_ms(self) -> float:
         with self._lock:
             seconds, self._seconds = self._seconds, 0.0
         return seconds * 1000
+
+
+class _CallsCpu:
+    """The CPU of the threads inside the AWS calls of `clients` (botocore's `_make_api_call`:
+    parameter validation, the emulator's work, parsing the answer)."""
+
+    def __init__(self, clients: list[Any]) -> None:
+        self._each = [_ThreadCpu(client, "_make_api_call") for client in clients]
+
+    def take_ms(self) -> float:
+        return sum(each.take_ms() for each in self._each)
 
 
 def _repeat(count: int, work: Callable[[], object]) -> None:
@@ -184,7 +224,9 @@ def measure(reps: int = 30) -> Overhead:
         exchanges: Exchanges | None = None
         try:
             svc = services()
-            send_cpu = _SendCpu(svc.target)
+            send_cpu = _ThreadCpu(svc.target, "send")
+            invoke_cpu = _ThreadCpu(gateway, "invoke")
+            calls_cpu = _CallsCpu([svc.sqs, svc.dynamodb, svc.secretsmanager])
             queue_url = stack.environ[Env.QUEUE_URL]
             poller = SqsPoller(
                 svc.sqs, queue_url=queue_url, handler=dispatcher_handler, batch_size=BATCH, concurrency=1
@@ -241,7 +283,7 @@ def measure(reps: int = 30) -> Overhead:
                     publish_one()
                 poller.process(received(BATCH))
             send_cpu.take_ms()
-            exchanges = Exchanges(send_cpu.request)
+            exchanges = Exchanges(send_cpu.argument)
             fixed_load.publish(PUBLISHES, BODY)
             _repeat(FLOOR_CALLS, exchanges.http_client)
             _repeat(FLOOR_CALLS, exchanges.plain_socket)
@@ -254,10 +296,18 @@ def measure(reps: int = 30) -> Overhead:
 
             for _ in range(reps):
                 loops.append(calibration_loop_ms())
-                keep("publish_http", _cpu_ms(PUBLISHES, load.publish, PUBLISHES, BODY))
+                invoke_cpu.take_ms()
+                spent = _cpu_ms(PUBLISHES, load.publish, PUBLISHES, BODY)
+                keep("publish_http", spent)
+                keep("gateway_inside", spent - invoke_cpu.take_ms() / PUBLISHES)
                 drain()
                 calls.recording = True
-                keep("publish_handler", _cpu_ms(PUBLISHES, publish_many))
+                calls_cpu.take_ms()
+                spent = _cpu_ms(PUBLISHES, publish_many)
+                inside = calls_cpu.take_ms() / PUBLISHES
+                keep("publish_handler", spent)
+                keep("publish_own_inside", spent - inside)
+                keep("publish_calls_inside", inside)
                 calls.recording = False
                 made = calls.take()
                 drain()
@@ -269,7 +319,12 @@ def measure(reps: int = 30) -> Overhead:
                 batch = received(BATCH)
                 calls.recording = True
                 send_cpu.take_ms()
-                keep("dispatcher", _cpu_ms(BATCH, poller.process, batch))
+                calls_cpu.take_ms()
+                spent = _cpu_ms(BATCH, poller.process, batch)
+                inside = calls_cpu.take_ms() / BATCH
+                keep("dispatcher", spent)
+                keep("dispatcher_own_inside", spent - inside)
+                keep("dispatcher_calls_inside", inside)
                 keep("delivery_http", send_cpu.take_ms() / BATCH)
                 calls.recording = False
                 made = calls.take()
@@ -312,7 +367,12 @@ def bench_rows(quick: bool = True) -> list[tuple[str, str]]:
             f"one at a time: dispatcher, batch of {BATCH} (own code; its calls)",
             f"{o.dispatcher:.2f} ms ({o.dispatcher_own:.2f}; {o.dispatcher_calls:.2f})",
         ),
-        ("one at a time: of the dispatcher's own code, HTTP exchanges", f"{o.delivery_http:.2f} ms"),
+        (
+            "one at a time, inside the runs: own code per message (gateway; API handler; dispatcher, "
+            "of it HTTP exchanges)",
+            f"{o.own_inside:.2f} ms ({o.gateway_inside:.2f}; {o.publish_own_inside:.2f}; "
+            f"{o.dispatcher_own_inside:.2f}, {o.delivery_http:.2f})",
+        ),
         ("one at a time: AWS calls / all CPU per message", f"{o.ratio_one_at_a_time:.2f}"),
         (
             "floors alone: gateway with a fixed answer; powertools resolver; delivery exchange "
