@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
+from ferry.domain.delivery import DeliveryRequest
+
 FIXED_ANSWER = '{"messageId": "msg_floor"}'
 
 
@@ -25,7 +27,7 @@ def constant_resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
 
     @app.post("/v2/publish/.+")
-    def publish() -> Response[dict[str, str]]:
+    def publish() -> Response[Any]:  # as ferry's routes declare it: a body it does not validate
         return Response(200, "application/json", FIXED_ANSWER)
 
     return app
@@ -35,7 +37,7 @@ class Exchanges:
     """One delivery request sent again and again on a keep-alive connection, with http.client and
     on a plain socket (request written whole, response read to its Content-Length)."""
 
-    def __init__(self, request: Any) -> None:
+    def __init__(self, request: DeliveryRequest) -> None:
         url = urlsplit(request.url)
         host, port = url.hostname or "127.0.0.1", url.port or 80
         self._path, self._headers, self._body = url.path or "/", dict(request.headers), request.body
@@ -48,28 +50,33 @@ class Exchanges:
             f"{head}\r\n"
         ).encode() + self._body
 
-    def http_client(self) -> None:
+    def exchange_with_http_client(self) -> None:
         self._client.request("POST", self._path, body=self._body, headers=self._headers)
         response = self._client.getresponse()
         response.read()
         if response.status != 200:
             raise RuntimeError(f"the destination answered {response.status}")
 
-    def plain_socket(self) -> None:
+    def exchange_on_socket(self) -> None:
         self._socket.sendall(self._raw)
         data = b""
         while b"\r\n\r\n" not in data:
-            data += self._socket.recv(65_536)
+            data += self._received()
         head, _, body = data.partition(b"\r\n\r\n")
         if not head.startswith(b"HTTP/1.1 200 "):
             raise RuntimeError(f"the destination answered {head[:40]!r}")
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        )
+        lengths = [line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+        if not lengths:
+            raise RuntimeError("the destination answered without a Content-Length")
+        length = int(lengths[0].split(b":", 1)[1])
         while len(body) < length:
-            body += self._socket.recv(65_536)
+            body += self._received()
+
+    def _received(self) -> bytes:
+        data = self._socket.recv(65_536)
+        if not data:
+            raise RuntimeError("the destination closed the connection mid-answer")
+        return data
 
     def close(self) -> None:
         self._client.close()

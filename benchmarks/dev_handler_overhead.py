@@ -26,8 +26,9 @@ calls may differ (how many items the group commit put in each BatchWriteItem): o
 machine it moves by a millisecond between runs. So each part is also measured inside its run:
 the run's CPU less the CPU of the threads inside botocore's `_make_api_call` (for the gateway:
 less the CPU inside the handler's invoke), least over repetitions. Calls cost more there than
-replayed alone (caches cold from the code between them); the own code "inside the runs" is the
-steadier figure.
+replayed alone (they include the call recorder's few µs a call, and run between other code); the
+own code "inside the runs" is the steadier figure. The dev ticker's rare calls in a repetition
+count as own code (the least over repetitions leaves them out).
 
 And floors, in the same run: what the same work costs at its least in Python here, each alone:
 - a gateway whose handler returns a fixed answer (the HTTP front end, nothing behind it), over
@@ -35,9 +36,10 @@ And floors, in the same run: what the same work costs at its least in Python her
 - powertools' resolver with validation on, one POST route answering a constant, on the publish
   event (the framework, none of ferry's middlewares or work);
 - one delivery request (the headers and body the dispatcher sent) with a bare `http.client`
-  keep-alive connection, and written and read on a plain socket.
-Alone, code runs with warm caches: inside ferry dev the same exchange costs two to three times
-as much (the HTTP exchanges figure beside the floor shows it).
+  keep-alive connection, and written and read on a plain socket: the exchange only.
+Inside ferry dev the HTTP target's `send` costs two to three times the bare exchange alone: its
+own steps (URL split, pool, timeouts, the result), the batch's concurrent threads, colder
+caches; not separated here.
 
 The ratio one at a time is (publish calls + dispatcher calls) / (publish over HTTP +
 dispatcher). It is not a bound on the loaded ratio: under load the calls batch differently
@@ -51,22 +53,16 @@ Run: `.venv/bin/python -m benchmarks.dev_handler_overhead [--reps 30]` (`make be
 from __future__ import annotations
 
 import argparse
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks.call_replay import CallRecorder, delete_received, drain_queues, snake_case
 from benchmarks.client_load import ChildLoad
 from benchmarks.code_floors import Exchanges, constant_resolver, fixed_answer
-from benchmarks.dev_throughput import (
-    BODY,
-    CallRecorder,
-    calibration_loop_ms,
-    delete_received,
-    drain_queues,
-    snake_case,
-)
+from benchmarks.dev_throughput import BODY, calibration_loop_ms
+from benchmarks.thread_cpu import CallsCpu, ThreadCpu
 from ferry.config import Env
 from ferry.dev.gateway import Gateway, to_event
 from ferry.dev.lambda_context import DevLambdaContext
@@ -154,49 +150,12 @@ class Overhead:
         )
 
 
-class _ThreadCpu:
-    """The CPU of the threads inside `owner.name` (still called as before), summed over calls, and
-    the first argument of the last call: an instance attribute in front of the class's method,
-    so only this object is measured."""
-
-    def __init__(self, owner: Any, name: str) -> None:
-        self.argument: Any = None
-        self._seconds = 0.0
-        self._lock = threading.Lock()
-        method = getattr(owner, name)
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.thread_time()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                spent = time.thread_time() - started
-                with self._lock:
-                    self._seconds += spent
-                    self.argument = args[0] if args else None
-
-        setattr(owner, name, timed)
-
-    def take_ms(self) -> float:
-        with self._lock:
-            seconds, self._seconds = self._seconds, 0.0
-        return seconds * 1000
-
-
-class _CallsCpu:
-    """The CPU of the threads inside the AWS calls of `clients` (botocore's `_make_api_call`:
-    parameter validation, the emulator's work, parsing the answer)."""
-
-    def __init__(self, clients: list[Any]) -> None:
-        self._each = [_ThreadCpu(client, "_make_api_call") for client in clients]
-
-    def take_ms(self) -> float:
-        return sum(each.take_ms() for each in self._each)
-
-
-def _repeat(count: int, work: Callable[[], object]) -> None:
+def _cpu_ms_each(count: int, work: Callable[[], object]) -> float:
+    """CPU milliseconds of this process per call of `work`, called `count` times."""
+    started = time.process_time()
     for _ in range(count):
         work()
+    return (time.process_time() - started) * 1000 / count
 
 
 def _cpu_ms(count: int, work: Callable[..., object], *args: Any) -> float:
@@ -222,11 +181,13 @@ def measure(reps: int = 30) -> Overhead:
         fixed_load = ChildLoad(fixed.url, "floor")
         resolver = constant_resolver()
         exchanges: Exchanges | None = None
+        measured: list[ThreadCpu | CallsCpu] = []
         try:
             svc = services()
-            send_cpu = _ThreadCpu(svc.target, "send")
-            invoke_cpu = _ThreadCpu(gateway, "invoke")
-            calls_cpu = _CallsCpu([svc.sqs, svc.dynamodb, svc.secretsmanager])
+            send_cpu = ThreadCpu(svc.target, "send")
+            invoke_cpu = ThreadCpu(gateway, "invoke")
+            calls_cpu = CallsCpu([svc.sqs, svc.dynamodb, svc.secretsmanager])
+            measured += [send_cpu, invoke_cpu, calls_cpu]
             queue_url = stack.environ[Env.QUEUE_URL]
             poller = SqsPoller(
                 svc.sqs, queue_url=queue_url, handler=dispatcher_handler, batch_size=BATCH, concurrency=1
@@ -253,6 +214,11 @@ def measure(reps: int = 30) -> Overhead:
                 response = gateway.invoke(event())
                 if response["statusCode"] != 200:
                     raise RuntimeError(f"publish answered {response['statusCode']}: {response.get('body')}")
+
+            def resolve_constant() -> None:
+                response = resolver.resolve(event(), DevLambdaContext("ferry-api"))
+                if response["statusCode"] != 200:
+                    raise RuntimeError(f"the constant route answered {response['statusCode']}")
 
             def publish_many() -> None:
                 for _ in range(PUBLISHES):
@@ -283,10 +249,14 @@ def measure(reps: int = 30) -> Overhead:
                     publish_one()
                 poller.process(received(BATCH))
             send_cpu.take_ms()
-            exchanges = Exchanges(send_cpu.argument)
+            exchanges = Exchanges(send_cpu.last_args[0])
             fixed_load.publish(PUBLISHES, BODY)
-            _repeat(FLOOR_CALLS, exchanges.http_client)
-            _repeat(FLOOR_CALLS, exchanges.plain_socket)
+            for warm_up in (
+                resolve_constant,
+                exchanges.exchange_with_http_client,
+                exchanges.exchange_on_socket,
+            ):
+                _cpu_ms_each(FLOOR_CALLS, warm_up)
 
             best: dict[str, float] = {}
             loops: list[float] = []
@@ -335,18 +305,12 @@ def measure(reps: int = 30) -> Overhead:
                 drain()
 
                 keep("floor_gateway", _cpu_ms(PUBLISHES, fixed_load.publish, PUBLISHES, BODY))
-                keep(
-                    "floor_resolver",
-                    _cpu_ms(
-                        FLOOR_CALLS,
-                        _repeat,
-                        FLOOR_CALLS,
-                        lambda: resolver.resolve(event(), DevLambdaContext("ferry-api")),
-                    ),
-                )
-                keep("floor_http_client", _cpu_ms(FLOOR_CALLS, _repeat, FLOOR_CALLS, exchanges.http_client))
-                keep("floor_socket", _cpu_ms(FLOOR_CALLS, _repeat, FLOOR_CALLS, exchanges.plain_socket))
+                keep("floor_resolver", _cpu_ms_each(FLOOR_CALLS, resolve_constant))
+                keep("floor_http_client", _cpu_ms_each(FLOOR_CALLS, exchanges.exchange_with_http_client))
+                keep("floor_socket", _cpu_ms_each(FLOOR_CALLS, exchanges.exchange_on_socket))
         finally:
+            for wrapper in measured:
+                wrapper.remove()
             if exchanges is not None:
                 exchanges.close()
             fixed_load.close()
