@@ -5,8 +5,7 @@ dev_throughput compares ferry dev under load with a replay of its AWS calls; bot
 shared machine's speed (1.5-2x within minutes), so a change worth 5% is lost in its rounds. Here
 nothing runs concurrently (no client threads, no pollers) and each figure is the *least* CPU
 (`time.process_time`, this process) over many repetitions, interleaved: interference only adds
-CPU, so the least is what the work costs (on a quiet machine repeated runs agreed within a few
-percent; on a noisy one the differences below did not, hence the figures "inside the runs").
+CPU, so the least is what the work costs.
 
 Measured, per message, in this process (the destination and the HTTP client run in a child
 process, benchmarks.client_load.ChildLoad):
@@ -18,17 +17,17 @@ process, benchmarks.client_load.ChildLoad):
 - dispatcher: a batch of `BATCH` received messages through the poller's invocation (the
   dispatcher handler delivering them concurrently to the destination, then the batch delete);
 - dispatcher calls: the calls that same invocation made, replayed (the delete on fresh receipts);
-- of the dispatcher's own code, its HTTP exchanges: the CPU of the threads inside the HTTP
-  target's `send` (request written, response read), per message.
+- of the dispatcher's own code, the HTTP target's `send`: the CPU of the threads inside it
+  (request written, response read), per message.
 
-"Own code" above is a difference of two least figures taken in different repetitions, whose
-calls may differ (how many items the group commit put in each BatchWriteItem): on a noisy
-machine it moves by a millisecond between runs. So each part is also measured inside its run:
-the run's CPU less the CPU of the threads inside botocore's `_make_api_call` (for the gateway:
-less the CPU inside the handler's invoke), least over repetitions. Calls cost more there than
-replayed alone (they include the call recorder's few µs a call, and run between other code); the
-own code "inside the runs" is the steadier figure. The dev ticker's rare calls in a repetition
-count as own code (the least over repetitions leaves them out).
+Own code is measured inside each run: the run's CPU less the CPU of the threads inside
+botocore's `_make_api_call` (for the gateway: less the CPU inside the handler's invoke), least
+over repetitions. (A difference of two least figures, publish handler less publish calls,
+mixes repetitions whose calls differ, e.g. how many items the group commit put in each
+BatchWriteItem: it moved by up to 2 ms between runs.) Calls cost more inside the run than
+replayed alone (they include the call recorder's few µs a call, and run between other code).
+The dev ticker's rare calls in a repetition count as own code (the least over repetitions
+leaves them out).
 
 And floors, in the same run: what the same work costs at its least in Python here, each alone:
 - a gateway whose handler returns a fixed answer (the HTTP front end, nothing behind it), over
@@ -44,8 +43,8 @@ caches; not separated here.
 The ratio one at a time is (publish calls + dispatcher calls) / (publish over HTTP +
 dispatcher). It is not a bound on the loaded ratio: under load the calls batch differently
 (fuller BatchWriteItem calls, smaller dispatcher batches) and both sides pay for interleaved
-threads. What it gives is ferry dev's own code per message, part by part, to tell whether a
-change to that code helped (judge by the figures inside the runs, over `--reps 60`).
+threads. What the benchmark gives is ferry dev's own code per message, part by part, to tell
+whether a change to that code helped (over `--reps 60`, from several runs).
 
 Run: `.venv/bin/python -m benchmarks.dev_handler_overhead [--reps 30]` (`make bench`: 12 reps).
 """
@@ -98,22 +97,8 @@ class Overhead:
     loop_ms_range: tuple[float, float]
 
     @property
-    def gateway(self) -> float:
-        return self.publish_http - self.publish_handler
-
-    @property
-    def publish_own(self) -> float:
-        return self.publish_handler - self.publish_calls
-
-    @property
-    def dispatcher_own(self) -> float:
-        return self.dispatcher - self.dispatcher_calls
-
-    @property
     def own_inside(self) -> float:
-        """Ferry dev's own code per message, each part measured inside its run (the least of the
-        run's CPU less the threads' CPU inside the AWS calls, or inside the handler for the
-        gateway): no difference of two least figures from different repetitions."""
+        """Ferry dev's own code per message: the gateway, the API handler, the dispatcher."""
         return self.gateway_inside + self.publish_own_inside + self.dispatcher_own_inside
 
     @property
@@ -124,19 +109,16 @@ class Overhead:
         return "\n".join(
             [
                 "ferry dev, one request at a time, least CPU per message:",
-                f"  publish over HTTP      {self.publish_http:6.2f} ms  (gateway {self.gateway:.2f}; "
-                f"{self.gateway_inside:.2f} inside the run)",
-                f"  publish handler        {self.publish_handler:6.2f} ms  (own code {self.publish_own:.2f}, "
-                f"its AWS calls {self.publish_calls:.2f} replayed alone;",
-                f"                                   own code {self.publish_own_inside:.2f}, "
-                f"its AWS calls {self.publish_calls_inside:.2f} inside the run)",
+                f"  publish over HTTP      {self.publish_http:6.2f} ms  (gateway {self.gateway_inside:.2f})",
+                f"  publish handler        {self.publish_handler:6.2f} ms  "
+                f"(own code {self.publish_own_inside:.2f}, its AWS calls {self.publish_calls_inside:.2f}; "
+                f"{self.publish_calls:.2f} replayed alone)",
                 f"  dispatcher, batch {BATCH:<3}  {self.dispatcher:6.2f} ms  "
-                f"(own code {self.dispatcher_own:.2f}, its AWS calls {self.dispatcher_calls:.2f} "
-                "replayed alone;",
-                f"                                   own code {self.dispatcher_own_inside:.2f}, "
-                f"its AWS calls {self.dispatcher_calls_inside:.2f} inside the run)",
-                f"    of its own code, HTTP exchanges {self.delivery_http:.2f}",
-                f"  own code per message, inside the runs  {self.own_inside:.2f} ms",
+                f"(own code {self.dispatcher_own_inside:.2f}, "
+                f"its AWS calls {self.dispatcher_calls_inside:.2f}; "
+                f"{self.dispatcher_calls:.2f} replayed alone)",
+                f"    of its own code, the HTTP target's send {self.delivery_http:.2f}",
+                f"  own code per message   {self.own_inside:6.2f} ms",
                 f"  calls / all, one at a time   {self.ratio_one_at_a_time:.2f}  "
                 "(not a bound on the loaded ratio)",
                 "floors, each alone:",
@@ -152,10 +134,7 @@ class Overhead:
 
 def _cpu_ms_each(count: int, work: Callable[[], object]) -> float:
     """CPU milliseconds of this process per call of `work`, called `count` times."""
-    started = time.process_time()
-    for _ in range(count):
-        work()
-    return (time.process_time() - started) * 1000 / count
+    return _cpu_ms(count, lambda: [work() for _ in range(count)])
 
 
 def _cpu_ms(count: int, work: Callable[..., object], *args: Any) -> float:
@@ -324,16 +303,14 @@ def bench_rows(quick: bool = True) -> list[tuple[str, str]]:
     o = measure(reps=12 if quick else 30)
     return [
         (
-            "one at a time, least CPU / message: publish over HTTP (gateway; handler's own code; its calls)",
-            f"{o.publish_http:.2f} ms ({o.gateway:.2f}; {o.publish_own:.2f}; {o.publish_calls:.2f})",
+            "one at a time, least CPU / message: publish over HTTP; dispatcher, batch of "
+            f"{BATCH} (AWS calls replayed alone)",
+            f"{o.publish_http:.2f} ms ({o.publish_calls:.2f}); "
+            f"{o.dispatcher:.2f} ms ({o.dispatcher_calls:.2f})",
         ),
         (
-            f"one at a time: dispatcher, batch of {BATCH} (own code; its calls)",
-            f"{o.dispatcher:.2f} ms ({o.dispatcher_own:.2f}; {o.dispatcher_calls:.2f})",
-        ),
-        (
-            "one at a time, inside the runs: own code per message (gateway; API handler; dispatcher, "
-            "of it HTTP exchanges)",
+            "one at a time: own code per message (gateway; API handler; dispatcher, of it the HTTP "
+            "target's send)",
             f"{o.own_inside:.2f} ms ({o.gateway_inside:.2f}; {o.publish_own_inside:.2f}; "
             f"{o.dispatcher_own_inside:.2f}, {o.delivery_http:.2f})",
         ),
