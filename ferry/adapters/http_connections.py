@@ -1,4 +1,5 @@
-"""Keep-alive HTTP(S) connections for the dispatcher, on the standard library's http.client.
+"""Keep-alive HTTP(S) connections for the dispatcher (the exchange on them:
+`ferry.adapters.http_exchange`).
 
 A connection goes to one address the SSRF check has passed, never to a fresh resolution of the
 host name (so DNS cannot swap in an internal address between the check and the connect), while
@@ -7,7 +8,6 @@ it speaks to the host by name: the Host header, TLS's server name and the certif
 
 from __future__ import annotations
 
-import http.client
 import select
 import socket
 import ssl
@@ -23,29 +23,28 @@ def default_tls() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-class PinnedConnection(http.client.HTTPConnection):
-    """An HTTP/1.1 connection to `address`, or TLS to it verified for `server_name` when `tls`
-    is given. http.client opens it again through `connect` after the server closes it, so a
-    reopened connection goes to the same checked address."""
+class PinnedConnection:
+    """A TCP connection to one checked `address`, or TLS over it verified for `server_name` when
+    `tls` is given; `sock` is None once closed."""
 
     def __init__(
         self, address: str, port: int, *, server_name: str, tls: ssl.SSLContext | None, timeout: float
     ) -> None:
-        super().__init__(address, port, timeout=timeout)
-        self._server_name = server_name
-        self._tls = tls
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.host, self.port), self.timeout)
+        sock = socket.create_connection((address, port), timeout)
         # Small requests go out at once rather than waiting for the peer's delayed ACK.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self._tls is not None:
+        if tls is not None:
             try:
-                sock = self._tls.wrap_socket(sock, server_hostname=self._server_name)
+                sock = tls.wrap_socket(sock, server_hostname=server_name)
             except BaseException:
                 sock.close()
                 raise
-        self.sock = sock
+        self.sock: socket.socket | None = sock
+
+    def close(self) -> None:
+        sock, self.sock = self.sock, None
+        if sock is not None:
+            sock.close()
 
 
 Key = tuple[str, str, int, str]  # scheme, address, port, server name

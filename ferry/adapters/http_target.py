@@ -1,14 +1,14 @@
-"""HttpClientTarget: makes one delivery attempt over HTTP(S) with the standard library's
-http.client, on keep-alive connections pinned to the addresses the SSRF check passed
-(`ferry.adapters.http_connections`). Redirects are not followed: a 3xx is a failed attempt, as a
-redirect could lead a signed request somewhere the publisher never named.
+"""HttpClientTarget: makes one delivery attempt over HTTP(S), on keep-alive connections pinned to
+the addresses the SSRF check passed (`ferry.adapters.http_connections`), one HTTP/1.1 exchange
+each (`ferry.adapters.http_exchange`). Redirects are not followed: a 3xx is a failed attempt, as
+a redirect could lead a signed request somewhere the publisher never named.
 
-(http.client directly, not urllib3's pool over it: under ferry dev's load a delivery took
-1.3-2.0 ms of CPU through urllib3 and 1.0 ms this way; docs/benchmarks.md.)"""
+(Neither urllib3 nor http.client: a delivery took 1.3-2.0 ms of CPU through urllib3 under ferry
+dev's load, 0.7-0.8 ms with http.client, and less than half that with the exchange of its own;
+docs/benchmarks.md.)"""
 
 from __future__ import annotations
 
-import http.client
 import socket
 import ssl
 import time
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from ferry.adapters.http_connections import ConnectionPool, Key, PinnedConnection, default_tls
+from ferry.adapters.http_exchange import BrokenAnswer, Deadline, Unsendable, encode_request, exchange
 from ferry.domain.delivery import AttemptResult, DeliveryRequest
 from ferry.domain.destination import forbidden_address
 
@@ -32,10 +33,6 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted(found, key=lambda address: ":" in address)
 
 
-class _Deadline(Exception):
-    pass
-
-
 def _failed(started: float, error: str, *, unsendable: bool = False) -> AttemptResult:
     """An attempt that got no answer, begun at `started` (epoch seconds) and ended now."""
     return AttemptResult(
@@ -49,36 +46,6 @@ def _failed(started: float, error: str, *, unsendable: bool = False) -> AttemptR
 
 def _timed_out(request: DeliveryRequest) -> str:
     return f"timed out after {request.timeout_seconds:g}s"
-
-
-def _read_until(
-    response: http.client.HTTPResponse, connection: PinnedConnection, deadline: float
-) -> tuple[bytes, bool]:
-    """Read the response body against one deadline for the whole attempt: before each read the
-    socket may wait only for the time left, so a destination that trickles bytes cannot hold the
-    dispatcher past the attempt's timeout. Returns the body and whether it was read to the end."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < MAX_RESPONSE_BYTES:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _Deadline
-        if connection.sock is not None:
-            connection.sock.settimeout(remaining)
-        # read1 returns what one socket read brings; read(n) would block until n bytes arrive.
-        chunk = response.read1(min(65_536, MAX_RESPONSE_BYTES - size))
-        if not chunk:
-            if response.length:
-                # The server closed the connection before Content-Length bytes came.
-                raise http.client.IncompleteRead(b"".join(chunks), response.length)
-            # http.client leaves a response read to its Content-Length open (read1 asks for 0
-            # bytes then, which it does not take for the end), and a connection whose last
-            # response is open cannot send the next request.
-            response.close()
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), False
 
 
 class HttpClientTarget:
@@ -123,11 +90,17 @@ class HttpClientTarget:
 
         deadline = time.monotonic() + request.timeout_seconds
         headers = {
-            **request.headers,
+            # Host first, as clients send it; the one the URL names, whatever the headers say.
             "Host": (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else ""),
+            **{name: value for name, value in request.headers.items() if name.lower() != "host"},
         }
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         body = request.body if request.method not in ("GET", "HEAD") or request.body else None
+        try:
+            wire = encode_request(request.method, path, headers, body)
+        except Unsendable as exc:
+            # Refused before any connection: trying again cannot help.
+            return _failed(started, f"the HTTP client refused the request: {exc}", unsendable=True)
         error = "no address to connect to"
         for address in candidates:
             key = (parts.scheme, address, port, host)
@@ -145,74 +118,57 @@ class HttpClientTarget:
                     # Refused or unreachable: the next address of the name may answer.
                     error = f"connection failed: {exc.__class__.__name__}: {exc}"
             if connection is not None:
-                return self._exchange(key, connection, request, path, headers, body, deadline, started)
+                return self._exchange(key, connection, request, wire, deadline, started)
             if time.monotonic() >= deadline:
                 break
         return failed(error)
 
     def _open(self, key: Key, deadline: float) -> PinnedConnection:
         scheme, address, port, host = key
-        connection = PinnedConnection(
+        return PinnedConnection(
             address,
             port,
             server_name=host,
             tls=self._tls() if scheme == "https" else None,
             timeout=min(CONNECT_TIMEOUT_SECONDS, max(0.001, deadline - time.monotonic())),
         )
-        try:
-            connection.connect()
-        except BaseException:
-            connection.close()
-            raise
-        return connection
 
     def _exchange(
         self,
         key: Key,
         connection: PinnedConnection,
         request: DeliveryRequest,
-        path: str,
-        headers: dict[str, str],
-        body: bytes | None,
+        wire: bytes,
         deadline: float,
         started: float,
     ) -> AttemptResult:
-        """One request on an open connection; the body is read within the attempt's deadline. The
-        connection goes back to the pool only when its response was read to the end."""
+        """One request on an open connection, its answer read within the attempt's deadline. The
+        connection goes back to the pool only when its answer was read to the end."""
 
-        def failed(error: str, *, unsendable: bool = False) -> AttemptResult:
+        def failed(error: str) -> AttemptResult:
             connection.close()
-            return _failed(started, error, unsendable=unsendable)
+            return _failed(started, error)
 
+        sock = connection.sock
+        if sock is None:
+            return failed("connection error: the connection was closed")
         try:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Deadline
-            if connection.sock is not None:
-                connection.sock.settimeout(remaining)
-            try:
-                connection.request(request.method, path, body=body, headers=headers)
-            except (ValueError, http.client.InvalidURL) as exc:
-                # http.client refuses the request before writing it (a header name or value it
-                # cannot carry, a control character in the path): trying again cannot help.
-                return failed(f"the HTTP client refused the request: {exc}", unsendable=True)
-            response = connection.getresponse()
-            data, complete = _read_until(response, connection, deadline)
-        except (TimeoutError, _Deadline):
+            answer = exchange(
+                sock, wire, method=request.method, deadline=deadline, max_body=MAX_RESPONSE_BYTES
+            )
+        except (TimeoutError, Deadline):
             return failed(_timed_out(request))
-        except (http.client.HTTPException, OSError, ValueError) as exc:
-            # (http.client raises ValueError for a malformed chunk size: the destination's
-            # answer was broken, which a later attempt may not be.)
+        except (BrokenAnswer, OSError) as exc:
             return failed(f"connection error: {exc.__class__.__name__}: {exc}")
-        if complete and not response.will_close and connection.sock is not None:
+        if answer.reusable:
             self._pool.give(key, connection)
         else:
             # Unread bytes may still arrive, or the server ends the connection: never reused.
             connection.close()
         return AttemptResult(
-            status=response.status,
-            headers=dict(response.headers.items()),
-            body=data,
+            status=answer.status,
+            headers=answer.headers,
+            body=answer.body,
             started_at_ms=int(started * 1000),
             finished_at_ms=int(time.time() * 1000),
         )
