@@ -35,10 +35,11 @@ And floors, in the same run: what the same work costs at its least in Python her
 - powertools' resolver with validation on, one POST route answering a constant, on the publish
   event (the framework, none of ferry's middlewares or work);
 - one delivery request (the headers and body the dispatcher sent) with a bare `http.client`
-  keep-alive connection, and written and read on a plain socket: the exchange only.
-Inside ferry dev the HTTP target's `send` costs two to three times the bare exchange alone: its
-own steps (URL split, pool, timeouts, the result), the batch's concurrent threads, colder
-caches; not separated here.
+  keep-alive connection (what the HTTP target used until 2026-12-08), and written and read on a
+  plain socket: the exchange only.
+Inside ferry dev the HTTP target's `send` costs more than the bare exchange alone: its own steps
+(URL split, SSRF pool key, the idle check, timeouts, the result), the batch's concurrent
+threads, colder caches; not separated here.
 
 The ratio one at a time is (publish calls + dispatcher calls) / (publish over HTTP +
 dispatcher). It is not a bound on the loaded ratio: under load the calls batch differently

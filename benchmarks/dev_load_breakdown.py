@@ -1,0 +1,227 @@
+"""Benchmark: where `ferry dev`'s CPU goes under load, by thread role, beside its AWS calls.
+
+dev_throughput gives ferry dev's CPU per message under load and the raw replay's; this splits
+ferry dev's side. The load of dev_throughput (16 client threads in a child process, a destination
+answering 200) runs for `--seconds`, `--rounds` times; in each round, per message:
+- each thread role's CPU (the threads' own CPU clocks: gateway connections, which run the
+  gateway and the API handler; delivery workers; pollers; dispatcher invocations; the rest),
+  and of it the CPU inside botocore's `_make_api_call`, by operation (parameter checks, the
+  emulator's work, parsing the answer): the rest is ferry dev's own code and the libraries it
+  calls, plus what waiting for the GIL and switching costs the thread;
+- the context switches of each role (voluntary: the thread waited, for I/O, a lock or the GIL;
+  involuntary: the scheduler took the CPU away), from /proc;
+- of the delivery workers' other CPU, the HTTP target's `send` (the exchange with the
+  destination: request written, answer read);
+- the process's CPU, which the roles should add up to.
+
+Run: `.venv/bin/python -m benchmarks.dev_load_breakdown [--seconds 8] [--rounds 2]` (about 25 s a
+round; not in `make bench`). Results go to stdout; docs/benchmarks.md records them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from benchmarks.client_load import ChildLoad
+from benchmarks.dev_throughput import BODY
+from benchmarks.thread_cpu import ThreadCpu
+from ferry.dev.stack import DevStack
+
+ROLES = (
+    ("process_request", "gateway connections (gateway, API handler)"),
+    ("deliver", "delivery workers (dispatcher's records)"),
+    ("dispatcher-", "dispatcher invocations (handler, deletes)"),
+    ("poller-", "pollers (receives)"),
+)
+
+
+def role_of(thread_name: str) -> str:
+    for marker, role in ROLES:
+        if marker in thread_name:
+            return role
+    return "other threads"
+
+
+def _switches(native_id: int | None) -> tuple[int, int]:
+    """(voluntary, involuntary) context switches of a thread of this process so far."""
+    path = "/proc/thread-self/status" if native_id is None else f"/proc/self/task/{native_id}/status"
+    try:
+        with open(path) as status:
+            text = status.read()
+    except OSError:
+        return 0, 0
+    found = dict(re.findall(r"^(\w*voluntary_ctxt_switches):\s+(\d+)", text, re.M))
+    return int(found.get("voluntary_ctxt_switches", 0)), int(found.get("nonvoluntary_ctxt_switches", 0))
+
+
+class Roles:
+    """CPU seconds and context switches by role, over a window: threads alive at its start count
+    from there, threads that end inside it at their end (a wrapper around `Thread.run`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._started: dict[int, tuple[float, int, int]] = {}
+        self.cpu: Counter[str] = Counter()
+        self.voluntary: Counter[str] = Counter()
+        self.involuntary: Counter[str] = Counter()
+
+    def _add(self, name: str, ident: int, cpu: float, voluntary: int, involuntary: int) -> None:
+        cpu0, voluntary0, involuntary0 = self._started.pop(ident, (0.0, 0, 0))
+        role = role_of(name)
+        self.cpu[role] += cpu - cpu0
+        self.voluntary[role] += voluntary - voluntary0
+        self.involuntary[role] += involuntary - involuntary0
+
+    def ended(self, thread: threading.Thread) -> None:
+        """Called by the ending thread itself."""
+        voluntary, involuntary = _switches(None)
+        with self._lock:
+            self._add(thread.name, thread.ident or 0, time.thread_time(), voluntary, involuntary)
+
+    def _alive(self) -> Iterator[tuple[threading.Thread, float, int, int]]:
+        for thread in threading.enumerate():
+            if thread.native_id is None:
+                continue
+            try:
+                # The scheduler's run time of the thread, in ns: what its CPU clock reads, from
+                # /proc, so a thread that ends meanwhile is only missing (its end counted it).
+                with open(f"/proc/self/task/{thread.native_id}/schedstat") as schedstat:
+                    cpu = int(schedstat.read().split()[0]) / 1e9
+            except (OSError, ValueError, IndexError):
+                continue
+            yield (thread, cpu, *_switches(thread.native_id))
+
+    def start(self) -> None:
+        with self._lock:
+            for counter in (self.cpu, self.voluntary, self.involuntary):
+                counter.clear()
+            self._started = {t.ident or 0: (cpu, v, i) for t, cpu, v, i in self._alive()}
+
+    def stop(self) -> None:
+        alive = list(self._alive())
+        with self._lock:
+            for thread, cpu, voluntary, involuntary in alive:
+                self._add(thread.name, thread.ident or 0, cpu, voluntary, involuntary)
+
+
+@contextmanager
+def counting_thread_ends(roles: Roles) -> Iterator[None]:
+    run = threading.Thread.run
+
+    def counted(thread: threading.Thread) -> None:
+        try:
+            run(thread)
+        finally:
+            roles.ended(thread)
+
+    threading.Thread.run = counted  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        threading.Thread.run = run  # type: ignore[method-assign]
+
+
+class CallsByRole:
+    """The CPU inside each client's `_make_api_call`, by the calling thread's role and operation."""
+
+    def __init__(self, clients: list[Any]) -> None:
+        self._lock = threading.Lock()
+        self.cpu: Counter[tuple[str, str]] = Counter()
+        self.calls: Counter[tuple[str, str]] = Counter()
+        # (The pollers may share a client with the API: each is wrapped once.)
+        self._clients = list({id(client): client for client in clients}.values())
+        for client in self._clients:
+            client._make_api_call = self._timed(client._make_api_call)
+
+    def _timed(self, call: Any) -> Any:
+        def timed(operation: str, params: dict[str, Any]) -> Any:
+            started = time.thread_time()
+            try:
+                return call(operation, params)
+            finally:
+                spent = time.thread_time() - started
+                key = (role_of(threading.current_thread().name), operation)
+                with self._lock:
+                    self.cpu[key] += spent
+                    self.calls[key] += 1
+
+        return timed
+
+    def clear(self) -> None:
+        with self._lock:
+            self.cpu.clear()
+            self.calls.clear()
+
+    def remove(self) -> None:
+        for client in self._clients:
+            del client._make_api_call
+
+
+def measure(seconds: float = 8.0, rounds: int = 2) -> list[str]:
+    from ferry.wiring import services
+
+    lines: list[str] = []
+    roles = Roles()
+    with counting_thread_ends(roles), DevStack(port=0, cpu="auto") as stack:
+        svc = services()
+        calls = CallsByRole([svc.sqs, svc.dynamodb, svc.secretsmanager, *(p._sqs for p in stack.pollers)])
+        send = ThreadCpu(svc.target, "send")
+        load = ChildLoad(stack.url, stack.secrets.api_token)
+        try:
+            load.publish(20, BODY)
+            load.delivered(20, timeout=60)
+            for index in range(rounds):
+                load.clear()
+                calls.clear()
+                send.take_ms()
+                roles.start()
+                process = time.process_time()
+                published, _ = load.run(seconds, BODY)
+                load.delivered(published, timeout=300)
+                time.sleep(0.3)  # the last deletes
+                process = time.process_time() - process
+                roles.stop()
+                n = max(1, published)
+                lines.append(
+                    f"round {index + 1}: {published / seconds:.1f} publishes/s; process CPU "
+                    f"{1000 * process / n:.2f} ms a message, by role (ms a message; context switches):"
+                )
+                for role, cpu in roles.cpu.most_common():
+                    inside = {op: s for (r, op), s in calls.cpu.items() if r == role}
+                    aws = sum(inside.values())
+                    detail = ", ".join(
+                        f"{op} {1000 * s / n:.2f} ({calls.calls[(role, op)] / n:.2f} calls)"
+                        for op, s in sorted(inside.items(), key=lambda kv: -kv[1])
+                    )
+                    lines.append(
+                        f"  {role:45s} {1000 * cpu / n:6.2f}  AWS calls {1000 * aws / n:5.2f}  "
+                        f"other {1000 * (cpu - aws) / n:5.2f}  switches {roles.voluntary[role] / n:5.1f} + "
+                        f"{roles.involuntary[role] / n:4.1f}" + (f"\n      {detail}" if detail else "")
+                    )
+                lines.append(f"  {'all roles':45s} {1000 * sum(roles.cpu.values()) / n:6.2f}")
+                sent = send.take_ms() / n
+                lines.append(f"  of the delivery workers' other, the HTTP target's send {sent:.2f}")
+        finally:
+            load.close()
+            calls.remove()
+            send.remove()
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    print("\n".join(measure(args.seconds, args.rounds)))
+
+
+if __name__ == "__main__":
+    main()
