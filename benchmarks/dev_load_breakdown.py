@@ -14,8 +14,8 @@ answering 200) runs for `--seconds`, `--rounds` times; in each round, per messag
   destination: request written, answer read);
 - the process's CPU, which the roles should add up to.
 
-Run: `.venv/bin/python -m benchmarks.dev_load_breakdown [--seconds 8] [--rounds 2]` (about 25 s a
-round; not in `make bench`). Results go to stdout; docs/benchmarks.md records them.
+Run: `.venv/bin/python -m benchmarks.dev_load_breakdown [--seconds 8] [--rounds 2]` (about 15 s a
+round; `make bench`: one round of 5 s). Results go to stdout; docs/benchmarks.md records them.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.client_load import ChildLoad
@@ -164,10 +165,69 @@ class CallsByRole:
             del client._make_api_call
 
 
-def measure(seconds: float = 8.0, rounds: int = 2) -> list[str]:
+@dataclass(frozen=True)
+class Role:
+    """One role's figures in a round, per message."""
+
+    cpu_ms: float
+    aws_ms: float
+    voluntary: float
+    involuntary: float
+    calls: str  # its AWS calls by operation: CPU ms a message (calls a message)
+
+    @property
+    def other_ms(self) -> float:
+        return self.cpu_ms - self.aws_ms
+
+
+@dataclass(frozen=True)
+class Round:
+    publishes_per_second: float
+    process_ms: float
+    roles: dict[str, Role]
+    send_ms: float
+
+    def lines(self, index: int) -> list[str]:
+        lines = [
+            f"round {index}: {self.publishes_per_second:.1f} publishes/s; process CPU "
+            f"{self.process_ms:.2f} ms a message, by role (ms a message; context switches):"
+        ]
+        for name, role in self.roles.items():
+            lines.append(
+                f"  {name:45s} {role.cpu_ms:6.2f}  AWS calls {role.aws_ms:5.2f}  other {role.other_ms:5.2f}  "
+                f"switches {role.voluntary:5.1f} + {role.involuntary:4.1f}"
+            )
+            if role.calls:
+                lines.append(f"      {role.calls}")
+        lines.append(f"  {'all roles':45s} {sum(r.cpu_ms for r in self.roles.values()):6.2f}")
+        lines.append(f"  of the delivery workers' other, the HTTP target's send {self.send_ms:.2f}")
+        return lines
+
+
+def _round(
+    published: int, seconds: float, process: float, roles: Roles, calls: CallsByRole, send: float
+) -> Round:
+    n = max(1, published)
+    by_role: dict[str, Role] = {}
+    for name, cpu in roles.cpu.most_common():
+        inside = {op: spent for (role, op), spent in calls.cpu.items() if role == name}
+        by_role[name] = Role(
+            cpu_ms=1000 * cpu / n,
+            aws_ms=1000 * sum(inside.values()) / n,
+            voluntary=roles.voluntary[name] / n,
+            involuntary=roles.involuntary[name] / n,
+            calls=", ".join(
+                f"{op} {1000 * spent / n:.2f} ({calls.calls[(name, op)] / n:.2f} calls)"
+                for op, spent in sorted(inside.items(), key=lambda kv: -kv[1])
+            ),
+        )
+    return Round(published / seconds, 1000 * process / n, by_role, send / n)
+
+
+def measure(seconds: float = 8.0, rounds: int = 2) -> list[Round]:
     from ferry.wiring import services
 
-    lines: list[str] = []
+    done: list[Round] = []
     roles = Roles()
     with counting_thread_ends(roles), DevStack(port=0, cpu="auto") as stack:
         svc = services()
@@ -177,7 +237,7 @@ def measure(seconds: float = 8.0, rounds: int = 2) -> list[str]:
         try:
             load.publish(20, BODY)
             load.delivered(20, timeout=60)
-            for index in range(rounds):
+            for _ in range(rounds):
                 load.clear()
                 calls.clear()
                 send.take_ms()
@@ -188,31 +248,34 @@ def measure(seconds: float = 8.0, rounds: int = 2) -> list[str]:
                 time.sleep(0.3)  # the last deletes
                 process = time.process_time() - process
                 roles.stop()
-                n = max(1, published)
-                lines.append(
-                    f"round {index + 1}: {published / seconds:.1f} publishes/s; process CPU "
-                    f"{1000 * process / n:.2f} ms a message, by role (ms a message; context switches):"
-                )
-                for role, cpu in roles.cpu.most_common():
-                    inside = {op: s for (r, op), s in calls.cpu.items() if r == role}
-                    aws = sum(inside.values())
-                    detail = ", ".join(
-                        f"{op} {1000 * s / n:.2f} ({calls.calls[(role, op)] / n:.2f} calls)"
-                        for op, s in sorted(inside.items(), key=lambda kv: -kv[1])
-                    )
-                    lines.append(
-                        f"  {role:45s} {1000 * cpu / n:6.2f}  AWS calls {1000 * aws / n:5.2f}  "
-                        f"other {1000 * (cpu - aws) / n:5.2f}  switches {roles.voluntary[role] / n:5.1f} + "
-                        f"{roles.involuntary[role] / n:4.1f}" + (f"\n      {detail}" if detail else "")
-                    )
-                lines.append(f"  {'all roles':45s} {1000 * sum(roles.cpu.values()) / n:6.2f}")
-                sent = send.take_ms() / n
-                lines.append(f"  of the delivery workers' other, the HTTP target's send {sent:.2f}")
+                done.append(_round(published, seconds, process, roles, calls, send.take_ms()))
         finally:
             load.close()
             calls.remove()
             send.remove()
-    return lines
+    return done
+
+
+GATEWAY = ROLES[0][1]
+WORKERS = ROLES[1][1]
+
+
+def bench_rows(quick: bool = True) -> list[tuple[str, str]]:
+    """`make bench`'s rows: one round of 5 s."""
+    [figures] = measure(seconds=5.0 if quick else 8.0, rounds=1)
+    gateway, workers = figures.roles[GATEWAY], figures.roles[WORKERS]
+    own = sum(role.other_ms for role in figures.roles.values())
+    return [
+        (
+            "under load, CPU / message: process; of it other than AWS calls (own code, waiting, switching)",
+            f"{figures.process_ms:.2f} ms; {own:.2f} ms at {figures.publishes_per_second:.1f} publishes/s",
+        ),
+        (
+            "under load, other than AWS calls / message: gateway connections; delivery workers (the HTTP "
+            "target's send)",
+            f"{gateway.other_ms:.2f} ms; {workers.other_ms:.2f} ms ({figures.send_ms:.2f})",
+        ),
+    ]
 
 
 def main() -> None:
@@ -220,7 +283,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    print("\n".join(measure(args.seconds, args.rounds)))
+    for index, figures in enumerate(measure(args.seconds, args.rounds), start=1):
+        print("\n".join(figures.lines(index)))
 
 
 if __name__ == "__main__":
