@@ -55,6 +55,8 @@ def _dropped(connection: PinnedConnection) -> bool:
     sock = connection.sock
     if sock is None:
         return True
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True  # decrypted bytes nobody asked for
     try:
         if hasattr(select, "poll"):  # select() cannot watch descriptors past 1023
             poller = select.poll()

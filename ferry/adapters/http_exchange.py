@@ -23,6 +23,7 @@ import re
 import socket
 import time
 from dataclasses import dataclass
+from urllib.parse import quote
 
 # http.client's limits, which destinations have met so far.
 MAX_LINE_BYTES = 65_536
@@ -35,7 +36,11 @@ _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
 _FORBIDDEN_IN_VALUE = re.compile(rb"[\r\n\x00]").search
 # RFC 9112 3.2: a request target with no whitespace or control characters.
 _FORBIDDEN_IN_TARGET = re.compile(r"[\x00-\x20\x7f]").search
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
 _NO_BODY_STATUSES = frozenset({204, 304})
+_LENGTH = re.compile(r"[0-9]{1,18}").fullmatch
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}").fullmatch
 
 
 class Unsendable(ValueError):
@@ -70,14 +75,19 @@ class Answer:
 
 
 def encode_request(method: str, target: str, headers: dict[str, str], body: bytes | None) -> bytes:
-    """The request as it goes on the wire. `headers` carry Host; Content-Length is added for a
-    body, or for an empty POST, PUT or PATCH (as http.client did), unless given."""
+    """The request as it goes on the wire. `headers` carry Host; the framing is this function's:
+    a Content-Length or Transfer-Encoding among `headers` is left out, and Content-Length is sent
+    for every body (`b""` included, as http.client did) and for a body-less POST, PUT or PATCH.
+    Non-ASCII characters of `target` go percent-encoded as UTF-8, as browsers and Go's net/url
+    send them (QStash's own client); `%XX` already there stays as it is."""
+    if not _TOKEN(method.encode("ascii", "replace")):
+        raise Unsendable(f"invalid method {method!r}")
+    if not target.isascii():
+        target = _NON_ASCII.sub(lambda found: quote(found.group(), safe=""), target)
     if _FORBIDDEN_IN_TARGET(target):
         raise Unsendable(f"the URL path {target!r} contains whitespace or control characters")
-    lines = [f"{method} {target} HTTP/1.1".encode("ascii", "replace")]
-    if not _TOKEN(lines[0].partition(b" ")[0]):
-        raise Unsendable(f"invalid method {method!r}")
-    named = {name.lower() for name in headers}
+    lines = [f"{method} {target} HTTP/1.1".encode("ascii")]
+    named: set[str] = set()
     for name, value in headers.items():
         try:
             raw_name, raw_value = name.encode("ascii"), value.encode("latin-1")
@@ -87,23 +97,29 @@ def encode_request(method: str, target: str, headers: dict[str, str], body: byte
             raise Unsendable(f"invalid header name {name!r}")
         if _FORBIDDEN_IN_VALUE(raw_value):
             raise Unsendable(f"invalid value of header {name}: CR, LF or NUL")
+        lower = name.lower()
+        if lower in _FRAMING:
+            continue  # a second framing would let the next request ride inside this body
+        named.add(lower)
         lines.append(raw_name + b": " + raw_value)
     if "accept-encoding" not in named:
         # Without it a server may compress; the body is handed on as it came (http.client's default).
         lines.append(b"Accept-Encoding: identity")
-    if "content-length" not in named and (body or (body is not None and method in ("POST", "PUT", "PATCH"))):
+    if body is not None or method in ("POST", "PUT", "PATCH"):
         lines.append(b"Content-Length: %d" % len(body or b""))
     return b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
 
 
 class _Reader:
     """Bytes from the socket, each receive waiting at most until the attempt's deadline (a
-    destination that trickles bytes cannot hold the attempt past its timeout)."""
+    destination that trickles bytes cannot hold the attempt past its timeout). What came and is
+    not read yet is `_buffer[_start:]`: reads move the offset, not the bytes."""
 
     def __init__(self, sock: socket.socket, deadline: float) -> None:
         self._sock = sock
         self._deadline = deadline
-        self._buffer = b""
+        self._buffer = bytearray()
+        self._start = 0
         self.closed = False  # the destination ended the connection
 
     def _fill(self) -> bool:
@@ -118,43 +134,52 @@ class _Reader:
         if not data:
             self.closed = True
             return False
+        if self._start > RECEIVE_BYTES:
+            del self._buffer[: self._start]
+            self._start = 0
         self._buffer += data
         return True
 
+    def _available(self) -> int:
+        return len(self._buffer) - self._start
+
+    def _take(self, size: int) -> bytes:
+        data = bytes(self._buffer[self._start : self._start + size])
+        self._start += len(data)
+        return data
+
     def line(self) -> bytes | None:
         """The next line without its CRLF (or LF); None if the connection ended first."""
-        start = 0
+        searched = self._start
         while True:
-            end = self._buffer.find(b"\n", start)
+            end = self._buffer.find(b"\n", searched)
             if end >= 0:
-                if end > MAX_LINE_BYTES:
+                if end - self._start > MAX_LINE_BYTES:
                     raise BrokenAnswer(f"a line of the answer is over {MAX_LINE_BYTES} bytes")
-                line, self._buffer = self._buffer[:end], self._buffer[end + 1 :]
+                line = self._take(end + 1 - self._start)[:-1]
                 return line[:-1] if line.endswith(b"\r") else line
-            if len(self._buffer) > MAX_LINE_BYTES:
+            if self._available() > MAX_LINE_BYTES:
                 raise BrokenAnswer(f"a line of the answer is over {MAX_LINE_BYTES} bytes")
-            start = len(self._buffer)
+            searched = len(self._buffer)
             if not self._fill():
                 return None
 
     def exactly(self, size: int) -> bytes:
-        while len(self._buffer) < size:
+        while self._available() < size:
             if not self._fill():
-                got = len(self._buffer)
+                got = self._available()
                 raise IncompleteRead(f"{got} bytes read, {size - got} more expected")
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
+        return self._take(size)
 
     def up_to(self, size: int) -> bytes:
         """What comes until the connection ends, at most `size` bytes."""
-        while len(self._buffer) <= size and self._fill():
+        while self._available() <= size and self._fill():
             pass
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
+        return self._take(size)
 
     @property
     def left_over(self) -> bool:
-        return bool(self._buffer)
+        return self._available() > 0
 
 
 def _status(reader: _Reader) -> tuple[bytes, int]:
@@ -163,31 +188,31 @@ def _status(reader: _Reader) -> tuple[bytes, int]:
         raise RemoteDisconnected("the destination closed the connection without an answer")
     version, _, rest = line.partition(b" ")
     code = rest[:3]
-    well_formed = len(code) == 3 and code.isdigit() and rest[3:4] in (b"", b" ")
-    if not version.startswith(b"HTTP/1.") or not well_formed:
+    well_formed = len(code) == 3 and code.isdigit() and code[:1] != b"0" and rest[3:4] in (b"", b" ")
+    if version not in (b"HTTP/1.0", b"HTTP/1.1") or not well_formed:
         raise BrokenAnswer(f"not an HTTP/1.1 status line: {line[:80]!r}")
     return version, int(code)
 
 
 def _header_fields(reader: _Reader) -> list[tuple[str, str]]:
-    fields: list[tuple[str, str]] = []
-    while True:
+    """The header (or trailer) section's fields; every line counts against MAX_HEADERS, folded
+    continuation lines too."""
+    fields: list[tuple[str, list[str]]] = []
+    for _ in range(MAX_HEADERS + 1):
         line = reader.line()
         if line is None:
             raise RemoteDisconnected("the destination closed the connection inside the answer's headers")
         if not line:
-            return fields
+            return [(name, " ".join(parts)) for name, parts in fields]
         if line[:1] in (b" ", b"\t") and fields:
             # obs-fold (RFC 9112 5.2): a continuation of the previous field's value.
-            name, value = fields[-1]
-            fields[-1] = (name, f"{value} {line.strip().decode('latin-1')}")
+            fields[-1][1].append(line.strip().decode("latin-1"))
             continue
         name, colon, value = line.partition(b":")
         if not colon or not _TOKEN(name):
             raise BrokenAnswer(f"not an HTTP header line: {line[:80]!r}")
-        fields.append((name.decode("ascii"), value.strip().decode("latin-1")))
-        if len(fields) > MAX_HEADERS:
-            raise BrokenAnswer(f"the answer has more than {MAX_HEADERS} header fields")
+        fields.append((name.decode("ascii"), [value.strip().decode("latin-1")]))
+    raise BrokenAnswer(f"the answer has more than {MAX_HEADERS} header lines")
 
 
 def _values(fields: list[tuple[str, str]], lower_name: str) -> list[str]:
@@ -208,15 +233,12 @@ def _chunked(reader: _Reader, max_body: int) -> tuple[bytes, bool]:
         line = reader.line()
         if line is None:
             raise IncompleteRead(f"{size_so_far} bytes read, the connection ended inside a chunked body")
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise IncompleteRead(f"{size_so_far} bytes read, then a bad chunk size {line[:40]!r}") from None
-        if size < 0:
-            raise IncompleteRead(f"{size_so_far} bytes read, then a negative chunk size")
+        digits = line.split(b";", 1)[0].rstrip(b" \t")
+        if not _CHUNK_SIZE(digits):
+            raise IncompleteRead(f"{size_so_far} bytes read, then a bad chunk size {line[:40]!r}")
+        size = int(digits, 16)
         if size == 0:
-            while reader.line():  # trailer fields, not used
-                pass
+            _header_fields(reader)  # the trailer section, not used (bounded as headers are)
             return b"".join(chunks), True
         if size_so_far + size > max_body:
             chunks.append(reader.exactly(max_body - size_so_far))
@@ -249,9 +271,12 @@ def exchange(sock: socket.socket, request: bytes, *, method: str, deadline: floa
         body, whole = b"", status != 101
     elif codings and codings[-1] == "chunked":
         body, whole = _chunked(reader, max_body)
+        # Both framings, or a coding in HTTP/1.0 (RFC 9112 6.1, 6.3): read, but never trusted
+        # to have left the connection at a message boundary.
+        whole = whole and not lengths and version == b"HTTP/1.1"
     elif lengths and not codings:
-        if len(lengths) > 1 or not all(value.isdigit() for value in lengths):
-            raise BrokenAnswer(f"the answer's Content-Length is not one length: {sorted(lengths)}")
+        if len(lengths) > 1 or not all(_LENGTH(value) for value in lengths):
+            raise BrokenAnswer(f"the answer's Content-Length is not one length: {sorted(lengths)[:3]}")
         length = int(lengths.pop())
         body = reader.exactly(min(length, max_body))
         whole = length <= max_body

@@ -158,7 +158,8 @@ class HttpClientTarget:
             )
         except (TimeoutError, Deadline):
             return failed(_timed_out(request))
-        except (BrokenAnswer, OSError) as exc:
+        except (BrokenAnswer, OSError, ValueError) as exc:
+            # (ValueError: an answer this exchange did not foresee; still the destination's.)
             return failed(f"connection error: {exc.__class__.__name__}: {exc}")
         if answer.reusable:
             self._pool.give(key, connection)

@@ -88,9 +88,24 @@ def test_the_request_goes_out_whole_with_host_first_and_its_length():
     assert body == b"body"
 
 
-def test_a_bodiless_get_has_no_content_length_and_an_empty_post_has_zero():
+def test_a_bodiless_get_has_no_content_length_and_an_empty_body_has_zero():
     assert b"Content-Length" not in encode_request("GET", "/", {"Host": "h"}, None)
     assert b"Content-Length: 0\r\n" in encode_request("POST", "/", {"Host": "h"}, b"")
+    assert b"Content-Length: 0\r\n" in encode_request("DELETE", "/", {"Host": "h"}, b"")
+
+
+def test_framing_headers_among_the_given_ones_are_left_out_for_the_requests_own():
+    wire = encode_request(
+        "POST", "/", {"Host": "h", "Content-Length": "0", "transfer-encoding": "chunked"}, b"body"
+    )
+    head = wire.partition(b"\r\n\r\n")[0].lower()
+    assert head.count(b"content-length") == 1 and b"content-length: 4" in head
+    assert b"transfer-encoding" not in head
+
+
+def test_non_ascii_in_the_target_goes_percent_encoded_as_utf8_and_existing_escapes_stay():
+    wire = encode_request("POST", "/users/josé/a%20b?q=ü", {"Host": "h"}, b"")
+    assert wire.startswith(b"POST /users/jos%C3%A9/a%20b?q=%C3%BC HTTP/1.1\r\n")
 
 
 @pytest.mark.parametrize(
@@ -109,6 +124,12 @@ def test_a_bodiless_get_has_no_content_length_and_an_empty_post_has_zero():
 def test_a_request_http_cannot_carry_is_refused_before_writing(headers, target):
     with pytest.raises(Unsendable):
         encode_request("POST", target, {"Host": "h", **headers}, b"")
+
+
+@pytest.mark.parametrize("method", ["GET /admin HTTP/1.1\r\nHost: internal\r\n\r\nGET", "PO ST", "", "GÉT"])
+def test_a_method_that_is_not_a_token_is_refused_before_writing(method):
+    with pytest.raises(Unsendable):
+        encode_request(method, "/", {"Host": "h"}, b"")
 
 
 def test_interim_answers_are_skipped_for_the_final_one(peer):
@@ -176,6 +197,20 @@ def test_chunk_extensions_and_trailers_are_read_past(peer):
     assert (answer.body, answer.reusable) == (b"abc", True)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+        b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\nok\r\n0\r\n\r\n",
+    ],
+)
+def test_an_answer_framed_two_ways_is_read_but_its_connection_not_reused(peer, raw):
+    peer.answer(raw)
+    answer = peer.exchange()
+    assert (answer.body, answer.reusable) == (b"ok", False)
+
+
 def test_a_folded_header_line_continues_the_previous_value(peer):
     peer.answer(b"HTTP/1.1 200 OK\r\nX-Long: one\r\n two\r\nContent-Length: 0\r\n\r\n")
     assert peer.exchange().headers["X-Long"] == "one two"
@@ -189,6 +224,17 @@ def test_a_folded_header_line_continues_the_previous_value(peer):
         (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", BrokenAnswer),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", BrokenAnswer),
         (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", BrokenAnswer),
+        ("HTTP/1.1 200 OK\r\nContent-Length: ²\r\n\r\n".encode("latin-1"), BrokenAnswer),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n", BrokenAnswer),
+        (b"HTTP/1.7 200 OK\r\n\r\n", BrokenAnswer),
+        (b"HTTP/1.1 000 Zero\r\n\r\n", BrokenAnswer),
+        (b"HTTP/1.1 200 OK\r\nX: a\r\n" + b" folded\r\n" * (MAX_HEADERS + 1) + b"\r\n", BrokenAnswer),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\nab\r\n0\r\n\r\n", IncompleteRead),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\nab\r\n0\r\n\r\n", IncompleteRead),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + b"X-T: 1\r\n" * (MAX_HEADERS + 1),
+            BrokenAnswer,
+        ),
         (b"HTTP/1.1 200 OK\r\n" + b"X-A: 1\r\n" * (MAX_HEADERS + 1) + b"\r\n", BrokenAnswer),
         (b"HTTP/1.1 200 OK\r\nX-Big: " + b"x" * MAX_LINE_BYTES + b"\r\n\r\n", BrokenAnswer),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", IncompleteRead),

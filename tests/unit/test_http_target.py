@@ -238,6 +238,26 @@ def _answered_once_with(raw: bytes):
     return result
 
 
+@pytest.mark.parametrize("length", ["²".encode("latin-1"), b"9" * 5000])
+def test_a_content_length_no_number_reads_is_a_failed_attempt_not_an_error(length):
+    result = _answered_once_with(b"HTTP/1.1 200 OK\r\nContent-Length: " + length + b"\r\n\r\n")
+    assert result.status is None and not result.unsendable
+    assert result.error.startswith("connection error: BrokenAnswer")
+
+
+def test_a_path_with_non_ascii_characters_arrives_percent_encoded():
+    from tests.support.target import Reply, Target
+
+    server = Target()
+    try:
+        server.always("/users/jos%C3%A9/delete", Reply(200))
+        result = HttpClientTarget(allow_private=True).send(request(server.url("/users/josé/delete")))
+        [got] = server.wait_for("/users/jos%C3%A9/delete")
+    finally:
+        server.stop()
+    assert result.status == 200 and got.path == "/users/jos%C3%A9/delete"
+
+
 def test_a_body_cut_short_of_its_content_length_is_a_failed_attempt():
     result = _answered_once_with(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
     assert result.status is None
