@@ -10,11 +10,13 @@ What a destination may answer, and what comes of it:
 - interim answers (100 Continue, 102, 103 Early Hints) are skipped; the final answer counts;
 - the body is framed by `Transfer-Encoding: chunked`, else by `Content-Length`, else by the
   connection's end (then the connection is not reused); HEAD, 204 and 304 answers have none;
-- a status line or header that is not HTTP, more than `MAX_HEADERS` header fields, a line over
-  `MAX_LINE_BYTES`, conflicting lengths, a malformed chunk or a body cut short are `BrokenAnswer`s
-  (a failed attempt a retry may mend);
-- the connection is kept only when the answer was read to its end, the destination did not ask
-  to close, and nothing more than the answer arrived.
+- a status line or header that is not HTTP/1.0 or 1.1, more than `MAX_HEADERS` header lines
+  (folded ones and trailers counted), a line over `MAX_LINE_BYTES`, a Content-Length that is
+  not one plain number, a malformed chunk or a body cut short are `BrokenAnswer`s (a failed
+  attempt a retry may mend);
+- the connection is kept only when the answer was read to its end, framed one way (not chunked
+  and a Content-Length, not chunked in HTTP/1.0), the destination did not ask to close, and
+  nothing more than the answer arrived.
 """
 
 from __future__ import annotations
