@@ -78,14 +78,17 @@ def test_each_delivery_is_a_task_message_the_dispatcher_can_parse_and_sleep_is_a
     second = _task(sqs, queue)
     assert second.id == "msg_1" and time.monotonic() - started >= 1.9, "the Wait state held the delivery"
 
-    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=3)
+    # The timestamp has whole seconds (Upstash's unix seconds), and moto's Wait state waits the
+    # whole seconds left when it starts (int of timestamp - now): 4 s ahead, cut to whole seconds,
+    # leaves 2 s or more whatever the clock's fraction, if the call reaches the state within
+    # a second. (3 s ahead left 1 s whenever the fraction and the call's delay passed 1 s.)
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=4)
     started = time.monotonic()
     driver.succeed(
         second.workflow.task_token,
         {"action": "deliver", "messageId": "msg_2", "notBefore": soon.strftime("%Y-%m-%dT%H:%M:%SZ")},
     )
     third = _task(sqs, queue)
-    # The timestamp has whole seconds (Upstash's unix seconds), so the wait is at least 2 s.
     assert time.monotonic() - started >= 1.9, "the Wait state held the delivery until the timestamp"
     driver.succeed(third.workflow.task_token, {"action": "finish"})
     assert _ended(driver, execution) == "SUCCEEDED"
