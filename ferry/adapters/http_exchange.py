@@ -79,7 +79,7 @@ class Answer:
 def encode_request(method: str, target: str, headers: dict[str, str], body: bytes | None) -> bytes:
     """The request as it goes on the wire. `headers` carry Host; the framing is this function's:
     a Content-Length or Transfer-Encoding among `headers` is left out, and Content-Length is sent
-    for every body (`b""` included, as http.client did) and for a body-less POST, PUT or PATCH.
+    for every body, `b""` included (as http.client did); `None` is no body at all (a GET or HEAD).
     Non-ASCII characters of `target` go percent-encoded as UTF-8, as browsers and Go's net/url
     send them (QStash's own client); `%XX` already there stays as it is."""
     if not _TOKEN(method.encode("ascii", "replace")):
@@ -107,9 +107,10 @@ def encode_request(method: str, target: str, headers: dict[str, str], body: byte
     if "accept-encoding" not in named:
         # Without it a server may compress; the body is handed on as it came (http.client's default).
         lines.append(b"Accept-Encoding: identity")
-    if body is not None or method in ("POST", "PUT", "PATCH"):
-        lines.append(b"Content-Length: %d" % len(body or b""))
-    return b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
+    if body is None:
+        return b"\r\n".join(lines) + b"\r\n\r\n"
+    lines.append(b"Content-Length: %d" % len(body))
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
 class _Reader:

@@ -4,7 +4,7 @@ each (`ferry.adapters.http_exchange`). Redirects are not followed: a 3xx is a fa
 a redirect could lead a signed request somewhere the publisher never named.
 
 (Neither urllib3 nor http.client: a delivery took 1.3-2.0 ms of CPU through urllib3 under ferry
-dev's load, 0.7-0.8 ms with http.client, and less than half that with the exchange of its own;
+dev's load, 0.7 ms with http.client, and 0.3-0.4 ms with the exchange of its own;
 docs/benchmarks.md.)"""
 
 from __future__ import annotations
