@@ -32,7 +32,7 @@ from typing import Any
 
 from benchmarks.client_load import ChildLoad
 from benchmarks.dev_throughput import BODY
-from benchmarks.thread_cpu import ThreadCpu
+from benchmarks.thread_cpu import CallsCpu, ThreadCpu
 from ferry.dev.stack import DevStack
 
 ROLES = (
@@ -129,40 +129,10 @@ def counting_thread_ends(roles: Roles) -> Iterator[None]:
         threading.Thread.run = run  # type: ignore[method-assign]
 
 
-class CallsByRole:
-    """The CPU inside each client's `_make_api_call`, by the calling thread's role and operation."""
-
-    def __init__(self, clients: list[Any]) -> None:
-        self._lock = threading.Lock()
-        self.cpu: Counter[tuple[str, str]] = Counter()
-        self.calls: Counter[tuple[str, str]] = Counter()
-        # (The pollers may share a client with the API: each is wrapped once.)
-        self._clients = list({id(client): client for client in clients}.values())
-        for client in self._clients:
-            client._make_api_call = self._timed(client._make_api_call)
-
-    def _timed(self, call: Any) -> Any:
-        def timed(operation: str, params: dict[str, Any]) -> Any:
-            started = time.thread_time()
-            try:
-                return call(operation, params)
-            finally:
-                spent = time.thread_time() - started
-                key = (role_of(threading.current_thread().name), operation)
-                with self._lock:
-                    self.cpu[key] += spent
-                    self.calls[key] += 1
-
-        return timed
-
-    def clear(self) -> None:
-        with self._lock:
-            self.cpu.clear()
-            self.calls.clear()
-
-    def remove(self) -> None:
-        for client in self._clients:
-            del client._make_api_call
+def role_and_operation(args: tuple[Any, ...]) -> tuple[str, str]:
+    """An AWS call's key: the calling thread's role and the operation (`_make_api_call`'s first
+    argument)."""
+    return role_of(threading.current_thread().name), args[0]
 
 
 @dataclass(frozen=True)
@@ -205,19 +175,20 @@ class Round:
 
 
 def _round(
-    published: int, seconds: float, process: float, roles: Roles, calls: CallsByRole, send: float
+    published: int, seconds: float, process: float, roles: Roles, calls: CallsCpu, send: float
 ) -> Round:
     n = max(1, published)
+    cpu_by_call, count_by_call = calls.take_by_key()
     by_role: dict[str, Role] = {}
     for name, cpu in roles.cpu.most_common():
-        inside = {op: spent for (role, op), spent in calls.cpu.items() if role == name}
+        inside = {op: spent for (role, op), spent in cpu_by_call.items() if role == name}
         by_role[name] = Role(
             cpu_ms=1000 * cpu / n,
             aws_ms=1000 * sum(inside.values()) / n,
             voluntary=roles.voluntary[name] / n,
             involuntary=roles.involuntary[name] / n,
             calls=", ".join(
-                f"{op} {1000 * spent / n:.2f} ({calls.calls[(name, op)] / n:.2f} calls)"
+                f"{op} {1000 * spent / n:.2f} ({count_by_call[(name, op)] / n:.2f} calls)"
                 for op, spent in sorted(inside.items(), key=lambda kv: -kv[1])
             ),
         )
@@ -231,7 +202,11 @@ def measure(seconds: float = 8.0, rounds: int = 2) -> list[Round]:
     roles = Roles()
     with counting_thread_ends(roles), DevStack(port=0, cpu="auto") as stack:
         svc = services()
-        calls = CallsByRole([svc.sqs, svc.dynamodb, svc.secretsmanager, *(p._sqs for p in stack.pollers)])
+        # (The pollers may share a client with the API: CallsCpu measures each client once.)
+        calls = CallsCpu(
+            [svc.sqs, svc.dynamodb, svc.secretsmanager, *(p._sqs for p in stack.pollers)],
+            key=role_and_operation,
+        )
         send = ThreadCpu(svc.target, "send")
         load = ChildLoad(stack.url, stack.secrets.api_token)
         try:
@@ -239,7 +214,7 @@ def measure(seconds: float = 8.0, rounds: int = 2) -> list[Round]:
             load.delivered(20, timeout=60)
             for _ in range(rounds):
                 load.clear()
-                calls.clear()
+                calls.take_by_key()
                 send.take_ms()
                 roles.start()
                 process = time.process_time()
