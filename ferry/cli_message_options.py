@@ -29,7 +29,7 @@ def duration(value: str) -> str:
 def _forwarded(raw: str) -> tuple[str, str]:
     name, colon, value = raw.partition(":")
     name = name.strip()
-    if not colon or not _HEADER_NAME.match(name):
+    if not colon or not _HEADER_NAME.fullmatch(name):
         raise UsageError(f"--header {raw!r}: use 'Name: value'")
     value = value.strip()
     lowered = name.lower()

@@ -27,15 +27,15 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from ferry.domain.http_headers import TOKEN_CHARACTERS, is_field_value, is_token
+
 # http.client's limits, which destinations have met so far.
 MAX_LINE_BYTES = 65_536
 MAX_HEADERS = 100
 RECEIVE_BYTES = 65_536
 
-# RFC 9110 5.1 and 9.1: a field name and a method are tokens; a field value has no CR, LF or NUL
-# (HTTP/1.1 could not carry it unchanged: it would split the request).
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
-_FORBIDDEN_IN_VALUE = re.compile(rb"[\r\n\x00]").search
+# RFC 9110's syntax of a field name (a token) is the domain's, compiled here for the answers' bytes.
+_ANSWER_FIELD_NAME = re.compile(f"[{TOKEN_CHARACTERS}]+".encode("ascii")).fullmatch
 # RFC 9112 3.2: a request target with no whitespace or control characters.
 _FORBIDDEN_IN_TARGET = re.compile(r"[\x00-\x20\x7f]").search
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
@@ -82,7 +82,7 @@ def encode_request(method: str, target: str, headers: dict[str, str], body: byte
     for every body, `b""` included (as http.client did); `None` is no body at all (a GET or HEAD).
     Non-ASCII characters of `target` go percent-encoded as UTF-8, as browsers and Go's net/url
     send them (QStash's own client); `%XX` already there stays as it is."""
-    if not _TOKEN(method.encode("ascii", "replace")):
+    if not is_token(method):
         raise Unsendable(f"invalid method {method!r}")
     if not target.isascii():
         target = _NON_ASCII.sub(lambda found: quote(found.group(), safe=""), target)
@@ -91,19 +91,21 @@ def encode_request(method: str, target: str, headers: dict[str, str], body: byte
     lines = [f"{method} {target} HTTP/1.1".encode("ascii")]
     named: set[str] = set()
     for name, value in headers.items():
-        try:
-            raw_name, raw_value = name.encode("ascii"), value.encode("latin-1")
-        except UnicodeEncodeError:
-            raise Unsendable(f"header {name!r}: only Latin-1 can be carried") from None
-        if not _TOKEN(raw_name):
+        # The domain's rules (the Attempt step checked them already; the port's contract is that
+        # the adapter itself never writes what HTTP cannot carry).
+        if not is_token(name):
             raise Unsendable(f"invalid header name {name!r}")
-        if _FORBIDDEN_IN_VALUE(raw_value):
-            raise Unsendable(f"invalid value of header {name}: CR, LF or NUL")
+        if not is_field_value(value):
+            raise Unsendable(
+                f"invalid value of header {name}: CR, LF, NUL or other control characters, or "
+                "characters outside Latin-1"
+            )
         lower = name.lower()
         if lower in _FRAMING:
             continue  # a second framing would let the next request ride inside this body
         named.add(lower)
-        lines.append(raw_name + b": " + raw_value)
+        # (A token is ASCII and a field value Latin-1: neither encoding can fail.)
+        lines.append(name.encode("ascii") + b": " + value.encode("latin-1"))
     if "accept-encoding" not in named:
         # Without it a server may compress; the body is handed on as it came (http.client's default).
         lines.append(b"Accept-Encoding: identity")
@@ -212,7 +214,7 @@ def _header_fields(reader: _Reader) -> list[tuple[str, str]]:
             fields[-1][1].append(line.strip().decode("latin-1"))
             continue
         name, colon, value = line.partition(b":")
-        if not colon or not _TOKEN(name):
+        if not colon or not _ANSWER_FIELD_NAME(name):
             raise BrokenAnswer(f"not an HTTP header line: {line[:80]!r}")
         fields.append((name.decode("ascii"), [value.strip().decode("latin-1")]))
     raise BrokenAnswer(f"the answer has more than {MAX_HEADERS} header lines")

@@ -29,7 +29,7 @@ ENQUEUE = "/v2/enqueue/"
 def _destination(raw: str, query: str) -> str:
     """An absolute http(s) URL, or the name of a URL group (QStash: anything that is not a URL)."""
     destination = destination_from_path(raw, query)
-    if destination and not is_url(destination) and not GROUP_NAME.match(destination):
+    if destination and not is_url(destination) and not GROUP_NAME.fullmatch(destination):
         raise InvalidInput(
             f"destination {destination!r} is neither an absolute http(s) URL (it must start with http:// or "
             "https://) nor a URL group name (letters, digits, '-', '_', '.')",
@@ -98,7 +98,7 @@ def batch(
 
 def _batch_item(svc: Services, event: Any, index: int, item: BatchItem) -> Any:
     destination = item.destination
-    if not (is_url(destination) or GROUP_NAME.match(destination)):
+    if not (is_url(destination) or GROUP_NAME.fullmatch(destination)):
         raise InvalidInput(
             f"batch item {index}: destination {destination!r} is neither an http(s) URL nor a URL group name",
             field="destination",

@@ -26,7 +26,7 @@ def destination_from_path(raw_rest: str, raw_query: str) -> str:
     """The destination as the SDKs send it: unencoded after the route prefix, its query string
     arriving as the request's query string (minus Ferry's own configuration parameters)."""
     rest = _COLLAPSED_SCHEME.sub(lambda m: m.group(1) + "://", raw_rest)
-    kept = [(k, v) for k, v in parse_qsl(raw_query, keep_blank_values=True) if not _CONFIG_QUERY.match(k)]
+    kept = [(k, v) for k, v in parse_qsl(raw_query, keep_blank_values=True) if not _CONFIG_QUERY.fullmatch(k)]
     if kept:
         return rest + "?" + urlencode(kept, doseq=True, safe="/:@!$'()*,;")
     return rest
@@ -109,12 +109,12 @@ def canonical_host(host: str, *, url: str, field: str) -> str:
         except UnicodeError:
             raise InvalidInput(f"{field} {url!r} has a host name IDNA cannot encode", field=field) from None
     labels = name.split(".")
-    if labels and _NUMERIC_PART.match(labels[-1]):
+    if labels and _NUMERIC_PART.fullmatch(labels[-1]):
         address = _ipv4_numbers(labels)
         if address is None:
             raise InvalidInput(f"{field} {url!r} has an invalid IPv4 address", field=field)
         return str(address)
-    if not all(_LABEL.match(label) for label in labels):
+    if not all(_LABEL.fullmatch(label) for label in labels):
         raise InvalidInput(f"{field} {url!r} has an invalid host name", field=field)
     return name
 
@@ -125,7 +125,7 @@ _NUMERIC_PART = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 
 
 def _ipv4_numbers(labels: list[str]) -> ipaddress.IPv4Address | None:
-    if len(labels) > 4 or not all(_NUMERIC_PART.match(p) for p in labels):
+    if len(labels) > 4 or not all(_NUMERIC_PART.fullmatch(p) for p in labels):
         return None
     numbers = []
     for part in labels:

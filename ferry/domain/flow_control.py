@@ -63,7 +63,7 @@ def check_period(seconds: int, *, field: str) -> int:
 
 
 def check_key(key: str, *, field: str) -> str:
-    if not FLOW_KEY.match(key):
+    if not FLOW_KEY.fullmatch(key):
         raise InvalidInput(
             f"{field}: {key!r} may only contain letters, digits, '-', '_' and '.'", field=field
         )

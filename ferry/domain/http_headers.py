@@ -9,23 +9,38 @@ from collections.abc import Iterable, Mapping
 from ferry.domain.errors import InvalidInput
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-# RFC 9110 5.1: a field name is a token.
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# RFC 9110 5.6.2: the characters of a token (a field name, a method). The HTTP exchange reads
+# answers' field names with the same class, compiled for bytes.
+TOKEN_CHARACTERS = r"!#$%&'*+\-.^_`|~0-9A-Za-z"
+# Whole-string matches: with `re.match`, a `$` also matches before a final newline, and
+# "X-Name\n" would pass for a token.
+_TOKEN = re.compile(f"[{TOKEN_CHARACTERS}]+").fullmatch
 # RFC 9110 5.5: field-vchar (VCHAR / obs-text) with SP and HTAB inside; no CR, LF, NUL or DEL, and
 # nothing outside Latin-1, which HTTP/1.1 cannot carry.
-_FIELD_VALUE = re.compile(r"^[\t\x20-\x7e\x80-\xff]*$")
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*").fullmatch
 MAX_FIELD_BYTES = 8192
+
+
+def is_token(text: str) -> bool:
+    """Whether `text` can be a field name or a method on the wire."""
+    return _TOKEN(text) is not None
+
+
+def is_field_value(text: str) -> bool:
+    """Whether `text` can be a field value on the wire as it is (no CR, LF, NUL or other control
+    characters but HTAB, nothing outside Latin-1)."""
+    return _FIELD_VALUE(text) is not None
 
 
 def check_field(name: str, value: str) -> None:
     """Refuse a header that could not be sent as-is (it would split or corrupt the request)."""
-    if not _TOKEN.match(name):
+    if not is_token(name):
         raise InvalidInput(
             f"header name {name!r} is not an RFC 9110 token (no spaces, ':', control or non-ASCII "
             "characters)",
             field=name,
         )
-    if not _FIELD_VALUE.match(value):
+    if not is_field_value(value):
         raise InvalidInput(
             f"header {name}: the value contains CR, LF, NUL or other control characters, or characters "
             "outside Latin-1; percent-encode or base64 it",

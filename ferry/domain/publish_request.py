@@ -239,7 +239,7 @@ def labels_of(h: HeaderView) -> tuple[str, ...]:
         return ()
     labels = tuple(part.strip() for part in raw.split(",") if part.strip())
     for label in labels:
-        if not _LABEL.match(label):
+        if not _LABEL.fullmatch(label):
             raise InvalidInput(
                 f"Upstash-Label: {label!r} may only contain letters, digits, '-', '_' and '.' (max 256)",
                 field="Upstash-Label",

@@ -21,7 +21,7 @@ DEFAULT_PARALLELISM = 1
 def check_queue_name(name: str, *, field: str = "queueName", where: str = "") -> str:
     """The one check (and message) for a queue name, wherever it arrives: the queues API, the
     enqueue path, a batch item (`where`: "batch item 3: "), a schedule's Upstash-Queue-Name."""
-    if not isinstance(name, str) or not QUEUE_NAME.match(name):
+    if not isinstance(name, str) or not QUEUE_NAME.fullmatch(name):
         raise InvalidInput(
             f"{where}{field}: {name!r} is not a queue name (1-80 letters, digits, '-', '_' or '.')",
             field=field,

@@ -40,7 +40,7 @@ class UrlGroup:
 
 
 def check_group_name(name: str) -> str:
-    if not GROUP_NAME.match(name):
+    if not GROUP_NAME.fullmatch(name):
         raise InvalidInput(
             f"URL group name {name!r} may only contain letters, digits, '-', '_' and '.' (at most 80)",
             field="urlGroup",

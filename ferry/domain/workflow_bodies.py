@@ -65,7 +65,7 @@ def parse_invoke(raw: bytes) -> InvokeRequest:
             "headers, step {stepId, stepName} and body",
             field="body",
         ) from None
-    if not RUN_ID.match(request.parent_run_id):
+    if not RUN_ID.fullmatch(request.parent_run_id):
         raise InvalidInput("invoke: workflowRunId is not a run id", field="body")
     return request
 

@@ -87,7 +87,7 @@ def parse_workflow_headers(headers: Mapping[str, str]) -> WorkflowHeaders | None
         url = _header(headers, "Upstash-Callback-Workflow-Url") or ""
     if run_id is None:
         return None
-    if not RUN_ID.match(run_id):
+    if not RUN_ID.fullmatch(run_id):
         raise InvalidInput(
             f"{RUN_ID_HEADER}: {run_id!r} must be 1-64 letters, digits, '-' or '_'", field=RUN_ID_HEADER
         )

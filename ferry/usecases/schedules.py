@@ -252,4 +252,4 @@ class Schedules:
 def _could_exist(schedule_id: str) -> bool:
     """Whether a schedule could have this id: others (such as the `..` names of second Scheduler
     schedules) are never looked up, so a second schedule cannot be read or deleted on its own."""
-    return bool(SCHEDULE_ID.match(schedule_id)) and RESERVED_IN_SCHEDULE_ID not in schedule_id
+    return bool(SCHEDULE_ID.fullmatch(schedule_id)) and RESERVED_IN_SCHEDULE_ID not in schedule_id
