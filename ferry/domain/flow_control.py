@@ -14,6 +14,7 @@ from typing import Literal
 
 from ferry.domain.durations import parse_duration
 from ferry.domain.errors import InvalidInput
+from ferry.domain.http_headers import whole_number
 from ferry.domain.limits import SQS_MAX_DELAY_SECONDS, SQS_MAX_VISIBILITY_SECONDS
 
 # Documented maxima (docs/flow-control.md). Parallelism: QStash's pay-as-you-go figure. Rate: the
@@ -87,7 +88,7 @@ def parse_flow_control_value(raw: str, *, field: str = "Upstash-Flow-Control-Val
             values["period"] = check_period(parse_duration(value, field=field), field=field)
             continue
         try:
-            number = int(value)
+            number = whole_number(value)
         except ValueError:
             raise InvalidInput(
                 f"{field}: {name} must be a whole number, not {value!r}", field=field

@@ -106,12 +106,24 @@ def method_header(h: HeaderView, name: str) -> str:
     return value
 
 
+# Go's strconv.Atoi, QStash's reading of a number: ASCII digits with an optional sign. Python's
+# int() takes more ("1_0" is 10, "٣" is 3), which no other QStash-compatible server would accept.
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+").fullmatch
+
+
+def whole_number(text: str) -> int:
+    """A header value's whole number (decimal digits, an optional sign); ValueError otherwise."""
+    if not _WHOLE_NUMBER(text):
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(text)  # (over 4,300 digits: ValueError as well)
+
+
 def int_header(h: HeaderView, name: str, low: int, high: int) -> int | None:
     raw = h.get(name)
     if raw is None or raw == "":
         return None
     try:
-        value = int(raw)
+        value = whole_number(raw)
     except ValueError:
         raise InvalidInput(f"{name}: {raw!r} is not a whole number", field=name) from None
     if not low <= value <= high:

@@ -26,6 +26,7 @@ from ferry.domain.http_headers import (
     checked_fields,
     int_header,
     method_header,
+    whole_number,
 )
 from ferry.domain.limits import Limits
 
@@ -162,7 +163,7 @@ def requested_delay(h: HeaderView, now_ms: int, limits: Limits) -> int:
     not_before = h.get("Upstash-Not-Before")
     if not_before:
         try:
-            at = int(not_before)
+            at = whole_number(not_before)
         except ValueError:
             raise InvalidInput(
                 f"Upstash-Not-Before: {not_before!r} is not a unix timestamp in seconds",

@@ -107,6 +107,14 @@ def test_content_based_dedup_key_depends_on_content():
         ({"Upstash-Delay": "366d"}, "Upstash-Delay"),
         ({"Upstash-Retries": "21"}, "Upstash-Retries"),
         ({"Upstash-Retries": "1.5"}, "Upstash-Retries"),
+        # Python's int() reads both (as 10 and 3); QStash's Go parser refuses them.
+        ({"Upstash-Retries": "1_0"}, "Upstash-Retries"),
+        ({"Upstash-Retries": "٣"}, "Upstash-Retries"),
+        ({"Upstash-Not-Before": "1_800_000_000"}, "Upstash-Not-Before"),
+        (
+            {"Upstash-Flow-Control-Key": "k", "Upstash-Flow-Control-Value": "parallelism=1_0"},
+            "Upstash-Flow-Control-Value",
+        ),
         ({"Upstash-Method": "TRACE"}, "Upstash-Method"),
         ({"Upstash-Timeout": "0s"}, "Upstash-Timeout"),
         ({"Upstash-Timeout": "1h"}, "Upstash-Timeout"),
