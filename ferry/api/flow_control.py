@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import Field
 
 from ferry.api.http import json_response
-from ferry.api.requests import QueryString
+from ferry.api.requests import DECIMAL_TEXT, QueryString
 from ferry.api.routing import ApiServices, Routes
 from ferry.domain.flow_control import MAX_PARALLELISM, MAX_PERIOD_SECONDS, MAX_RATE
 
@@ -23,9 +23,9 @@ class KeySearch(QueryString):
 class Pin(QueryString):
     """`?parallelism=3&rate=20&period=120` (period in seconds); the SDKs send only those given."""
 
-    parallelism: Annotated[int, Field(ge=1, le=MAX_PARALLELISM)] | None = None
-    rate: Annotated[int, Field(ge=1, le=MAX_RATE)] | None = None
-    period: Annotated[int, Field(ge=1, le=MAX_PERIOD_SECONDS)] | None = None
+    parallelism: Annotated[int, Field(ge=1, le=MAX_PARALLELISM), DECIMAL_TEXT] | None = None
+    rate: Annotated[int, Field(ge=1, le=MAX_RATE), DECIMAL_TEXT] | None = None
+    period: Annotated[int, Field(ge=1, le=MAX_PERIOD_SECONDS), DECIMAL_TEXT] | None = None
 
 
 class Unpin(QueryString):

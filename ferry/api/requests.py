@@ -27,12 +27,18 @@ from pydantic import (
 
 from ferry.domain.errors import InvalidInput
 from ferry.domain.history import State
+from ferry.domain.http_headers import whole_number
 from ferry.domain.queries import Query
 
 # A unix time in milliseconds up to the year 9999: a 40-digit "date" is a typo, not a filter.
 MAX_MILLIS = 253_402_300_799_999
 Id = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-Millis = Annotated[int, Field(ge=0, le=MAX_MILLIS)]
+# A number in a query string, read as QStash's Go parser reads one: pydantic's lax int also takes
+# "1_0" (as 10) and " 3". For query models only (before a strict JSON model's check it would turn
+# the string "5" into a number), and after the field's bounds in `Annotated` (so the OpenAPI
+# document still shows them as minimum and maximum).
+DECIMAL_TEXT = BeforeValidator(lambda v: whole_number(v) if isinstance(v, str) else v)
+Millis = Annotated[int, Field(ge=0, le=MAX_MILLIS), DECIMAL_TEXT]
 # `IN_PROGRESS` means "being worked on"; `CANCELLED` is the docs' spelling of CANCELED.
 StateName = Annotated[
     Literal[(*(s.value for s in State), "IN_PROGRESS", "CANCELLED")],
@@ -90,7 +96,7 @@ class Filters(QueryString):
     cursor: Millis | None = Field(None, description="the `cursor` of the previous page")
     # Ferry answers newest first; QStash's other order is not offered, so asking for it is an error.
     order: Literal["latestFirst"] | None = None
-    count: int | None = Field(None, ge=1)
+    count: Annotated[int, Field(ge=1), DECIMAL_TEXT] | None = None
 
     # A field validator (toDate is declared after fromDate), so the error names a parameter the
     # caller sent rather than the whole query.
@@ -124,7 +130,7 @@ class Filters(QueryString):
         )
 
 
-HttpStatus = Annotated[int, Field(ge=100, le=599)]
+HttpStatus = Annotated[int, Field(ge=100, le=599), DECIMAL_TEXT]
 
 
 class DlqFilters(Filters):

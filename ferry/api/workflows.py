@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from ferry.api.http import json_response, raw_body
+from ferry.api.requests import DECIMAL_TEXT
 from ferry.api.routing import ApiServices, Routes
 from ferry.domain.errors import NotFound
 from ferry.usecases.workflow_runs import WorkflowRuns, run_summary
@@ -33,10 +34,10 @@ class ListRunsQuery(_Query):
     workflowRunId: str | None = None
     state: Literal["RUN_STARTED", "RUN_SUCCESS", "RUN_FAILED", "RUN_CANCELED"] | None = None
     workflowUrl: str | None = None
-    fromDate: int | None = Field(default=None, ge=0)
-    toDate: int | None = Field(default=None, ge=0)
+    fromDate: Annotated[int, Field(ge=0), DECIMAL_TEXT] | None = None
+    toDate: Annotated[int, Field(ge=0), DECIMAL_TEXT] | None = None
     cursor: str | None = None
-    count: int = Field(default=100, ge=1, le=1000)
+    count: Annotated[int, Field(ge=1, le=1000), DECIMAL_TEXT] = 100
     groupBy: Literal["workflowRunId"] | None = None
 
 
