@@ -10,8 +10,10 @@ one after another for want of isolation.
 
 Errors of the front end itself are JSON like the API's (`{"error": ..., "field": ...}`): 431
 for oversized or too many headers, 501 for methods an API Gateway `ANY` route does not take
-(TRACE, CONNECT, made-up ones), 400 for a malformed `Content-Length` or request line, 413 for a
-body over API Gateway's 10 MB; never a traceback, never a dropped connection without an answer.
+(TRACE, CONNECT, made-up ones), 400 for a malformed `Content-Length`, request line or header
+line, 505 for HTTP/2 and later, 413 for a body over API Gateway's 10 MB; never a traceback,
+never a dropped connection without an answer. The header section is read by
+`ferry.dev.request_head`, not the standard library's email parser (half the front end's CPU).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import secrets
+import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +31,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from ferry.dev.lambda_context import DevLambdaContext
+from ferry.dev.request_head import HeadRefused, read_headers
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -38,6 +42,11 @@ WAIT_FOR_INSTANCE_SECONDS = 29
 # API Gateway HTTP API: the methods an `ANY` route takes, and the largest request payload.
 ROUTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_BODY_BYTES = 10 * 1024 * 1024
+# ASCII digits only (str.isdigit takes "²", which int() then refuses) and no int() extras ("1_0",
+# "0x2", "-1" as a chunk size). Eight hex digits: chunks under 4 GiB, far over MAX_BODY_BYTES.
+_LENGTH = re.compile(r"[0-9]{1,18}").fullmatch
+_VERSION_PART = re.compile(r"[0-9]{1,10}").fullmatch
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}").fullmatch
 
 
 def to_event(
@@ -73,7 +82,8 @@ def to_event(
                 "sourceIp": source_ip,
                 "userAgent": joined.get("user-agent", ""),
             },
-            "requestId": secrets.token_hex(8),
+            # Unique, not secret: no system call (os.urandom) for it on every request.
+            "requestId": f"{random.getrandbits(64):016x}",
             "routeKey": "ANY /v2/{proxy+}",
             "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
@@ -105,6 +115,53 @@ class _RequestHandler(BaseHTTPRequestHandler):
     # the client's delayed ACK (about 40 ms on Linux) before its second part leaves.
     disable_nagle_algorithm = True
     gateway: Gateway
+
+    def parse_request(self) -> bool:
+        """The request line as the standard library reads it (its errors: 400 for a malformed
+        line, 505 for HTTP/2 and later), the header section with `ferry.dev.request_head` (431 for
+        a line over 64 KiB or more than 100 lines, 400 for a line that is no header field)."""
+        self.command = None  # type: ignore[assignment]
+        self.request_version = self.default_request_version
+        self.close_connection = True
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = self.requestline.split()
+        if not words:
+            return False
+        if len(words) != 3:
+            # (Two words would be HTTP/0.9, which API Gateway does not speak either.)
+            self.send_error(400, f"Bad request syntax ({self.requestline!r})")
+            return False
+        command, path, version = words
+        number = version.removeprefix("HTTP/").split(".") if version.startswith("HTTP/") else []
+        if len(number) != 2 or not all(_VERSION_PART(part) for part in number):
+            self.send_error(400, f"Bad request version ({version!r})")
+            return False
+        if int(number[0]) >= 2:
+            self.send_error(505, f"Invalid HTTP version ({version})")
+            return False
+        self.request_version = version
+        self.close_connection = (int(number[0]), int(number[1])) < (1, 1)
+        if path.startswith("//"):
+            path = "/" + path.lstrip("/")  # as the standard library reduces it
+        self.command, self.path = command, path
+        try:
+            self.headers = read_headers(self.rfile)  # type: ignore[assignment]
+        except HeadRefused as refused:
+            if refused.status == 431:
+                self.send_error(431)
+            else:
+                error = f"malformed HTTP request: {refused}; a header line is `Name: value`"
+                self._send_json(400, {"error": error, "field": "headers"}, close=True)
+            return False
+        connection = (self.headers.get("Connection") or "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        expect = (self.headers.get("Expect") or "").lower()
+        if expect == "100-continue" and self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
 
     def do_request(self) -> None:
         try:
@@ -140,7 +197,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         lengths = {value.strip() for value in self.headers.get_all("Content-Length") or []}
         if not lengths:
             return b""
-        if len(lengths) > 1 or not all(value.isdigit() for value in lengths):
+        if len(lengths) > 1 or not all(_LENGTH(value) for value in lengths):
             raise _Refused(
                 400,
                 {
@@ -157,12 +214,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         body = bytearray()
         while True:
             line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            try:
-                size = int(line, 16)
-            except ValueError:
+            if not _CHUNK_SIZE(line):
                 raise _Refused(
                     400, {"error": "malformed chunked body: bad chunk size", "field": "Transfer-Encoding"}
-                ) from None
+                )
+            size = int(line, 16)
             if size == 0:
                 while self.rfile.readline(1024).strip():  # trailer fields, ignored
                     pass

@@ -153,7 +153,7 @@ def test_options_reaches_the_api_as_behind_an_any_route(echo):
     assert json.loads(body)["method"] == "OPTIONS"
 
 
-@pytest.mark.parametrize("length", [b"abc", b"-5", b"1e3", b"12, 13"])
+@pytest.mark.parametrize("length", [b"abc", b"-5", b"1e3", b"12, 13", b"\xb2", b"1_0", b"9" * 30])
 def test_a_malformed_content_length_is_a_400_in_json_and_reaches_nothing(echo, length, capfd):
     gateway, handler = echo
     request = b"POST /v2/publish/x HTTP/1.1\r\nHost: a\r\nContent-Length: " + length + b"\r\n\r\nbody"
@@ -182,6 +182,97 @@ def test_a_chunked_body_reaches_the_api_whole(echo):
     status, _, body = raw(gateway, request)
     assert status == 200
     assert json.loads(body)["body"] == "hello world"
+
+
+@pytest.mark.parametrize("line", [b"not a header", b"Bad Name: 1", b"X-Name : 1", b": no name"])
+def test_a_header_line_that_is_not_a_field_is_a_400_in_json_and_reaches_nothing(echo, line):
+    gateway, handler = echo
+    status, headers, body = raw(
+        gateway, b"GET /v2/x HTTP/1.1\r\nHost: a\r\n" + line + b"\r\nX-After: 1\r\n\r\n"
+    )
+    assert status == 400
+    assert_json_error(status, headers, body, "headers")
+    assert handler.events == []
+
+
+def test_header_fields_reach_the_api_as_an_http_api_passes_them(echo):
+    gateway, handler = echo
+    request = (
+        b"GET /v2/x HTTP/1.1\r\nHost: a\r\nX-Twice: one\r\nx-twice: two\r\n"
+        b"X-Folded: first\r\n   second\r\nX-Spaced:  \t padded \t\r\nX-Latin: caf\xe9\r\n\r\n"
+    )
+    status, _, _ = raw(gateway, request)
+    assert status == 200
+    [event] = handler.events
+    assert event["headers"] == {
+        "host": "a",
+        "x-twice": "one,two",
+        "x-folded": "first second",
+        "x-spaced": "padded",
+        "x-latin": "café",
+    }
+
+
+def until_closed(gateway: Gateway, requests: bytes) -> bytes:
+    """Everything the gateway answers to `requests` (sent at once) until it closes the connection
+    (a timeout if it never does)."""
+    host, port = gateway.url.removeprefix("http://").split(":")
+    received = b""
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(requests)
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def test_a_connection_carries_requests_until_the_client_asks_to_close(echo):
+    gateway, handler = echo
+    received = until_closed(
+        gateway,
+        b"GET /v2/one HTTP/1.1\r\nHost: a\r\n\r\n"
+        b"GET /v2/two HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        b"GET /v2/three HTTP/1.1\r\nHost: a\r\n\r\n",
+    )
+    assert received.count(b"HTTP/1.1 200 ") == 2
+    assert [e["rawPath"] for e in handler.events] == ["/v2/one", "/v2/two"]
+
+
+def test_an_http_1_0_request_is_answered_and_the_connection_closed(echo):
+    gateway, handler = echo
+    received = until_closed(gateway, b"GET /v2/old HTTP/1.0\r\nHost: a\r\n\r\nGET /v2/never HTTP/1.0\r\n\r\n")
+    assert received.count(b" 200 ") == 1
+    assert [e["rawPath"] for e in handler.events] == ["/v2/old"]
+
+
+@pytest.mark.parametrize(
+    "request_line, status",
+    [
+        (b"GET /v2/x HTTP/2.0", 505),
+        (b"GET /v2/x HTTP/1", 400),
+        (b"GET /v2/x FTP/1.1", 400),
+        (b"GET /v2/x", 400),
+    ],
+)
+def test_a_request_line_without_http_1_is_refused_in_json(echo, request_line, status):
+    gateway, handler = echo
+    got, headers, body = raw(gateway, request_line + b"\r\nHost: a\r\n\r\n")
+    assert got == status
+    assert_json_error(got, headers, body)
+    assert handler.events == []
+
+
+@pytest.mark.parametrize("size", [b"1_0", b"0x2", b"-1", b"+5", b"\xb2", b"1" * 9, b""])
+def test_a_malformed_chunk_size_is_a_400_in_json_and_reaches_nothing(echo, size):
+    gateway, handler = echo
+    request = (
+        b"POST /v2/publish/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + size
+        + b"\r\nhello\r\n0\r\n\r\n"
+    )
+    status, headers, body = raw(gateway, request)
+    assert status == 400
+    assert_json_error(status, headers, body, "Transfer-Encoding")
+    assert handler.events == []
 
 
 def test_a_malformed_request_line_is_a_400_in_json(echo):
