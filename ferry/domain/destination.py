@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from ferry.domain.errors import InvalidInput
 
@@ -24,12 +24,16 @@ _COLLAPSED_SCHEME = re.compile(r"^(https?):/(?!/)", re.IGNORECASE)
 
 def destination_from_path(raw_rest: str, raw_query: str) -> str:
     """The destination as the SDKs send it: unencoded after the route prefix, its query string
-    arriving as the request's query string (minus Ferry's own configuration parameters)."""
+    arriving as the request's query string (minus Ferry's own configuration parameters). The
+    parameters kept go on byte for byte: decoded and encoded again, a signed URL's `%ff`, a bare
+    `flag` or a `%20` would reach the destination changed (as U+FFFD, `flag=`, `+`)."""
     rest = _COLLAPSED_SCHEME.sub(lambda m: m.group(1) + "://", raw_rest)
-    kept = [(k, v) for k, v in parse_qsl(raw_query, keep_blank_values=True) if not _CONFIG_QUERY.fullmatch(k)]
-    if kept:
-        return rest + "?" + urlencode(kept, doseq=True, safe="/:@!$'()*,;")
-    return rest
+    kept = [
+        pair
+        for pair in raw_query.split("&")
+        if pair and not _CONFIG_QUERY.fullmatch(unquote_plus(pair.partition("=")[0]))
+    ]
+    return rest + "?" + "&".join(kept) if kept else rest
 
 
 def is_url(destination: str) -> bool:

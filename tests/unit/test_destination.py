@@ -10,7 +10,16 @@ from ferry.domain.errors import InvalidInput
 
 def test_query_string_is_kept_and_ferry_parameters_are_removed():
     got = destination_from_path("https://example.com/a%20b", "x=1&qstash_token=t&upstash-retries=3&y=%20z")
-    assert got == "https://example.com/a%20b?x=1&y=+z"
+    assert got == "https://example.com/a%20b?x=1&y=%20z"
+
+
+def test_the_query_string_reaches_the_destination_byte_for_byte():
+    # A signed URL's signature is over these exact bytes.
+    got = destination_from_path("https://example.com/p", "sig=%ff%fe&flag&q=a%20b+c&Upstash-Delay=1s&e=")
+    assert got == "https://example.com/p?sig=%ff%fe&flag&q=a%20b+c&e="
+    assert destination_from_path("https://example.com/p", "upstash-retries=3&QSTASH_TOKEN=t") == (
+        "https://example.com/p"
+    )
 
 
 def test_collapsed_double_slash_after_the_scheme_is_repaired():
