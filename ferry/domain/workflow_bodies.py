@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ferry.domain.errors import InvalidInput
-from ferry.domain.workflow_protocol import RUN_ID
+from ferry.domain.workflow_protocol import RUN_ID, step_id_and_name
 
 
 def wait_result_body(skeleton: bytes, *, event_data: str | None) -> str:
@@ -50,7 +50,7 @@ def parse_invoke(raw: bytes) -> InvokeRequest:
         data = json.loads(raw)
         headers = {str(k): str(v[0] if isinstance(v, list) else v) for k, v in data["headers"].items()}
         step = dict(data["step"])
-        int(step["stepId"]), str(step["stepName"])
+        step_id_and_name(step)
         body = data.get("body")
         request = InvokeRequest(
             parent_run_id=str(data["workflowRunId"]),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ferry.domain.destination import check_destination
 from ferry.domain.envelope import Envelope, RedactSpec
 from ferry.domain.errors import InvalidInput
 
@@ -76,8 +77,12 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def parse_workflow_headers(headers: Mapping[str, str]) -> WorkflowHeaders | None:
-    """None for an ordinary publish; the control headers for a workflow publish; 400 if malformed."""
+def parse_workflow_headers(
+    headers: Mapping[str, str], *, allow_private: bool = False
+) -> WorkflowHeaders | None:
+    """None for an ordinary publish; the control headers for a workflow publish; 400 if malformed.
+    The workflow's URL receives every later step: it passes the destination rule (SSRF) as the
+    publish's own destination does (`allow_private`: only `ferry dev`)."""
     run_id = _header(headers, RUN_ID_HEADER)
     url = _header(headers, URL_HEADER) or ""
     call_type = _header(headers, CALL_TYPE_HEADER)
@@ -96,6 +101,7 @@ def parse_workflow_headers(headers: Mapping[str, str]) -> WorkflowHeaders | None
         raise InvalidInput(f"{INIT_HEADER}: {init!r} is not true or false", field=INIT_HEADER)
     if not url.startswith(("http://", "https://")):
         raise InvalidInput(f"{URL_HEADER}: {url!r} is not an http(s) URL", field=URL_HEADER)
+    check_destination(url, allow_private=allow_private, field=URL_HEADER)
     return WorkflowHeaders(run_id=run_id, init=init == "true", url=url, call_type=call_type)
 
 
@@ -123,15 +129,34 @@ def step_info(kind: MessageKind, envelope: Envelope) -> StepInfo | None:
         return None
     try:
         step = json.loads(envelope.body_bytes())
-        step_id = int(step["stepId"])
-        name = str(step["stepName"])
-        step_type = str(step["stepType"])
+        step_id, name = step_id_and_name(step)
+        step_type = step["stepType"]
+        if not isinstance(step_type, str):
+            raise TypeError("stepType is a string")
     except (ValueError, KeyError, TypeError):
         raise InvalidInput(
-            "a workflow step message must be JSON with stepId, stepName and stepType", field="body"
+            "a workflow step message must be JSON with stepId (a whole number from 0), stepName and "
+            "stepType (strings)",
+            field="body",
         ) from None
     target = step.get("targetStep")
-    return StepInfo(step_id, name, step_type, int(target) if isinstance(target, int) else None)
+    return StepInfo(step_id, name, step_type, target if _is_whole(target) else None)
+
+
+def _is_whole(value: object) -> bool:
+    return type(value) is int and value >= 0  # (not bool, which is an int to Python)
+
+
+def step_id_and_name(step: object) -> tuple[int, str]:
+    """A step's id and name as the SDKs send them (a JSON number from 0, a string); TypeError
+    (KeyError if missing) otherwise. Coercing would make `true`, `"1_0"` or `2.9` a step id (and
+    `true` the same step as 1: one dedup key for two steps), and `null` the name "None"."""
+    if not isinstance(step, dict):
+        raise TypeError("a step is a JSON object")
+    step_id, name = step["stepId"], step["stepName"]
+    if not _is_whole(step_id) or not isinstance(name, str):
+        raise TypeError("stepId is a whole number from 0 and stepName a string")
+    return step_id, name
 
 
 def call_step_key(headers: Mapping[str, str]) -> str:

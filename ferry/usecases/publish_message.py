@@ -96,7 +96,9 @@ class PublishMessage:
             endpoint_name=endpoint_name,
         )
         envelope = plan.envelope
-        if self._workflows is not None and (workflow := parse_workflow_headers(headers)):
+        if self._workflows is not None and (
+            workflow := parse_workflow_headers(headers, allow_private=self._allow_private)
+        ):
             # A workflow step joins its run's log; the run driver delivers it (docs/workflows.md).
             if workflow.init and (HeaderView(headers).get("Upstash-Workflow-Invoke") or "").lower() == "true":
                 return self._invoke(plan, workflow, headers, body, now_ms, caller_ip)

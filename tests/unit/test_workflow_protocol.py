@@ -57,6 +57,11 @@ def _run(state: RunState = RunState.RUNNING) -> Run:
     return Run(run_id="wfr_1", url=URL, state=state, created_at=0, updated_at=0)
 
 
+def test_a_private_workflow_url_is_allowed_only_where_private_destinations_are():
+    headers = {"Upstash-Workflow-RunId": "wfr_1", "Upstash-Workflow-Url": "http://127.0.0.1:9/wf"}
+    assert parse_workflow_headers(headers, allow_private=True).url == "http://127.0.0.1:9/wf"
+
+
 def test_a_publish_without_a_run_id_is_no_workflow_message():
     assert parse_workflow_headers({"Content-Type": "application/json"}) is None
 
@@ -70,6 +75,18 @@ def test_a_publish_without_a_run_id_is_no_workflow_message():
             "Upstash-Workflow-Init",
         ),
         ({"Upstash-Workflow-RunId": "wfr_1", "Upstash-Workflow-Url": "ftp://x"}, "Upstash-Workflow-Url"),
+        # Every later step goes to the workflow's URL: the SSRF rule applies to it too.
+        (
+            {
+                "Upstash-Workflow-RunId": "wfr_1",
+                "Upstash-Workflow-Url": "http://169.254.169.254/latest/meta-data",
+            },
+            "Upstash-Workflow-Url",
+        ),
+        (
+            {"Upstash-Workflow-RunId": "wfr_1", "Upstash-Workflow-Url": "http://127.0.0.1:9/wf"},
+            "Upstash-Workflow-Url",
+        ),
     ],
 )
 def test_malformed_workflow_headers_are_refused_naming_the_header(headers, field):
@@ -94,6 +111,33 @@ def test_a_step_message_must_carry_step_id_name_and_type():
         MessageKind.STEP, _envelope("m", '{"stepId": 0, "stepName": "p", "stepType": "Run", "targetStep": 2}')
     )
     assert plan.dedup_key == "P2", "plan steps are one per target step"
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        '{"stepId": true, "stepName": "s", "stepType": "Run"}',
+        '{"stepId": "1_0", "stepName": "s", "stepType": "Run"}',
+        '{"stepId": "1", "stepName": "s", "stepType": "Run"}',
+        '{"stepId": 2.9, "stepName": "s", "stepType": "Run"}',
+        '{"stepId": -5, "stepName": "s", "stepType": "Run"}',
+        '{"stepId": Infinity, "stepName": "s", "stepType": "Run"}',
+        '{"stepId": 1, "stepName": null, "stepType": "Run"}',
+        "[1, 2]",
+    ],
+)
+def test_a_step_id_is_a_json_number_from_0_and_its_name_and_type_strings(step):
+    # Coerced, `true` would be step 1 (one dedup key for two steps) and null the name "None".
+    with pytest.raises(InvalidInput):
+        step_info(MessageKind.STEP, _envelope("m", step))
+    invoke = {"workflowRunId": "wfr_p", "workflowUrl": URL, "headers": {}, "body": ""}
+    with pytest.raises(InvalidInput):
+        parse_invoke(f'{{"step": {step}, {json.dumps(invoke)[1:]}'.encode())
+
+
+def test_a_step_type_is_a_string():
+    with pytest.raises(InvalidInput):
+        step_info(MessageKind.STEP, _envelope("m", '{"stepId": 1, "stepName": "s", "stepType": {"a": 1}}'))
 
 
 def test_the_delivery_is_the_initial_payload_then_steps_up_to_this_message_in_order():
