@@ -42,7 +42,7 @@ Millis = Annotated[int, Field(ge=0, le=MAX_MILLIS), DECIMAL_TEXT]
 # `IN_PROGRESS` means "being worked on"; `CANCELLED` is the docs' spelling of CANCELED.
 StateName = Annotated[
     Literal[(*(s.value for s in State), "IN_PROGRESS", "CANCELLED")],
-    BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v),
+    BeforeValidator(lambda v: v.upper() if isinstance(v, str) and v.isascii() else v),
 ]
 STATE_ALIASES = {"IN_PROGRESS": ("ACTIVE", "RETRY", "ERROR"), "CANCELLED": ("CANCELED",)}
 

@@ -100,7 +100,9 @@ class HeaderView:
 
 
 def method_header(h: HeaderView, name: str) -> str:
-    value = (h.get(name) or "POST").upper()
+    raw = h.get(name) or "POST"
+    # (ASCII first: "po\u017ft".upper(), with a long s, is "POST".)
+    value = raw.upper() if raw.isascii() else raw
     if value not in METHODS:
         raise InvalidInput(f"{name}: {value!r} is not one of {', '.join(METHODS)}", field=name)
     return value

@@ -177,6 +177,10 @@ def requested_delay(h: HeaderView, now_ms: int, limits: Limits) -> int:
             return 0
         delay = parse_duration(raw, field="Upstash-Delay")
         field = "Upstash-Delay"
+    return _within_delay_limit(delay, field, limits)
+
+
+def _within_delay_limit(delay: int, field: str, limits: Limits) -> int:
     if delay > limits.max_delay_seconds:
         raise InvalidInput(
             f"{field}: a delay of {delay} s is longer than the {limits.max_delay_seconds} s Ferry supports",
@@ -229,7 +233,11 @@ def callback_spec(h: HeaderView, prefix: str, limits: Limits, allow_private: boo
         retries=int_header(h, prefix + "-Retries", 0, limits.max_retries),
         timeout=timeout_seconds(h, prefix + "-Timeout", limits),
         retry_delay=retry_delay or None,
-        delay=parse_duration(delay_raw, field=prefix + "-Delay") if delay_raw else None,
+        delay=(
+            _within_delay_limit(parse_duration(delay_raw, field=prefix + "-Delay"), prefix + "-Delay", limits)
+            if delay_raw
+            else None
+        ),
         options=options,
     )
 

@@ -114,6 +114,7 @@ FILTERS = [
     "state=NOTASTATE",
     "state=%25ZZ%25",
     "state=",
+    "state=in_progre%C5%BFs",  # a long s: upper() would make it IN_PROGRESS
     "responseStatus=abc",
     "responseStatus=99999",
     "order=sideways",

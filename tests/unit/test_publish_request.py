@@ -105,6 +105,7 @@ def test_content_based_dedup_key_depends_on_content():
     [
         ({"Upstash-Delay": "1w"}, "Upstash-Delay"),
         ({"Upstash-Delay": "366d"}, "Upstash-Delay"),
+        ({"Upstash-Callback": URL, "Upstash-Callback-Delay": "3000d"}, "Upstash-Callback-Delay"),
         ({"Upstash-Retries": "21"}, "Upstash-Retries"),
         ({"Upstash-Retries": "1.5"}, "Upstash-Retries"),
         # Python's int() reads both (as 10 and 3); QStash's Go parser refuses them.
@@ -116,6 +117,7 @@ def test_content_based_dedup_key_depends_on_content():
             "Upstash-Flow-Control-Value",
         ),
         ({"Upstash-Method": "TRACE"}, "Upstash-Method"),
+        ({"Upstash-Method": "po\u017ft"}, "Upstash-Method"),  # a long s: upper() makes it "POST"
         ({"Upstash-Timeout": "0s"}, "Upstash-Timeout"),
         ({"Upstash-Timeout": "1h"}, "Upstash-Timeout"),
         ({"Upstash-Retry-Delay": "pow(2"}, "Upstash-Retry-Delay"),
