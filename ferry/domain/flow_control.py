@@ -84,6 +84,8 @@ def parse_flow_control_value(raw: str, *, field: str = "Upstash-Flow-Control-Val
             raise InvalidInput(
                 f"{field}: {part!r} is not parallelism=<n>, rate=<n> or period=<duration>", field=field
             )
+        if name in values:
+            raise InvalidInput(f"{field}: {name} is given twice; give it once", field=field)
         if name == "period":
             values["period"] = check_period(parse_duration(value, field=field), field=field)
             continue

@@ -25,6 +25,7 @@ from ferry.domain.http_headers import (
     canonical_header,
     checked_fields,
     int_header,
+    is_token,
     method_header,
     whole_number,
 )
@@ -272,7 +273,7 @@ def _redact(h: HeaderView) -> RedactSpec | None:
             all_headers = True
         else:
             match = re.fullmatch(r"headers?\[([^\[\]]+)\]", part, flags=re.IGNORECASE)
-            if not match:
+            if not match or not is_token(match.group(1).strip()):
                 raise InvalidInput(
                     f"Upstash-Redact-Fields: {part!r} is not body, header or header[Name]",
                     field="Upstash-Redact-Fields",

@@ -125,6 +125,12 @@ def test_content_based_dedup_key_depends_on_content():
         ({"Upstash-Failure-Callback": "http://169.254.169.254/"}, "Upstash-Failure-Callback"),
         ({"Upstash-Label": "bad label!"}, "Upstash-Label"),
         ({"Upstash-Redact-Fields": "cookies"}, "Upstash-Redact-Fields"),
+        ({"Upstash-Redact-Fields": "header[ ]"}, "Upstash-Redact-Fields"),
+        ({"Upstash-Redact-Fields": "header[X Y]"}, "Upstash-Redact-Fields"),
+        (
+            {"Upstash-Flow-Control-Key": "k", "Upstash-Flow-Control-Value": "parallelism=1,parallelism=5"},
+            "Upstash-Flow-Control-Value",
+        ),
         (
             {"Upstash-Flow-Control-Key": "k", "Upstash-Flow-Control-Value": "speed=3"},
             "Upstash-Flow-Control-Value",
