@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ferry.domain.destination import check_destination
-from ferry.domain.errors import InvalidInput
+from ferry.domain.errors import InvalidInput, shown
 
 GROUP_NAME = re.compile(r"^[A-Za-z0-9._\-]{1,80}$")
 MAX_ENDPOINTS = 100
@@ -48,6 +48,17 @@ def check_group_name(name: str) -> str:
     return name
 
 
+def check_endpoint_name(name: str, index: int) -> str:
+    """An endpoint's name follows the group name's rule: it travels with every message sent to it."""
+    if not GROUP_NAME.fullmatch(name):
+        raise InvalidInput(
+            f"endpoints[{index}].name {shown(name)} may only contain letters, digits, '-', '_' and '.' "
+            "(at most 80)",
+            field=f"endpoints[{index}].name",
+        )
+    return name
+
+
 def parse_endpoints(body: Any, *, allow_private: bool, require_url: bool) -> list[Endpoint]:
     """`{"endpoints": [{"url": ..., "name": ...}]}`; on removal an entry may name only one of the two."""
     items = body.get("endpoints") if isinstance(body, dict) else None
@@ -64,6 +75,8 @@ def parse_endpoints(body: Any, *, allow_private: bool, require_url: bool) -> lis
         url, name = item.get("url"), item.get("name")
         if (url is not None and not isinstance(url, str)) or (name is not None and not isinstance(name, str)):
             raise InvalidInput(f"endpoints[{index}]: url and name must be strings", field="endpoints")
+        if name:
+            check_endpoint_name(name, index)
         if require_url or url:
             check_destination(url or "", allow_private=allow_private, field=f"endpoints[{index}].url")
         elif not name:
