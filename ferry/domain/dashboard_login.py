@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
 _PURPOSE = b"ferry-dashboard-login\n"
+_EXPIRY = re.compile(r"[0-9]{1,12}")  # unix seconds; 12 digits reach beyond the year 30000
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,11 @@ def mint_login_code(token: str, *, now: float, ttl_seconds: int, nonce: str | No
 def read_login_code(token: str, code: str, *, now: float) -> LoginCode | None:
     """The code's contents if `token` minted it and it has not expired, else None."""
     parts = code.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not token:
+    # Checked before int() and encode(), which would raise on "²", 5,000 digits or a lone surrogate:
+    # whatever an unauthenticated caller sends is a code that is not valid, never an error.
+    if len(parts) != 3 or not _EXPIRY.fullmatch(parts[0]) or not token:
+        return None
+    if not (parts[1].isascii() and parts[2].isascii()):
         return None
     expires_at, nonce, mac = int(parts[0]), parts[1], parts[2]
     if not hmac.compare_digest(mac.encode(), _mac(token, expires_at, nonce).encode()):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import pytest
 
+from ferry.api.app import build_api
 from ferry.domain.dashboard_login import mint_login_code, read_login_code
 from ferry.domain.errors import Unauthorized
 from ferry.usecases.dashboard_sign_in import DashboardSignIn
+from tests.support.api_events import http_event
 from tests.support.clock import OffsetClock
 
 TOKEN = "the-api-token"
@@ -67,3 +72,48 @@ def test_ferry_dashboard_prints_a_link_whose_code_the_api_accepts(capsys):
     code = link.split("#login=", 1)[1]
     assert read_login_code(TOKEN, code, now=time.time()) is not None
     assert read_login_code("another-token", code, now=time.time()) is None
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "\u00b2.n1.mac",  # a superscript two: str.isdigit() says yes, int() says no
+        "\u0661\u0662.n1.mac",  # Arabic-Indic digits, which int() would read as 12
+        "9" * 5000 + ".n1.mac",  # past Python's integer digit limit
+        "9" * 13 + ".n1.mac",  # an expiry longer than unix seconds need
+        "1060.n1.\ud800",  # a lone surrogate in the MAC: it cannot be encoded
+        "1060.\ud800.mac",  # and in the nonce
+        "1060.n\u00e9.mac",  # a nonce or MAC outside ASCII was never minted
+        "+1060.n1.mac",
+        " 1060.n1.mac",
+    ],
+    ids=[
+        "superscript",
+        "arabic-indic",
+        "5000-digits",
+        "13-digits",
+        "surrogate-mac",
+        "surrogate-nonce",
+        "non-ascii",
+        "sign",
+        "space",
+    ],
+)
+def test_a_code_of_any_other_shape_is_not_valid_rather_than_an_error(code):
+    assert read_login_code(TOKEN, code, now=1001) is None
+    sign_in = DashboardSignIn(api_token=lambda: TOKEN, clock=OffsetClock(), ttl_seconds=60)
+    with pytest.raises(Unauthorized, match="invalid or expired"):
+        sign_in.redeem(code)
+
+
+@pytest.mark.parametrize("code", ["\u00b2.n1.mac", "9" * 5000 + ".n1.mac", "1.n.\\ud800"])
+def test_an_unauthenticated_exchange_of_a_malformed_code_is_refused_never_a_500(code):
+    sign_in = DashboardSignIn(api_token=lambda: TOKEN, clock=OffsetClock(), ttl_seconds=60)
+    api = build_api(
+        lambda: SimpleNamespace(keys=SimpleNamespace(is_valid=lambda t: False), dashboard_sign_in=sign_in)
+    )
+    body = '{"code": "' + code + '"}'  # the surrogate as the JSON escape a page would send
+    answer = api.handle(http_event("POST", "/dashboard/session", body=body), None)
+    # A wrong code is 401; a lone surrogate is not even valid JSON text (400, the body).
+    assert answer["statusCode"] == (400 if "\\ud800" in code else 401), answer["body"]
+    assert "error" in json.loads(answer["body"])
