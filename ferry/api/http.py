@@ -23,13 +23,32 @@ def raw_body(event: Any) -> bytes:
 
 
 def parse_json_body(text: str | bytes) -> Any:
-    """`json.loads`, except that JSON nested too deeply for the parser is invalid JSON (a 400),
-    not a RecursionError (a 500)."""
-    try:
-        return json.loads(text)
-    except RecursionError:
+    """`json.loads`, refusing as invalid JSON (a 400, never a 500 or a 503 later) what Python reads
+    but no JSON text can carry: nesting too deep for the parser (a RecursionError), an integer past
+    Python's digit limit, `NaN`, `Infinity` and numbers that overflow to it (`1e999`), and a lone
+    surrogate (`"\\ud800"`), which cannot be encoded when the body is stored or sent on."""
+
+    def refuse(problem: str) -> json.JSONDecodeError:
         doc = text if isinstance(text, str) else text.decode("utf-8", "replace")
-        raise json.JSONDecodeError("nested too deeply", doc, 0) from None
+        return json.JSONDecodeError(problem, doc, 0)
+
+    def refuse_constant(name: str) -> Any:
+        raise refuse(f"{name} is not a JSON number (only finite numbers are)")
+
+    try:
+        data = json.loads(text, parse_constant=refuse_constant)
+        # Writing the value back out is the one check for what is left: an infinite float and a
+        # lone surrogate in any string or key.
+        json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except RecursionError:
+        raise refuse("nested too deeply") from None
+    except UnicodeEncodeError:
+        raise refuse("a string holds a lone surrogate (an unpaired \\ud800-\\udfff escape)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise
+    except ValueError:  # Python's integer digit limit, or a float too large (allow_nan=False)
+        raise refuse("a number is too large (too many digits, or beyond the float range)") from None
+    return data
 
 
 def request_headers(event: Any) -> dict[str, str]:
