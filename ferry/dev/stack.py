@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 
 from ferry.config import DEFAULT_CONFIG, Env, FerryConfig
@@ -86,6 +87,9 @@ class DevStack:
         self.pinned = pin_process(self.cpu)
         env = {**self.emulator.environ(), **_POWERTOOLS_DEV_ENV, "POWERTOOLS_LOG_LEVEL": self.log_level}
         self._set_environ(env)
+        # Metrics are off here, and the dispatcher adds none (ferry.handlers): powertools' warning
+        # that an invocation published none would only be noise in ferry dev's output.
+        warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
         settings = self.config.dispatcher
         concurrency = settings.max_concurrency if self.poller_concurrency is None else self.poller_concurrency
         # Every dispatcher "instance" shares this process, and so the deliveries' worker pool

@@ -494,3 +494,14 @@ def test_message_received_again_after_its_outcome_was_recorded_is_neither_delive
     assert report.outcome is Outcome.DROPPED
     assert states(services, envelope.id) == ["CREATED", "DELIVERED"]
     assert target.requests_to(path) == []
+
+
+def test_ferry_dev_keeps_no_metrics_it_never_publishes(stack, target: Target, path, qstash):
+    # Metrics are off in ferry dev; powertools holds what it does not flush and prints it to
+    # stdout once a metric reaches 100 values, so the dispatcher adds none there.
+    from ferry.handlers import metrics
+
+    qstash.message.publish(url=target.url(path), body=b"counted")
+    # Deleted from the queue: the invocation that delivered it has returned (metrics added before).
+    settled(stack, target, path)
+    assert metrics.metric_set == {}
