@@ -37,6 +37,9 @@ class Publisher:
             raise RuntimeError(f"publish answered {response.status}: {answer[:200]!r}")
 
 
+CLIENT_THREAD_PREFIX = "client-"
+
+
 def in_threads(seconds: float, work: Any, prepare: Any) -> tuple[int, list[float]]:
     """Run `work(state)` in CLIENT_THREADS loops for `seconds`; the count and each call's latency."""
     latencies: list[list[float]] = [[] for _ in range(CLIENT_THREADS)]
@@ -55,7 +58,11 @@ def in_threads(seconds: float, work: Any, prepare: Any) -> tuple[int, list[float
         except BaseException as failure:  # a thread that stops early would skew the rate
             failures.append(failure)
 
-    threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(CLIENT_THREADS)]
+    # Named, so that their AWS calls (the raw replay's) are told from ferry dev's.
+    threads = [
+        threading.Thread(target=loop, args=(i,), name=f"{CLIENT_THREAD_PREFIX}{i}", daemon=True)
+        for i in range(CLIENT_THREADS)
+    ]
     for thread in threads:
         thread.start()
     deadline.append(time.perf_counter() + seconds)

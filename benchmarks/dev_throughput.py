@@ -31,6 +31,11 @@
      queue). Rates are totals over the rounds; each round's ratio is shown too.
 4. Before each slice, a fixed pure-Python loop is timed: the machine's speed then, shown as a
    range beside the figures.
+5. The CPU inside each AWS call (botocore's `_make_api_call`, the emulator's work included) is
+   kept by side and operation over the whole run: ferry dev's calls beside the same operations
+   replayed by the raw slices' threads. Their ratio, weighted by each operation's rate per
+   message, says how much of the gap to the raw rate is the calls themselves costing more
+   among ferry dev's threads rather than ferry dev's own code.
 
 Run: `.venv/bin/python -m benchmarks.dev_throughput [--short] [--rounds N] [--publish-only] [--cpu off]`
 (short: 3 rounds, about 70 s in all). `make bench` calls `bench_rows(quick=True)`; `measure(short=True)`
@@ -41,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -53,8 +59,9 @@ from benchmarks.call_replay import (
     rates_per_message,
     snake_case,
 )
-from benchmarks.client_load import CLIENT_THREADS, ChildLoad, InProcessLoad
+from benchmarks.client_load import CLIENT_THREAD_PREFIX, CLIENT_THREADS, ChildLoad, InProcessLoad
 from benchmarks.client_load import in_threads as _in_threads
+from benchmarks.thread_cpu import CallsCpu
 from ferry.dev.cpu_affinity import CpuChoice, parse_cpu_choice
 from ferry.dev.stack import DevStack
 
@@ -92,6 +99,18 @@ class Figures:
     loop_ms_range: tuple[float, float] = (0.0, 0.0)
     # Each round's deliveries/s, raw message-equivalents/s and loop ms before its slices.
     rounds: list[tuple[Any, ...]] = field(default_factory=list)
+    # CPU ms per call of each operation both sides made: (in ferry dev, in the raw replay).
+    call_cpu_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def call_cpu_ratio(self) -> float:
+        """The CPU of ferry dev's AWS calls beside the same calls' in the raw replay: each
+        operation's CPU per call in ferry dev and in the replay, weighted by ferry dev's rate of it
+        per message (above 1: the same calls cost more among ferry dev's threads)."""
+        weights = {op: self.calls_by_operation.get(op, 0.0) for op in self.call_cpu_ms}
+        raw = sum(weights[op] * raw_ms for op, (_, raw_ms) in self.call_cpu_ms.items())
+        dev = sum(weights[op] * dev_ms for op, (dev_ms, _) in self.call_cpu_ms.items())
+        return dev / raw if raw else 0.0
 
     @property
     def ratio_to_raw(self) -> float:
@@ -129,6 +148,9 @@ class Figures:
                 f"message, {self.batch_items_per_call} per call, as ferry dev wrote them",
                 f"  deliveries / raw       {self.end_to_end_ratio_to_raw:8.2f}  (same calls; by round: "
                 f"{', '.join(f'{r:.2f}' for r in self.round_ratios)})",
+                f"  AWS calls' CPU, ferry dev / raw replay {self.call_cpu_ratio:.2f} (ms a call: "
+                + ", ".join(f"{op} {dev:.2f} / {raw:.2f}" for op, (dev, raw) in self.call_cpu_ms.items())
+                + ")",
             ]
         return "\n".join(lines)
 
@@ -193,6 +215,7 @@ def measure(
             svc = services()
             clients = [svc.sqs, svc.dynamodb, svc.secretsmanager, *(p._sqs for p in stack.pollers)]
             recorder = CallRecorder(clients)
+            per_call = CallsCpu(clients, key=_side_and_operation)
             by_service = {client.meta.service_model.service_name: client for client in clients}
             load.publish(20, BODY)
             if not publish_only:
@@ -273,6 +296,12 @@ def measure(
             load.close()
 
     published = sum(r.published for r in done)
+    seconds_by_call, count_by_call = per_call.take_by_key()
+    call_cpu_ms = {
+        op: tuple(1000 * seconds_by_call[(side, op)] / count_by_call[(side, op)] for side in ("dev", "raw"))
+        for op in sorted({op for _, op in count_by_call})
+        if count_by_call[("dev", op)] and count_by_call[("raw", op)]
+    }
     rates = rates_per_message(recorder.counts, published, examples) if not publish_only else {}
     items_per_message, items_per_call = batching(recorder, published)
     loops = [ms for r in done for ms in r.loop_ms]
@@ -305,7 +334,15 @@ def measure(
             for r in done
         ],
         loop_ms_range=(min(loops), max(loops)),
+        call_cpu_ms=call_cpu_ms,  # type: ignore[arg-type]
     )
+
+
+def _side_and_operation(args: tuple[Any, ...]) -> tuple[str, str]:
+    """An AWS call's key: made by the raw replay (its client threads) or by ferry dev, and the
+    operation (`_make_api_call`'s first argument)."""
+    side = "raw" if threading.current_thread().name.startswith(CLIENT_THREAD_PREFIX) else "dev"
+    return side, args[0]
 
 
 def bench_rows(quick: bool = True) -> list[tuple[str, str]]:
@@ -325,6 +362,10 @@ def bench_rows(quick: bool = True) -> list[tuple[str, str]]:
             "raw emulator, a message's calls (publish + delivery): rate; deliveries / raw",
             f"{f.raw_message_equivalents_per_second:.1f}/s ({f.aws_calls_per_message:.2f} calls); "
             f"{f.end_to_end_ratio_to_raw:.2f} (rounds {' / '.join(f'{r:.2f}' for r in f.round_ratios)})",
+        ),
+        (
+            "the same AWS calls' CPU: in ferry dev / in the raw replay",
+            f"{f.call_cpu_ratio:.2f}",
         ),
         (
             "machine speed before the slices (calibration loop)",
