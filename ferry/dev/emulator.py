@@ -71,6 +71,9 @@ def speed_up_moto() -> None:
     - which messages are visible is read with one clock reading per receive, not two per
       message in the queue (in flight ones included), and a long poll, woken by every send,
       asks whether any message is visible rather than listing them all;
+    - a receive reads the queue's messages only until it has taken what it asks for (moto listed
+      every visible one first): with a backlog under load ferry dev's receives cost 0.78 ms of
+      moto's work against 0.28 in the raw replay of the same calls (docs/benchmarks.md);
     - a long-polling receive sleeps until a *new* message arrives or a second passes, and misses
       one that becomes visible meanwhile (a visibility timeout or delay ending, a retry's
       ChangeMessageVisibility): wake it at that instant as well, as SQS does, instead of adding
@@ -144,15 +147,10 @@ def speed_up_moto() -> None:
     sqs_models.camelcase_to_underscores = names
     moto_responses.camelcase_to_underscores = names
 
-    def visible_now(queue: Any) -> Iterator[Any]:
-        # moto's `visible` and `delayed` properties read the clock twice per message.
-        now_ms = time.time() * 1000
-        return (m for m in queue._messages if m.visible_at < now_ms and m.delayed_until <= now_ms)
-
-    sqs_models.Queue.messages = property(lambda queue: list(visible_now(queue)))
+    sqs_models.Queue.messages = property(VisibleMessages)
 
     def any_visible(queue: Any) -> bool:
-        return next(visible_now(queue), None) is not None
+        return bool(VisibleMessages(queue))
 
     def wait_for_messages(queue: Any, timeout: float) -> None:
         with queue._messages_lock:
@@ -173,6 +171,27 @@ def speed_up_moto() -> None:
 
 
 _sending = threading.local()
+
+
+class VisibleMessages:
+    """A queue's visible messages (`Queue.messages`), read lazily: moto's receive walks them only
+    until it has taken its count; `len` counts them all (the approximate number of messages).
+    Receives, sends and deletes hold the queue's lock (`speed_up_moto`), so the list does not
+    change during a walk."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+
+    def __iter__(self) -> Iterator[Any]:
+        # One clock reading per walk (moto's `visible` and `delayed` read it twice per message).
+        now_ms = time.time() * 1000
+        return (m for m in self._queue._messages if m.visible_at < now_ms and m.delayed_until <= now_ms)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return next(iter(self), None) is not None
 
 
 def _skip_approximate_counts(sqs_models: Any) -> None:

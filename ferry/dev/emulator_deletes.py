@@ -26,6 +26,11 @@ def _delete_matching(queue: Any, handles: set[str]) -> bool:
     kept: list[Any] = []
     removed = False
     for message in queue._messages:
+        if message.receipt_handle is None:
+            # Never received (a backlog under load): no handle to match, and building its list
+            # of handles for nothing was most of a delete's walk.
+            kept.append(message)
+            continue
         had = message.all_receipt_handles
         if handles.isdisjoint(had):
             kept.append(message)

@@ -77,3 +77,17 @@ def test_a_single_delete_removes_only_its_message_and_refuses_an_unknown_handle(
         sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle-anyone-had")
     assert refused.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
     assert _bodies_left(sqs, url) == ["keep"]
+
+
+def test_a_delete_beside_messages_never_received_keeps_them_all(queue):
+    # Messages never received have no handle; the walk passes over them without looking at any.
+    sqs, url = queue
+    sqs.send_message(QueueUrl=url, MessageBody="taken")
+    [taken] = _receive_all(sqs, url, 1)
+    for body in ("w1", "w2", "w3"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    answer = sqs.delete_message_batch(
+        QueueUrl=url, Entries=[{"Id": "1", "ReceiptHandle": taken["ReceiptHandle"]}]
+    )
+    assert [e["Id"] for e in answer["Successful"]] == ["1"] and not answer.get("Failed")
+    assert _bodies_left(sqs, url) == ["w1", "w2", "w3"]
