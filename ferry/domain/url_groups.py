@@ -75,7 +75,9 @@ def parse_endpoints(body: Any, *, allow_private: bool, require_url: bool) -> lis
         url, name = item.get("url"), item.get("name")
         if (url is not None and not isinstance(url, str)) or (name is not None and not isinstance(name, str)):
             raise InvalidInput(f"endpoints[{index}]: url and name must be strings", field="endpoints")
-        if name:
+        if name and require_url:
+            # Only names being stored: a removal compares with the stored names, and one stored
+            # before this rule must still be removable by its name.
             check_endpoint_name(name, index)
         if require_url or url:
             check_destination(url or "", allow_private=allow_private, field=f"endpoints[{index}].url")
