@@ -124,18 +124,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.request_version = self.default_request_version
         self.close_connection = True
         self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
-        words = self.requestline.split()
-        if not words:
+        if not self.requestline.strip():
             return False
-        if len(words) != 3:
+        # Split on spaces only (RFC 9112 3): str.split() would also split the Latin-1 text of a
+        # raw UTF-8 path at its 0xA0 or 0x85 bytes and hand on a cut path.
+        words = self.requestline.split(" ")
+        if len(words) != 3 or not all(words):
             # (Two words would be HTTP/0.9, which API Gateway does not speak either.)
-            self.send_error(400, f"Bad request syntax ({self.requestline!r})")
-            return False
+            return self._refuse_request_line(
+                f"malformed request line {self.requestline[:80]!r}: send `METHOD /path HTTP/1.1`, "
+                "one space apart"
+            )
         command, path, version = words
         number = version.removeprefix("HTTP/").split(".") if version.startswith("HTTP/") else []
         if len(number) != 2 or not all(_VERSION_PART(part) for part in number):
-            self.send_error(400, f"Bad request version ({version!r})")
-            return False
+            return self._refuse_request_line(f"request line: {version[:20]!r} is not HTTP/1.0 or HTTP/1.1")
         if int(number[0]) >= 2:
             self.send_error(505, f"Invalid HTTP version ({version})")
             return False
@@ -162,6 +165,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if expect == "100-continue" and self.request_version >= "HTTP/1.1":
             return self.handle_expect_100()
         return True
+
+    def _refuse_request_line(self, error: str) -> bool:
+        self.request_version = "HTTP/1.1"  # (not HTTP/0.9, which would answer without a status)
+        self._send_json(400, {"error": error, "field": "request line"}, close=True)
+        return False
 
     def do_request(self) -> None:
         try:
@@ -213,7 +221,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _chunked_body(self) -> bytes:
         body = bytearray()
         while True:
+            # (Leading zeros are allowed: RFC 9112 7.1 puts no bound on the digits, only the size.)
             line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            line = line.lstrip(b"0") or line[:1]  # "000" is 0; an empty line stays empty (refused)
             if not _CHUNK_SIZE(line):
                 raise _Refused(
                     400, {"error": "malformed chunked body: bad chunk size", "field": "Transfer-Encoding"}

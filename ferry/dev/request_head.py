@@ -73,8 +73,12 @@ def read_headers(rfile: BinaryIO) -> RequestHeaders:
         if lines > MAX_FIELDS:
             raise HeadRefused(431, "too many headers")
         text = line.decode("latin-1").rstrip("\r\n")
+        if "\r" in text:
+            # RFC 9112 2.2: a bare CR is refused (the email parser split the line there).
+            raise HeadRefused(400, "a bare CR inside a header line")
         if text[:1] in (" ", "\t") and fields:
-            fields[-1][1].append(text.strip(" \t"))
+            if part := text.strip(" \t"):  # (a blank continuation adds nothing)
+                fields[-1][1].append(part)
             continue
         name, colon, value = text.partition(":")
         if not colon or not _FIELD_NAME(name):

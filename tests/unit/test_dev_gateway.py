@@ -251,14 +251,49 @@ def test_an_http_1_0_request_is_answered_and_the_connection_closed(echo):
         (b"GET /v2/x HTTP/1", 400),
         (b"GET /v2/x FTP/1.1", 400),
         (b"GET /v2/x", 400),
+        (b"GET /v2/x HTTP/\xb9.\xb9", 400),  # superscript ones: str.isdigit() says yes
+        (b"GET  /v2/x HTTP/1.1", 400),
+        (b"GET /v2/x\tHTTP/1.1", 400),
     ],
 )
 def test_a_request_line_without_http_1_is_refused_in_json(echo, request_line, status):
     gateway, handler = echo
     got, headers, body = raw(gateway, request_line + b"\r\nHost: a\r\n\r\n")
     assert got == status
-    assert_json_error(got, headers, body)
+    answer = assert_json_error(got, headers, body)
+    if status == 400:  # what is wrong, and with what
+        assert answer["field"] == "request line" and "HTTP/1" in answer["error"]
     assert handler.events == []
+
+
+def test_a_raw_utf8_path_reaches_the_api_whole(echo):
+    # "à" is C3 A0 in UTF-8; A0 is a space to str.split() on the Latin-1 text.
+    gateway, handler = echo
+    status, _, _ = raw(gateway, "GET /v2/voilà?x=1 HTTP/1.1\r\nHost: a\r\n\r\n".encode())
+    assert status == 200
+    assert handler.events[0]["rawPath"] == "/v2/voil\u00c3\u00a0"
+
+
+def test_a_bare_cr_in_a_header_line_is_a_400_and_a_blank_continuation_adds_nothing(echo):
+    gateway, handler = echo
+    status, headers, body = raw(gateway, b"GET /v2/x HTTP/1.1\r\nHost: a\r\nX-A: a\rb\r\n\r\n")
+    assert status == 400
+    assert_json_error(status, headers, body, "headers")
+    assert handler.events == []
+    status, _, _ = raw(gateway, b"GET /v2/x HTTP/1.1\r\nHost: a\r\nX-A: one\r\n   \r\n\r\n")
+    assert status == 200
+    assert handler.events[0]["headers"]["x-a"] == "one"
+
+
+def test_a_chunk_size_may_have_leading_zeros(echo):
+    gateway, _ = echo
+    request = (
+        b"POST /v2/publish/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"000000005\r\nhello\r\n0000\r\n\r\n"
+    )
+    status, _, body = raw(gateway, request)
+    assert status == 200
+    assert json.loads(body)["body"] == "hello"
 
 
 @pytest.mark.parametrize("size", [b"1_0", b"0x2", b"-1", b"+5", b"\xb2", b"1" * 9, b""])
