@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -22,6 +24,11 @@ def raw_body(event: Any) -> bytes:
     return body.encode("utf-8")
 
 
+# A \uXXXX escape of a surrogate half (D800-DFFF): only then can a lone surrogate be in the value.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(_SURROGATE_ESCAPE.pattern.encode())
+
+
 def parse_json_body(text: str | bytes) -> Any:
     """`json.loads`, refusing as invalid JSON (a 400, never a 500 or a 503 later) what Python reads
     but no JSON text can carry: nesting too deep for the parser (a RecursionError), an integer past
@@ -35,19 +42,30 @@ def parse_json_body(text: str | bytes) -> Any:
     def refuse_constant(name: str) -> Any:
         raise refuse(f"{name} is not a JSON number (only finite numbers are)")
 
+    def finite(number: str) -> float:
+        value = float(number)
+        if math.isinf(value):
+            raise refuse(f"the number {number[:40]} is beyond the float range")
+        return value
+
     try:
-        data = json.loads(text, parse_constant=refuse_constant)
-        # Writing the value back out is the one check for what is left: an infinite float and a
-        # lone surrogate in any string or key.
-        json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        data = json.loads(text, parse_constant=refuse_constant, parse_float=finite)
+        # Writing the value back out finds a lone surrogate (in a string or a key); only worth it
+        # when the text escapes a surrogate half at all (a 9 MB batch: 110 ms checked, 22 parsed).
+        if isinstance(text, bytes):
+            escaped = (b"\\ud" in text or b"\\uD" in text) and _SURROGATE_ESCAPE_BYTES.search(text)
+        else:
+            escaped = ("\\ud" in text or "\\uD" in text) and _SURROGATE_ESCAPE.search(text)
+        if escaped:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
     except RecursionError:
         raise refuse("nested too deeply") from None
     except UnicodeEncodeError:
         raise refuse("a string holds a lone surrogate (an unpaired \\ud800-\\udfff escape)") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise
-    except ValueError:  # Python's integer digit limit, or a float too large (allow_nan=False)
-        raise refuse("a number is too large (too many digits, or beyond the float range)") from None
+    except ValueError:  # Python's integer digit limit
+        raise refuse("a number is too large (too many digits)") from None
     return data
 
 
