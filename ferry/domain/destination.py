@@ -31,9 +31,10 @@ def destination_from_path(raw_rest: str, raw_query: str) -> str:
     kept = [
         pair
         for pair in raw_query.split("&")
-        if pair and not _CONFIG_QUERY.fullmatch(unquote_plus(pair.partition("=")[0]))
+        if not (pair and _CONFIG_QUERY.fullmatch(unquote_plus(pair.partition("=")[0])))
     ]
-    return rest + "?" + "&".join(kept) if kept else rest
+    # Empty pairs (`a=1&&b=2&`) stay where they were, unless nothing else is left.
+    return rest + "?" + "&".join(kept) if any(kept) else rest
 
 
 def is_url(destination: str) -> bool:

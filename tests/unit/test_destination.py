@@ -20,6 +20,10 @@ def test_the_query_string_reaches_the_destination_byte_for_byte():
     assert destination_from_path("https://example.com/p", "upstash-retries=3&QSTASH_TOKEN=t") == (
         "https://example.com/p"
     )
+    assert destination_from_path("https://e.com/p", "a=1&&b=2&") == "https://e.com/p?a=1&&b=2&"
+    assert destination_from_path("https://e.com/p", "a=1&upstash-delay=1s&b=2") == "https://e.com/p?a=1&b=2"
+    assert destination_from_path("https://e.com/p", "") == "https://e.com/p"
+    assert destination_from_path("https://e.com/p", "&") == "https://e.com/p"
 
 
 def test_collapsed_double_slash_after_the_scheme_is_repaired():
