@@ -23,7 +23,7 @@ def identifier(value: str) -> str:
 def duration(value: str) -> str:
     """A bare number of seconds becomes `<n>s`, as the SDKs send it."""
     value = value.strip()
-    return value + "s" if value.isdigit() else value
+    return value + "s" if value.isascii() and value.isdigit() else value
 
 
 def _forwarded(raw: str) -> tuple[str, str]:

@@ -23,7 +23,7 @@ def _when(ms: Any) -> str:
 
 def _time_ms(text: str) -> int:
     """A time for --from/--to: unix milliseconds, or ISO 8601 (UTC when no offset is given)."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # (isdigit alone takes "²" and other scripts' digits)
         return int(text)
     try:
         at = datetime.datetime.fromisoformat(text)

@@ -151,7 +151,8 @@ def parse_cron(text: str) -> UnixCron:
 
     if rest.startswith("@"):
         word, *extra = rest.split()
-        macro = word.lower()
+        # ASCII only: "@wee\u212aly" (a Kelvin sign) lower-cases to "@weekly".
+        macro = word.lower() if word.isascii() else word
         if macro in _MACROS and extra:
             raise refuse(f"{shown(word)} takes no fields after it; write either the macro or five fields")
         if macro not in _MACROS:

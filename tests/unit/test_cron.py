@@ -655,3 +655,10 @@ def test_unix_fire_times_of_a_leap_day_schedule() -> None:
         utc(2028, 2, 29),
         utc(2032, 2, 29),
     ]
+
+
+def test_a_macro_is_read_in_ascii_only() -> None:
+    # A Kelvin sign lower-cases to "k": "@wee\u212aly" would have been @weekly.
+    assert parse_cron("@WEEKLY").expression == parse_cron("@weekly").expression
+    with pytest.raises(InvalidInput):
+        parse_cron("@wee\u212aly")
