@@ -3,7 +3,7 @@ package.
 
 The standard library's `http.server` parses every request's headers with `email.feedparser`
 and looks each one up by scanning them all: about half of the gateway's CPU per request
-(docs/benchmarks.md, 2026-12-08 03:30). This reads the same section with the same limits
+(docs/benchmarks.md, 2026-12-08 02:55). This reads the same section with the same limits
 (`http.client`'s: 100 fields, 64 KiB a line) into a small case-insensitive view, and refuses
 what the email parser quietly accepted: a line that is not `name: value` (the email parser
 ended the headers there and let the rest become body).
