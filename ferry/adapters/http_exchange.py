@@ -155,9 +155,11 @@ class _Reader:
 
     def line(self) -> bytes | None:
         """The next line without its CRLF (or LF); None if the connection ended first."""
-        searched = self._start
+        # How far past `_start` a newline was looked for already: relative, because `_fill` may
+        # drop the bytes before `_start` and move everything down.
+        searched = 0
         while True:
-            end = self._buffer.find(b"\n", searched)
+            end = self._buffer.find(b"\n", self._start + searched)
             if end >= 0:
                 if end - self._start > MAX_LINE_BYTES:
                     raise BrokenAnswer(f"a line of the answer is over {MAX_LINE_BYTES} bytes")
@@ -165,7 +167,7 @@ class _Reader:
                 return line[:-1] if line.endswith(b"\r") else line
             if self._available() > MAX_LINE_BYTES:
                 raise BrokenAnswer(f"a line of the answer is over {MAX_LINE_BYTES} bytes")
-            searched = len(self._buffer)
+            searched = self._available()
             if not self._fill():
                 return None
 

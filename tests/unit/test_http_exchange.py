@@ -34,13 +34,17 @@ class _Peer:
         server.close()
         self.requests: list[bytes] = []
 
-    def answer(self, raw: bytes, *, close: bool = False) -> None:
+    def answer(self, raw: bytes | list[bytes], *, close: bool = False, pause: float = 0.0) -> None:
+        """Answer the next request with `raw`; pieces are written one by one, `pause` apart."""
+
         def run() -> None:
             data = b""
             while b"\r\n\r\n" not in data:
                 data += self.server.recv(65_536)
             self.requests.append(data)
-            self.server.sendall(raw)
+            for piece in [raw] if isinstance(raw, bytes) else raw:
+                self.server.sendall(piece)
+                time.sleep(pause)
             if close:
                 self.server.close()
 
@@ -130,6 +134,25 @@ def test_a_request_http_cannot_carry_is_refused_before_writing(headers, target):
 def test_a_method_that_is_not_a_token_is_refused_before_writing(method):
     with pytest.raises(Unsendable):
         encode_request(method, "/", {"Host": "h"}, b"")
+
+
+def test_a_long_chunked_answer_arriving_in_pieces_is_read_whole(peer):
+    # Past 64 KiB read, the reader drops what it has consumed: a line's search must not lose its
+    # place (a streamed 2xx read as a broken answer is a delivery retried, then dead-lettered).
+    chunks = [b"2000\r\n" + b"a" * 8192 + b"\r\n" for _ in range(20)]
+    peer.answer(
+        [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", *chunks, b"0\r\n\r\n"], pause=0.005
+    )
+    answer = peer.exchange()
+    assert (answer.status, len(answer.body), answer.reusable) == (200, 20 * 8192, True)
+
+
+def test_long_header_lines_arriving_in_pieces_are_read_whole(peer):
+    head = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-Big-%d: %s\r\n" % (i, b"v" * 40_000) for i in range(3))
+    wire = head + b"Content-Length: 2\r\n\r\nok"
+    peer.answer([wire[i : i + 16_384] for i in range(0, len(wire), 16_384)], pause=0.02)
+    answer = peer.exchange()
+    assert (answer.status, answer.body, len(answer.headers["X-Big-2"])) == (200, b"ok", 40_000)
 
 
 def test_interim_answers_are_skipped_for_the_final_one(peer):
