@@ -71,12 +71,17 @@ class HttpClientTarget:
         def failed(error: str) -> AttemptResult:
             return _failed(started, error)
 
-        parts = urlsplit(request.url)
+        try:
+            parts = urlsplit(request.url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            # A stored URL publish would have refused (a port out of range, a broken IPv6
+            # literal): sending again cannot mend it, and raising would fail the whole batch.
+            return _failed(started, f"invalid destination URL {request.url[:200]!r}: {exc}", unsendable=True)
         try:
             host = (parts.hostname or "").encode("idna").decode("ascii")
         except UnicodeError:
             return failed(f"invalid host name {parts.hostname!r}")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         candidates = [host]
         if not self._allow_private:
             try:

@@ -46,6 +46,14 @@ def test_public_ipv6_is_allowed():
     assert not forbidden_address("2606:4700:4700::1111")
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/", "http://127.0.0.1:abc/", "http://[::1/x"])
+def test_a_url_that_cannot_be_parsed_is_an_unsendable_attempt_not_an_error(url):
+    # Publish refuses such URLs; a message stored otherwise must not fail its whole batch.
+    result = HttpClientTarget(allow_private=True).send(request(url))
+    assert (result.status, result.unsendable) == (None, True)
+    assert "invalid destination URL" in (result.error or "")
+
+
 def test_a_destination_that_trickles_its_body_times_out_at_the_attempt_deadline():
     """Each byte arrives well within the per-read timeout; only the attempt deadline stops it."""
     server = socket.socket()
