@@ -125,7 +125,11 @@ def logged_bodies(envelope: Envelope, report: DeliveryReport) -> dict[str, str]:
     destination's answer. A body the publisher redacted (Upstash-Redact-Fields) is never logged."""
     if envelope.redact is not None and envelope.redact.body:
         return {"body": "REDACTED"}
-    fields = {"body": envelope.body_bytes()[:LOGGED_BODY_BYTES].decode("utf-8", "replace")}
+    try:
+        body = envelope.body_bytes()[:LOGGED_BODY_BYTES].decode("utf-8", "replace")
+    except ValueError:  # a stored base64 body that is not base64 (the Attempt step dead-lettered it)
+        body = "<not decodable>"
+    fields = {"body": body}
     if report.result is not None:
         fields["response_body"] = report.result.body[:LOGGED_BODY_BYTES].decode("utf-8", "replace")
     return fields

@@ -48,3 +48,10 @@ def test_opted_in_log_holds_the_first_kilobyte_of_both_bodies():
 
 def test_a_redacted_body_is_never_logged():
     assert logged_bodies(envelope(redact=RedactSpec(body=True)), REPORT) == {"body": "REDACTED"}
+
+
+def test_a_stored_body_that_cannot_be_decoded_is_logged_as_such_not_raised():
+    # The Attempt step dead-letters such a message; logging it must not fail the record after.
+    stored = envelope().model_copy(update={"body": "abcde", "body_encoding": "base64"})
+    fields = logged_bodies(stored, REPORT)
+    assert fields["body"] == "<not decodable>"
