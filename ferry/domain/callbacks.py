@@ -11,10 +11,25 @@ from ferry.domain.envelope import CallbackSpec, Envelope
 # A callback is itself a queue message (at most 1 MiB, base64 inflates by 4/3): the attempt's
 # response body and the source body are included up to this size each, and flagged when cut.
 MAX_CALLBACK_PART_BYTES = 256_000
+# The destination's response headers, in all: a destination may answer 100 lines of 64 KiB, which
+# would make the callback too large to enqueue (it was lost, its message left CREATED).
+MAX_CALLBACK_HEADER_BYTES = 64_000
 
 
 def _header_lists(headers: dict[str, str] | object) -> dict[str, list[str]]:
     return {str(k): [str(v)] for k, v in dict(headers).items()}  # type: ignore[call-overload]
+
+
+def _response_header_lists(headers: dict[str, str] | object) -> tuple[dict[str, list[str]], bool]:
+    """The response's headers in order up to MAX_CALLBACK_HEADER_BYTES, and whether any were left out."""
+    kept: dict[str, list[str]] = {}
+    used = 0
+    for name, value in _header_lists(headers).items():
+        used += len(name) + len(value[0])
+        if used > MAX_CALLBACK_HEADER_BYTES:
+            return kept, True
+        kept[name] = value
+    return kept, False
 
 
 def callback_body(
@@ -23,9 +38,10 @@ def callback_body(
     """QStash's callback body: the attempt's response plus the source message's identity."""
     response_body = result.body or b""
     source_body = source.body_bytes()
+    response_headers, headers_cut = _response_header_lists(result.headers)
     body: dict[str, object] = {
         "status": result.status if result.status is not None else 0,
-        "header": _header_lists(result.headers),
+        "header": response_headers,
         "body": base64.b64encode(response_body[:MAX_CALLBACK_PART_BYTES]).decode(),
         "retried": retried,
         "maxRetries": source.max_retries,
@@ -42,6 +58,8 @@ def callback_body(
         body["error"] = result.error
     if len(response_body) > MAX_CALLBACK_PART_BYTES:
         body["bodyTruncated"] = True
+    if headers_cut:
+        body["headerTruncated"] = True
     if len(source_body) > MAX_CALLBACK_PART_BYTES:
         body["sourceBodyTruncated"] = True
     for key, value in (
@@ -69,7 +87,10 @@ def callback_envelope(
     default_timeout: int,
     dlq_id: str | None = None,
 ) -> Envelope:
-    payload = json.dumps(callback_body(source, result, retried=retried, dlq_id=dlq_id)).encode()
+    # (Not ASCII-escaped: a Latin-1 header value would take 6 bytes a character, not 2.)
+    payload = json.dumps(
+        callback_body(source, result, retried=retried, dlq_id=dlq_id), ensure_ascii=False
+    ).encode()
     delay_ms = (spec.delay or 0) * 1000
     return Envelope(
         id=message_id,
