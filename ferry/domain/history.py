@@ -29,6 +29,23 @@ TERMINAL_STATES = frozenset({State.DELIVERED, State.FAILED, State.CANCELED})
 # 400 KB; the full response went to the callback already).
 MAX_STORED_RESPONSE_BYTES = 4_096
 MAX_STORED_ERROR_CHARS = 2_000
+# The response headers a log event or DLQ entry keeps, in all: a destination may answer 100 lines
+# of 64 KiB, far past DynamoDB's 400 KB an item (the history write would fail).
+MAX_STORED_HEADER_BYTES = 16_384
+
+
+def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """`headers` in order up to MAX_STORED_HEADER_BYTES (names and values counted); the rest left out."""
+    kept: dict[str, str] = {}
+    used = 0
+    for name, value in headers.items():
+        used += len(name) + len(value)
+        if used > MAX_STORED_HEADER_BYTES:
+            break
+        kept[name] = value
+    return kept
+
+
 # Larger message bodies are left out of the stored message (the queue still carries them to the
 # destination); the record says so (`body_stored`).
 MAX_STORED_BODY_BYTES = 200_000
@@ -97,7 +114,7 @@ class LogEvent:
             self,
             response_body=body or None,
             error=error or None,
-            response_headers=dict(self.response_headers),
+            response_headers=stored_headers(self.response_headers),
             # A set in storage: its order is not kept.
             labels=tuple(sorted(set(self.labels))),
         )
@@ -169,5 +186,5 @@ class DeadLetterEntry:
             body_stored=self.body_stored and envelope is self.envelope,
             reason=self.reason[:MAX_STORED_ERROR_CHARS],
             response_body=body or None,
-            response_headers=dict(self.response_headers),
+            response_headers=stored_headers(self.response_headers),
         )

@@ -10,6 +10,7 @@ from ferry.adapters.memory.clock import ManualClock
 from ferry.domain.envelope import Envelope, FlowControl
 from ferry.domain.history import (
     MAX_STORED_BODY_BYTES,
+    MAX_STORED_HEADER_BYTES,
     MAX_STORED_RESPONSE_BYTES,
     DeadLetterEntry,
     LogEvent,
@@ -126,6 +127,20 @@ def test_an_attempts_response_is_kept_clipped_with_numbers_as_numbers(history, u
     assert error.response_body == body[:MAX_STORED_RESPONSE_BYTES]
     assert len(error.error) == 2_000
     assert error.labels == ("a", "b")  # a set in storage
+
+
+def test_an_attempts_response_headers_are_kept_up_to_their_budget(history, url):
+    # A destination may answer 100 header lines of 64 KiB: stored whole, the item would pass
+    # DynamoDB's 400 KB and the history write fail.
+    message = envelope(url)
+    created(history, message)
+    headers = {f"X-Big-{i}": "v" * 8_000 for i in range(100)}
+    history.record(
+        message, [LogEvent.of(message, State.ERROR, T0 + 1, response_status=500, response_headers=headers)]
+    )
+    kept = history.events(message.id)[-1].response_headers
+    assert list(kept) == [f"X-Big-{i}" for i in range(len(kept))] and 0 < len(kept) < 100
+    assert sum(len(k) + len(v) for k, v in kept.items()) <= MAX_STORED_HEADER_BYTES
 
 
 def test_query_events_filters_and_lists_newest_first(history, url):
