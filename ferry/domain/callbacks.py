@@ -7,6 +7,7 @@ import json
 
 from ferry.domain.delivery import AttemptResult
 from ferry.domain.envelope import CallbackSpec, Envelope
+from ferry.domain.http_headers import fields_within
 
 # A callback is itself a queue message (at most 1 MiB, base64 inflates by 4/3): the attempt's
 # response body and the source body are included up to this size each, and flagged when cut.
@@ -20,28 +21,16 @@ def _header_lists(headers: dict[str, str] | object) -> dict[str, list[str]]:
     return {str(k): [str(v)] for k, v in dict(headers).items()}  # type: ignore[call-overload]
 
 
-def _response_header_lists(headers: dict[str, str] | object) -> tuple[dict[str, list[str]], bool]:
-    """The response's headers in order up to MAX_CALLBACK_HEADER_BYTES, and whether any were left out."""
-    kept: dict[str, list[str]] = {}
-    used = 0
-    for name, value in _header_lists(headers).items():
-        used += len(name) + len(value[0])
-        if used > MAX_CALLBACK_HEADER_BYTES:
-            return kept, True
-        kept[name] = value
-    return kept, False
-
-
 def callback_body(
     source: Envelope, result: AttemptResult, *, retried: int, dlq_id: str | None = None
 ) -> dict[str, object]:
     """QStash's callback body: the attempt's response plus the source message's identity."""
     response_body = result.body or b""
     source_body = source.body_bytes()
-    response_headers, headers_cut = _response_header_lists(result.headers)
+    response_headers, headers_cut = fields_within(dict(result.headers), MAX_CALLBACK_HEADER_BYTES)
     body: dict[str, object] = {
         "status": result.status if result.status is not None else 0,
-        "header": response_headers,
+        "header": _header_lists(response_headers),
         "body": base64.b64encode(response_body[:MAX_CALLBACK_PART_BYTES]).decode(),
         "retried": retried,
         "maxRetries": source.max_retries,

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from ferry.domain.envelope import Envelope
+from ferry.domain.http_headers import fields_within
 
 
 class State(StrEnum):
@@ -35,15 +36,8 @@ MAX_STORED_HEADER_BYTES = 16_384
 
 
 def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """`headers` in order up to MAX_STORED_HEADER_BYTES (names and values counted); the rest left out."""
-    kept: dict[str, str] = {}
-    used = 0
-    for name, value in headers.items():
-        used += len(name) + len(value)
-        if used > MAX_STORED_HEADER_BYTES:
-            break
-        kept[name] = value
-    return kept
+    """`headers` in order up to MAX_STORED_HEADER_BYTES; the rest left out."""
+    return fields_within(headers, MAX_STORED_HEADER_BYTES)[0]
 
 
 # Larger message bodies are left out of the stored message (the queue still carries them to the

@@ -50,6 +50,20 @@ def check_field(name: str, value: str) -> None:
         raise InvalidInput(f"header {name} is longer than {MAX_FIELD_BYTES} bytes", field=name)
 
 
+def fields_within(headers: Mapping[str, str], budget: int) -> tuple[dict[str, str], bool]:
+    """`headers` in order while their names and values add up to at most `budget` characters, and
+    whether any were left out (what is kept of an answer's headers: a destination may send 100
+    lines of 64 KiB)."""
+    kept: dict[str, str] = {}
+    used = 0
+    for name, value in headers.items():
+        used += len(name) + len(value)
+        if used > budget:
+            return kept, True
+        kept[name] = value
+    return kept, False
+
+
 def checked_fields(headers: Mapping[str, str]) -> dict[str, str]:
     for name, value in headers.items():
         check_field(name, value)
