@@ -117,9 +117,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
     gateway: Gateway
 
     def parse_request(self) -> bool:
-        """The request line as the standard library reads it (its errors: 400 for a malformed
-        line, 505 for HTTP/2 and later), the header section with `ferry.dev.request_head` (431 for
-        a line over 64 KiB or more than 100 lines, 400 for a line that is no header field)."""
+        """The request line (split on single spaces; 400 naming what is wrong, 505 for HTTP/2 and
+        later), then the header section with `ferry.dev.request_head` (431 for a line over 64 KiB
+        or more than 100 lines, 400 for a line that is no header field). Keep-alive and
+        `Expect: 100-continue` as the standard library handles them."""
         self.command = None  # type: ignore[assignment]
         self.request_version = self.default_request_version
         self.close_connection = True
@@ -131,14 +132,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
         words = self.requestline.split(" ")
         if len(words) != 3 or not all(words):
             # (Two words would be HTTP/0.9, which API Gateway does not speak either.)
-            return self._refuse_request_line(
+            return self._refuse_head(
                 f"malformed request line {self.requestline[:80]!r}: send `METHOD /path HTTP/1.1`, "
-                "one space apart"
+                "one space apart",
+                "request line",
             )
         command, path, version = words
         number = version.removeprefix("HTTP/").split(".") if version.startswith("HTTP/") else []
         if len(number) != 2 or not all(_VERSION_PART(part) for part in number):
-            return self._refuse_request_line(f"request line: {version[:20]!r} is not HTTP/1.0 or HTTP/1.1")
+            return self._refuse_head(
+                f"request line: {version[:20]!r} is not HTTP/1.0 or HTTP/1.1", "request line"
+            )
         if int(number[0]) >= 2:
             self.send_error(505, f"Invalid HTTP version ({version})")
             return False
@@ -152,10 +156,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except HeadRefused as refused:
             if refused.status == 431:
                 self.send_error(431)
-            else:
-                error = f"malformed HTTP request: {refused}; a header line is `Name: value`"
-                self._send_json(400, {"error": error, "field": "headers"}, close=True)
-            return False
+                return False
+            return self._refuse_head(
+                f"malformed HTTP request: {refused}; a header line is `Name: value`", "headers"
+            )
         connection = (self.headers.get("Connection") or "").lower()
         if connection == "close":
             self.close_connection = True
@@ -166,9 +170,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return self.handle_expect_100()
         return True
 
-    def _refuse_request_line(self, error: str) -> bool:
+    def _refuse_head(self, error: str, field: str) -> bool:
+        """A 400 for a request line or header section that cannot be read; the connection closes."""
         self.request_version = "HTTP/1.1"  # (not HTTP/0.9, which would answer without a status)
-        self._send_json(400, {"error": error, "field": "request line"}, close=True)
+        self._send_json(400, {"error": error, "field": field}, close=True)
         return False
 
     def do_request(self) -> None:
